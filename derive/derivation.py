@@ -1,0 +1,204 @@
+"""The derivation: local derivatives, chain-rule paths, δ terms and gradients, as plain data.
+
+`derive(network)` never differentiates the nested loss. It writes down the local derivative of
+every edge of the computation graph (∂J/∂a, ∂a/∂z, ∂z/∂a, ∂z/∂w), counts the chain-rule paths
+from each parameter to J by dynamic programming, and defines one δ placeholder per unit, so its
+cost grows with the number of weights while the number of paths grows with the product of widths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import sympy as sp
+
+from . import activations
+from .matrix_form import MatrixForm, build_matrix_form
+from .network import Network, Parameter
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative ∂numerator/∂denominator and its value over placeholders."""
+
+    numerator: sp.Symbol
+    denominator: sp.Symbol
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class PathCount:
+    paths: int
+    factors: int
+
+
+@dataclass(frozen=True)
+class OutputDelta:
+    """How δ of one output unit comes out of the loss: the chain, and what it simplifies to."""
+
+    chain: sp.Expr  # Σ_i ∂J/∂a_i · ∂a_i/∂z_j, as the local factors multiply out
+    value: sp.Expr  # the simplified δ
+    simplified: bool  # True when cancelling gave a shorter form (σ with bce, softmax with cross-entropy)
+    used_target_sum: bool  # True when the one-hot constraint Σ_k y_k = 1 was applied
+
+
+@dataclass(frozen=True)
+class Derivation:
+    network: Network
+    factors: dict[tuple[sp.Symbol, sp.Symbol], Factor]
+    successors: dict[sp.Symbol, tuple[sp.Symbol, ...]]  # node -> nodes one step closer to J
+    delta: dict[sp.Symbol, sp.Symbol]  # z placeholder -> its δ placeholder
+    delta_expr: dict[sp.Symbol, sp.Expr]  # δ placeholder -> definition over later δ, W, a, y, m
+    output_delta: dict[sp.Symbol, OutputDelta]  # output δ placeholder -> how it was derived
+    gradient: dict[str, sp.Expr]  # parameter key -> one example's ∂J/∂p = δ · (input activation)
+    path_count: dict[str, PathCount]
+    matrix: MatrixForm
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:
+        return self.network.parameters
+
+    @property
+    def total_paths(self) -> int:
+        return sum(c.paths for c in self.path_count.values())
+
+    @property
+    def total_factors(self) -> int:
+        return sum(c.factors for c in self.path_count.values())
+
+    def parameter(self, key: str) -> Parameter:
+        for p in self.network.parameters:
+            if p.key == key:
+                return p
+        raise KeyError(key)
+
+    def paths(self, key: str) -> Iterator[tuple[Factor, ...]]:
+        """Every chain-rule path from parameter `key` to J, factors ordered from J down to the parameter."""
+        start = self.parameter(key).symbol
+        J = self.network.J
+
+        def walk(node: sp.Symbol) -> Iterator[tuple[Factor, ...]]:
+            if node == J:
+                yield ()
+                return
+            for nxt in self.successors[node]:
+                step = self.factors[(nxt, node)]
+                for rest in walk(nxt):
+                    yield rest + (step,)
+
+        yield from walk(start)
+
+    def path_sum(self, key: str) -> sp.Expr:
+        """Σ over paths of the product of the evaluated local factors."""
+        return sp.Add(*(sp.Mul(*(f.value for f in path)) for path in self.paths(key)))
+
+    def expanded_delta(self, expr: sp.Expr) -> sp.Expr:
+        """`expr` with every δ placeholder replaced by its definition, recursively, down to a, W, y."""
+        subs: dict[sp.Symbol, sp.Expr] = {}
+        for l in range(self.network.depth, 0, -1):
+            for z in self.network.z[l]:
+                d = self.delta[z]
+                subs[d] = self.delta_expr[d].xreplace(subs)
+        return expr.xreplace(subs)
+
+
+def derive(network: Network) -> Derivation:
+    spec, L = network.spec, network.depth
+    factors: dict[tuple[sp.Symbol, sp.Symbol], Factor] = {}
+    successors: dict[sp.Symbol, list[sp.Symbol]] = {}
+
+    def edge(num: sp.Symbol, den: sp.Symbol, value: sp.Expr) -> None:
+        factors[(num, den)] = Factor(num, den, value)
+        successors.setdefault(den, []).append(num)
+
+    # Which layers read layer l's activations: the next layer, then every skip out of l.
+    readers: dict[int, list[int]] = {l: [] for l in range(L + 1)}
+    for l in range(1, L + 1):
+        for src in spec.sources_of(l):
+            readers[src].append(l)
+
+    for p in network.parameters:
+        z = network.z[p.layer][p.index[0]]
+        edge(z, p.symbol, p.source if p.source is not None else sp.Integer(1))
+    weights = {(p.matrix, p.index): p.symbol for p in network.parameters}
+    for l in range(1, L + 1):
+        act = network.activation(l)
+        zs, as_ = network.z[l], network.a[l]
+        for j, z in enumerate(zs):
+            if act == "softmax":
+                for i, a in enumerate(as_):
+                    edge(a, z, activations.softmax_jacobian(list(as_), i, j))
+            else:
+                edge(as_[j], z, activations.derivative_from_output(act, as_[j], z))
+        for k, a in enumerate(as_):
+            for dst in sorted(readers[l]):
+                name = spec.weight_name(dst, l)
+                for j, zj in enumerate(network.z[dst]):
+                    edge(zj, a, weights[(name, (j, k))])
+    for a in network.a[L]:
+        edge(network.J, a, sp.diff(network.loss_expr, a))
+
+    delta = {z: d for l in range(1, L + 1) for z, d in zip(network.z[l], network.delta[l])}
+
+    delta_expr: dict[sp.Symbol, sp.Expr] = {}
+    output_delta: dict[sp.Symbol, OutputDelta] = {}
+    for j, z in enumerate(network.z[L]):
+        out = _output_delta(network, factors, successors, z, j)
+        output_delta[delta[z]] = out
+        delta_expr[delta[z]] = out.value
+    for l in range(L - 1, 0, -1):
+        for j, z in enumerate(network.z[l]):
+            a = network.a[l][j]
+            local = factors[(a, z)].value
+            back = sp.Add(*(factors[(zk, a)].value * delta[zk] for zk in successors[a]))
+            delta_expr[delta[z]] = local * back
+
+    gradient = {}
+    for p in network.parameters:
+        d = delta[network.z[p.layer][p.index[0]]]
+        gradient[p.key] = d * p.source if p.source is not None else d
+
+    return Derivation(network, factors, {k: tuple(v) for k, v in successors.items()}, delta, delta_expr,
+                      output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta))
+
+
+
+def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -> OutputDelta:
+    chain = sp.Add(*(factors[(network.J, a)].value * factors[(a, z)].value for a in successors[z]))
+    value, simplified, used = chain, False, False
+    cancelled = sp.cancel(chain)
+    # Keep the cancelled form only when it is a real simplification (σ with bce: the σ' cancels).
+    if 2 * sp.count_ops(cancelled) <= sp.count_ops(chain):
+        value, simplified = cancelled, True
+    if network.loss.kind == "categorical" and network.activation(network.depth) == "softmax":
+        value, used = _use_target_sum(sp.expand(value), network.y, j), True
+        simplified = True
+    if simplified:
+        value = sp.factor(value)
+    return OutputDelta(chain, value, simplified, used)
+
+
+def _use_target_sum(expr: sp.Expr, y: tuple[sp.Symbol, ...], j: int) -> sp.Expr:
+    """Apply Σ_k y_k = 1 (one-hot targets): remove the multiple of (Σ_k y_k − 1) that expr contains."""
+    others = [yk for k, yk in enumerate(y) if k != j]
+    coefficient = expr.coeff(others[0])
+    if any(sp.expand(expr.coeff(yk) - coefficient) != 0 for yk in others):
+        return expr
+    return sp.expand(expr - coefficient * (sp.Add(*y) - 1))
+
+
+def _count_paths(network: Network, successors: dict[sp.Symbol, list[sp.Symbol]]) -> dict[str, PathCount]:
+    """Paths and factors from every parameter to J, by dynamic programming from J backwards."""
+    paths: dict[sp.Symbol, int] = {network.J: 1}
+    factors: dict[sp.Symbol, int] = {network.J: 0}
+    # From the output layer back: a node's successors are always counted before the node itself.
+    order = [node for l in range(network.depth, 0, -1) for node in network.a[l] + network.z[l]]
+    for node in order:
+        nxt = successors[node]
+        paths[node] = sum(paths[n] for n in nxt)
+        factors[node] = sum(factors[n] + paths[n] for n in nxt)
+    result = {}
+    for p in network.parameters:
+        (z,) = successors[p.symbol]
+        result[p.key] = PathCount(paths[z], factors[z] + paths[z])
+    return result

@@ -1,0 +1,311 @@
+"""An independent, hand-written NumPy backpropagation, used to check the symbolic engine.
+
+Nothing here knows about symbols: it is the textbook matrix recursion, written out by hand so
+that the numbers the symbolic derivation produces can be compared with numbers obtained a
+completely different way (and both with finite differences).
+
+Conventions (the same as everywhere in derive):
+
+* The input is layer 0; computing layers are 1..L with widths ``spec.layers``.
+* Examples are rows: ``X`` has shape (m, n0), ``Y`` shape (m, nL).
+* ``W{l}`` has shape (n_l, n_{l-1}) (row j feeds unit j), ``b{l}`` shape (n_l,), and a skip
+  from layer s to layer l has weights ``W{l}_{s}`` of shape (n_l, n_s), so
+
+      z_l = a_{l-1} @ W_l.T + sum_{skips s -> l} a_s @ W_{l}_{s}.T + b_l,   a_l = f_l(z_l).
+
+* ``delta{l}`` is dJ/dz_l for every example row, including the 1/m of a mean loss.
+
+Precision: all arithmetic is done in float64. float32 (or integer, or nested-list) inputs are
+upcast, and every returned array is float64.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .spec import Spec
+
+__all__ = ["forward", "loss", "backprop", "finite_differences", "random_problem"]
+
+SQUARED = ("half_sse", "sse", "half_mse", "mse")
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations and their derivatives (stable for |z| up to 1000 and beyond)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0: exp only ever sees -|z| <= 0, so it
+    # cannot overflow (it may underflow to 0, which is the correct limit).
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    """ln sigma(z) = -ln(1 + e^-z), finite for every finite z."""
+    return -np.logaddexp(0.0, -z)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise z - logsumexp(z), finite for every finite z."""
+    top = z.max(axis=1, keepdims=True)
+    return z - (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))
+
+
+def _activate(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "sigmoid":
+        return _sigmoid(z)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "identity":
+        return z.copy()
+    if name == "softmax":
+        return _softmax(z)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def _backward_through(name: str, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    """dJ/dz from dJ/da for one layer: elementwise f'(z) * grad, or the softmax Jacobian product."""
+    if name == "sigmoid":
+        # sigma'(z) = sigma(z) (1 - sigma(z)) = sigma(z) sigma(-z): no cancellation for large z.
+        return grad_a * a * _sigmoid(-z)
+    if name == "tanh":
+        return grad_a * (1.0 - a * a)
+    if name == "relu":
+        return grad_a * (z > 0)  # derivative taken as 0 at z = 0
+    if name == "identity":
+        return grad_a.copy()
+    if name == "softmax":
+        # J = diag(a) - a a^T per row, symmetric, so J^T g = a * (g - <a, g>).
+        return a * (grad_a - (a * grad_a).sum(axis=1, keepdims=True))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _matrix(values, width: int, what: str, rows: int | None = None) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    if arr.ndim == 1:
+        # A flat list is one example (width numbers) or, for one unit, one number per example.
+        if rows is not None and arr.size == rows * width:
+            arr = arr.reshape(rows, width)
+        elif arr.size % width == 0:
+            arr = arr.reshape(-1, width)
+    if arr.ndim != 2 or arr.shape[1] != width or (rows is not None and arr.shape[0] != rows):
+        want = f"({rows if rows is not None else 'm'}, {width})"
+        raise ValueError(f"{what} has shape {np.shape(values)}, expected {want}")
+    return arr
+
+
+def _params(spec: Spec, params: Mapping[str, object]) -> dict[str, np.ndarray]:
+    shapes = spec.parameter_shapes()
+    missing = [n for n in shapes if n not in params]
+    extra = [n for n in params if n not in shapes]
+    if missing or extra:
+        raise ValueError(f"parameters do not match the spec: missing {missing}, unexpected {extra}")
+    out = {}
+    for name, shape in shapes.items():
+        arr = np.asarray(params[name], dtype=np.float64)
+        if arr.shape != shape:
+            raise ValueError(f"parameter {name} has shape {arr.shape}, expected {shape}")
+        out[name] = arr
+    return out
+
+
+def _inputs(spec: Spec, params, X, Y=None):
+    P = _params(spec, params)
+    Xm = _matrix(X, spec.layers[0], "X")
+    if Y is None:
+        return P, Xm, None
+    Ym = _matrix(Y, spec.layers[-1], "Y", rows=Xm.shape[0])
+    return P, Xm, Ym
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward pass and loss
+
+
+def _forward(spec: Spec, P: dict[str, np.ndarray], X: np.ndarray) -> tuple[list, list]:
+    """Lists zs, acts with acts[0] = X and zs[0] = None, indexed by layer."""
+    zs: list = [None]
+    acts: list = [X]
+    for l in range(1, spec.depth + 1):
+        z = acts[l - 1] @ P[f"W{l}"].T
+        for skip in spec.skips_into(l):
+            z = z + acts[skip.src] @ P[skip.name].T
+        if spec.biases[l - 1]:
+            z = z + P[f"b{l}"]
+        zs.append(z)
+        acts.append(_activate(spec.activations[l - 1], z))
+    return zs, acts
+
+
+def forward(spec: Spec, params: Mapping[str, object], X) -> dict[str, np.ndarray]:
+    """Pre-activations and activations of every computing layer: keys "z1", "a1", ..., "zL", "aL"."""
+    P, Xm, _ = _inputs(spec, params, X)
+    zs, acts = _forward(spec, P, Xm)
+    out: dict[str, np.ndarray] = {}
+    for l in range(1, spec.depth + 1):
+        out[f"z{l}"] = zs[l]
+        out[f"a{l}"] = acts[l]
+    return out
+
+
+def _scale(spec: Spec, m: int) -> float:
+    """The constant in front of the sum over examples and output units."""
+    return {
+        "half_sse": 0.5,
+        "sse": 1.0,
+        "half_mse": 0.5 / m,
+        "mse": 1.0 / m,
+        "bce": 1.0,
+        "bce_mean": 1.0 / m,
+        "cross_entropy": 1.0,
+        "cross_entropy_mean": 1.0 / m,
+    }[spec.loss]
+
+
+def _loss_value(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> float:
+    c = _scale(spec, Y.shape[0])
+    out = spec.activations[-1]
+    if spec.loss in SQUARED:
+        return float(c * np.sum((Y - a) ** 2))
+    if spec.loss.startswith("bce"):
+        if out != "sigmoid":
+            raise ValueError(f"{spec.loss} needs a sigmoid output layer, got {out}")
+        # ln yhat = ln sigma(z), ln(1 - yhat) = ln sigma(-z)
+        return float(-c * np.sum(Y * _log_sigmoid(z) + (1.0 - Y) * _log_sigmoid(-z)))
+    if spec.loss.startswith("cross_entropy"):
+        if out == "softmax":
+            return float(-c * np.sum(Y * _log_softmax(z)))
+        if out == "sigmoid":
+            return float(-c * np.sum(Y * _log_sigmoid(z)))
+        raise ValueError(f"{spec.loss} needs a softmax or sigmoid output layer, got {out}")
+    raise ValueError(f"unknown loss {spec.loss!r}")
+
+
+def loss(spec: Spec, params: Mapping[str, object], X, Y) -> float:
+    """The loss J of the whole batch, as a Python float."""
+    P, Xm, Ym = _inputs(spec, params, X, Y)
+    zs, acts = _forward(spec, P, Xm)
+    return _loss_value(spec, zs[-1], acts[-1], Ym)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backpropagation
+
+
+def _output_delta(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dJ/dz_L, derived by hand for the matched pairs and by the chain rule otherwise."""
+    c = _scale(spec, Y.shape[0])
+    out = spec.activations[-1]
+    if spec.loss in SQUARED:
+        # dJ/dyhat = 2c (yhat - y), then through the output activation (softmax: full Jacobian).
+        return _backward_through(out, z, a, 2.0 * c * (a - Y))
+    if spec.loss.startswith("bce") and out == "sigmoid":
+        # d/dz [-y ln s - (1-y) ln(1-s)] = -y (1-s) + (1-y) s = s - y
+        return c * (a - Y)
+    if spec.loss.startswith("cross_entropy"):
+        if out == "softmax":
+            # d/dz_k [-sum_j y_j (z_j - lse(z))] = -y_k + s_k sum_j y_j  (= s - y for one-hot y)
+            return c * (a * Y.sum(axis=1, keepdims=True) - Y)
+        if out == "sigmoid":
+            # d/dz [-y ln s(z)] = -y (1 - s(z)) = -y s(-z)
+            return -c * Y * _sigmoid(-z)
+    raise ValueError(f"loss {spec.loss!r} cannot follow a {out} output layer")
+
+
+def backprop(spec: Spec, params: Mapping[str, object], X, Y):
+    """(loss, gradients by canonical parameter name and shape, deltas "delta1".."deltaL" of shape (m, n_l))."""
+    P, Xm, Ym = _inputs(spec, params, X, Y)
+    zs, acts = _forward(spec, P, Xm)
+    L = spec.depth
+    J = _loss_value(spec, zs[L], acts[L], Ym)
+
+    deltas: list = [None] * (L + 1)
+    # grad_a[l] accumulates dJ/da_l from every layer that layer l feeds (the next one and skips).
+    grad_a = [np.zeros_like(a) for a in acts]
+    deltas[L] = _output_delta(spec, zs[L], acts[L], Ym)
+    grads: dict[str, np.ndarray] = {}
+    for l in range(L, 0, -1):
+        if l < L:
+            deltas[l] = _backward_through(spec.activations[l - 1], zs[l], acts[l], grad_a[l])
+        d = deltas[l]
+        for src in spec.sources_of(l):
+            name = spec.weight_name(l, src)
+            grads[name] = d.T @ acts[src]
+            grad_a[src] += d @ P[name]
+        if spec.biases[l - 1]:
+            grads[f"b{l}"] = d.sum(axis=0)
+
+    ordered = {name: grads[name] for name in spec.parameter_shapes()}
+    return J, ordered, {f"delta{l}": deltas[l] for l in range(1, L + 1)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+
+def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3) -> dict[str, np.ndarray]:
+    """dJ/dtheta for every parameter entry by Richardson-extrapolated central differences.
+
+    With D(h) = (J(theta + h) - J(theta - h)) / 2h and h = rel_step * max(1, |theta|), the
+    combination (4 D(h/2) - D(h)) / 3 cancels the h^2 error term, leaving O(h^4) truncation
+    error (about 1e-12 relative) plus rounding error of order 1e-16 * |J| / h.
+    """
+    P, Xm, Ym = _inputs(spec, params, X, Y)
+
+    def J(theta):
+        zs, acts = _forward(spec, theta, Xm)
+        return _loss_value(spec, zs[-1], acts[-1], Ym)
+
+    result: dict[str, np.ndarray] = {}
+    for name, value in P.items():
+        grad = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            orig = value[idx]
+            h = rel_step * max(1.0, abs(orig))
+
+            def central(step):
+                trial = value.copy()
+                trial[idx] = orig + step
+                plus = J({**P, name: trial})
+                trial[idx] = orig - step
+                minus = J({**P, name: trial})
+                return (plus - minus) / (2.0 * step)
+
+            grad[idx] = (4.0 * central(h / 2.0) - central(h)) / 3.0
+        result[name] = grad
+    return result
+
+
+def random_problem(spec: Spec, seed: int, examples: int = 3):
+    """(params, X, Y): parameters uniform in [-1, 1], X standard normal, Y legal for the loss; float64.
+
+    Y is one-hot rows for a softmax output, uniform in (0.01, 0.99) for bce / cross-entropy with a
+    sigmoid output, and standard normal for the squared losses otherwise.
+    """
+    rng = np.random.default_rng(seed)
+    params = {name: rng.uniform(-1.0, 1.0, size=shape) for name, shape in spec.parameter_shapes().items()}
+    n_in, n_out = spec.layers[0], spec.layers[-1]
+    X = rng.standard_normal((examples, n_in))
+    if spec.activations[-1] == "softmax":
+        Y = np.zeros((examples, n_out))
+        Y[np.arange(examples), rng.integers(0, n_out, size=examples)] = 1.0
+    elif spec.loss.startswith(("bce", "cross_entropy")):
+        Y = rng.uniform(0.01, 0.99, size=(examples, n_out))
+    else:
+        Y = rng.standard_normal((examples, n_out))
+    return params, X, Y

@@ -1,0 +1,380 @@
+"""The spec: what a lecturer wrote in a TOML file, read with tomllib and validated field by field.
+
+Nothing here builds symbols; the result is plain, immutable data that `network.py` reads.
+Every refusal is a `SpecError` naming the file, the field and what was expected.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
+LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
+NOTATIONS = ("ng", "nielsen", "welch")
+LAYOUTS = ("out_in", "in_out")
+
+# A worksheet prints every unit of a layer in a row of the diagram and every entry of a matrix
+# on one line; past these sizes the pages stop being readable, so derive refuses them.
+MAX_WIDTH = 32
+MAX_COMPUTING_LAYERS = 10
+MAX_EXAMPLES = 1000
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
+MAX_TITLE = 200
+
+TOP_KEYS = ("name", "title", "network", "values", "notation")
+NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
+NOTATION_KEYS = ("style",)
+VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An extra dense connection from layer `src` to layer `dst` (dst >= src + 2)."""
+
+    src: int
+    dst: int
+
+    @property
+    def name(self) -> str:
+        # W<dst>_<src>: the weights into layer dst from layer src, shape (n_dst, n_src).
+        return f"W{self.dst}_{self.src}"
+
+
+@dataclass(frozen=True)
+class Values:
+    """Numbers for worked answers, already in canonical layout (W of shape (n_l, n_{l-1}))."""
+
+    x: tuple[tuple[float, ...], ...]
+    y: tuple[tuple[float, ...], ...]
+    params: dict[str, tuple] = field(hash=False)
+    learning_rate: float | None
+    layout: str = "out_in"
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    title: str
+    layers: tuple[int, ...]
+    activations: tuple[str, ...]
+    biases: tuple[bool, ...]
+    loss: str
+    skips: tuple[Skip, ...]
+    values: Values | None
+    notation: str
+    source: str = "<spec>"
+
+    @property
+    def depth(self) -> int:
+        """Number of computing layers L (the input is layer 0)."""
+        return len(self.layers) - 1
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Canonical parameter names in canonical order, with their shapes."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for l in range(1, self.depth + 1):
+            shapes[f"W{l}"] = (self.layers[l], self.layers[l - 1])
+            for skip in self.skips_into(l):
+                shapes[skip.name] = (self.layers[l], self.layers[skip.src])
+            if self.biases[l - 1]:
+                shapes[f"b{l}"] = (self.layers[l],)
+        return shapes
+
+    def skips_into(self, layer: int) -> tuple[Skip, ...]:
+        return tuple(sorted((s for s in self.skips if s.dst == layer), key=lambda s: s.src))
+
+    def sources_of(self, layer: int) -> tuple[int, ...]:
+        """The layers whose activations feed layer `layer`: the previous one, then any skips."""
+        return (layer - 1,) + tuple(s.src for s in self.skips_into(layer))
+
+    def weight_name(self, dst: int, src: int) -> str:
+        return f"W{dst}" if src == dst - 1 else Skip(src, dst).name
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate one spec file."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SpecError(source, "file", "no such file") from None
+    except IsADirectoryError:
+        raise SpecError(source, "file", "is a folder, expected a .toml spec file") from None
+    except OSError as exc:
+        raise SpecError(source, "file", f"cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(source, "file", f"is not UTF-8 text (bad byte at offset {exc.start})") from None
+    return parse_spec(text, source)
+
+
+def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(source, "file", f"is not valid TOML ({exc})") from None
+    return validate(data, source)
+
+
+def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
+    v = _Validator(source)
+    v.keys(data, "", TOP_KEYS, required=("name", "network"))
+    name = v.string(data["name"], "name")
+    if not NAME_PATTERN.fullmatch(name):
+        v.fail("name", f"{name!r} is not allowed; use 1-64 lowercase letters, digits and hyphens, starting with a letter")
+    title = v.string(data.get("title", name), "title")
+    if len(title) > MAX_TITLE:
+        v.fail("title", f"is {len(title)} characters long; at most {MAX_TITLE} fit a worksheet heading")
+    if any(ord(c) < 32 or ord(c) == 127 for c in title):
+        v.fail("title", "contains a control character (newline, tab, ...); use a single line of text")
+
+    net = v.table(data["network"], "network")
+    v.keys(net, "network", NETWORK_KEYS, required=("layers", "activation", "loss"))
+    layers = _layers(v, net["layers"])
+    depth = len(layers) - 1
+    activations = v.per_layer(net["activation"], "network.activation", depth, str)
+    for i, act in enumerate(activations):
+        where = "network.activation" if isinstance(net["activation"], str) else f"network.activation[{i}]"
+        v.choice(act, where, ACTIVATIONS)
+        if act == "softmax" and i != depth - 1:
+            v.fail(where, "softmax is only allowed in the output layer (its units are coupled)")
+    if activations[-1] == "softmax" and layers[-1] < 2:
+        v.fail("network.layers", "a softmax output layer needs at least 2 units")
+    biases = v.per_layer(net.get("bias", True), "network.bias", depth, bool)
+    loss = v.choice(v.string(net["loss"], "network.loss"), "network.loss", LOSSES)
+    out = activations[-1]
+    if loss.startswith("bce") and out != "sigmoid":
+        v.fail("network.loss", f"{loss} needs a sigmoid output layer (outputs must lie in (0, 1)), got {out}")
+    if loss.startswith("cross_entropy") and out not in ("softmax", "sigmoid"):
+        v.fail("network.loss", f"{loss} needs a softmax or sigmoid output layer (outputs must lie in (0, 1)), got {out}")
+    skips = _skips(v, net.get("skip", []), depth)
+
+    notation = "ng"
+    if "notation" in data:
+        table = v.table(data["notation"], "notation")
+        v.keys(table, "notation", NOTATION_KEYS)
+        if "style" in table:
+            notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
+
+    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source)
+    if "values" in data:
+        values = _values(v, v.table(data["values"], "values"), spec)
+        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source)
+    return spec
+
+
+def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:
+    if not isinstance(raw, list):
+        v.fail("network.layers", f"expected a list of layer widths like [2, 2, 2], got {_kind(raw)}")
+    if len(raw) < 2:
+        v.fail("network.layers", "needs at least an input and an output layer, e.g. [2, 1]")
+    if len(raw) - 1 > MAX_COMPUTING_LAYERS:
+        v.fail("network.layers", f"has {len(raw) - 1} computing layers; at most {MAX_COMPUTING_LAYERS} fit a worksheet")
+    widths = []
+    for i, w in enumerate(raw):
+        where = f"network.layers[{i}]"
+        if isinstance(w, bool) or not isinstance(w, int):
+            v.fail(where, f"expected a whole number of units, got {_kind(w)}")
+        if w < 1:
+            v.fail(where, f"width must be at least 1, got {w}")
+        if w > MAX_WIDTH:
+            v.fail(where, f"width {w} is over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page")
+        widths.append(w)
+    return tuple(widths)
+
+
+def _skips(v: _Validator, raw: Any, depth: int) -> tuple[Skip, ...]:
+    if not isinstance(raw, list):
+        v.fail("network.skip", f"expected a list of [from, to] layer pairs like [[0, 2]], got {_kind(raw)}")
+    skips: list[Skip] = []
+    for i, pair in enumerate(raw):
+        where = f"network.skip[{i}]"
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, int) and not isinstance(p, bool) for p in pair)):
+            v.fail(where, "expected a pair of layer numbers [from, to]")
+        src, dst = pair
+        if not (0 <= src <= depth and 0 <= dst <= depth):
+            v.fail(where, f"layers must be between 0 (input) and {depth} (output), got [{src}, {dst}]")
+        if dst <= src:
+            v.fail(where, f"goes backwards or to itself ([{src}, {dst}]); a skip must go forward")
+        if dst == src + 1:
+            v.fail(where, f"duplicates the dense connection from layer {src} to layer {dst}")
+        if Skip(src, dst) in skips:
+            v.fail(where, f"[{src}, {dst}] is listed twice")
+        skips.append(Skip(src, dst))
+    return tuple(sorted(skips, key=lambda s: (s.dst, s.src)))
+
+
+def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
+    shapes = spec.parameter_shapes()
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
+    layout = "out_in"
+    if "layout" in table:
+        layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
+    n_in, n_out = spec.layers[0], spec.layers[-1]
+    x = _rows(v, table["x"], "values.x", n_in, "input")
+    y = _rows(v, table["y"], "values.y", n_out, "output")
+    if len(x) != len(y):
+        v.fail("values.y", f"has {len(y)} rows but values.x has {len(x)}; give one target row per example")
+    if len(x) > MAX_EXAMPLES:
+        v.fail("values.x", f"has {len(x)} examples; at most {MAX_EXAMPLES} fit an answer sheet")
+    out = spec.activations[-1]
+    if out == "softmax":
+        for r, row in enumerate(y):
+            if sorted(row) != [0.0] * (n_out - 1) + [1.0]:
+                v.fail(f"values.y[{r}]", f"must be one-hot for a softmax output (one 1, the rest 0), got {list(row)}")
+    if spec.loss.startswith(("bce", "cross_entropy")):
+        for r, row in enumerate(y):
+            for c, t in enumerate(row):
+                if not 0.0 <= t <= 1.0:
+                    v.fail(f"values.y[{r}][{c}]", f"{t} is outside [0, 1], required by {spec.loss}")
+    rate = None
+    if "learning_rate" in table:
+        rate = v.number(table["learning_rate"], "values.learning_rate")
+        if rate <= 0:
+            v.fail("values.learning_rate", f"must be positive, got {rate}")
+    seed = None
+    if "seed" in table:
+        seed = table["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            v.fail("values.seed", f"expected a whole number from 0 to 2**32 - 1, got {seed!r}")
+    given = [n for n in shapes if n in table]
+    missing = [n for n in shapes if n not in table]
+    if missing and seed is None:
+        v.fail(f"values.{missing[0]}", f"is missing; give every parameter ({', '.join(shapes)}) or a seed for random ones")
+    if given and seed is not None:
+        v.fail("values.seed", f"cannot be combined with explicit parameters ({', '.join(given)}); give one or the other")
+    params: dict[str, tuple] = {}
+    if seed is not None:
+        params = random_parameters(shapes, seed)
+    for pname in given:
+        params[pname] = _parameter(v, table[pname], f"values.{pname}", shapes[pname], layout)
+    return Values(x, y, params, rate, layout, seed)
+
+
+def random_parameters(shapes: dict[str, tuple[int, ...]], seed: int) -> dict[str, tuple]:
+    """Seeded weights in [-1, 1], rounded to two decimals so a worksheet can print them exactly."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {n: _as_tuple(np.round(rng.uniform(-1.0, 1.0, size=s), 2)) for n, s in shapes.items()}
+
+
+def _as_tuple(arr) -> tuple:
+    return tuple(_as_tuple(a) for a in arr) if getattr(arr, "ndim", 0) > 1 else tuple(float(a) for a in arr)
+
+
+def _rows(v: _Validator, raw: Any, where: str, width: int, what: str) -> tuple[tuple[float, ...], ...]:
+    if not isinstance(raw, list) or not raw:
+        v.fail(where, f"expected a non-empty list of rows, one per example, got {_kind(raw)}")
+    if width == 1 and all(not isinstance(r, list) for r in raw):
+        raw = [[r] for r in raw]  # a single unit may be written as a flat list, one number per example
+    rows = []
+    for r, row in enumerate(raw):
+        if not isinstance(row, list):
+            v.fail(f"{where}[{r}]", f"expected a row of {width} numbers, got {_kind(row)}")
+        if len(row) != width:
+            v.fail(f"{where}[{r}]", f"has {len(row)} numbers but the {what} layer has {width} units")
+        rows.append(tuple(v.number(val, f"{where}[{r}][{c}]") for c, val in enumerate(row)))
+    return tuple(rows)
+
+
+def _parameter(v: _Validator, raw: Any, where: str, shape: tuple[int, ...], layout: str) -> tuple:
+    if len(shape) == 1:
+        if isinstance(raw, list) and len(raw) == shape[0] and all(not isinstance(r, list) for r in raw):
+            return tuple(v.number(val, f"{where}[{i}]") for i, val in enumerate(raw))
+        v.fail(where, f"expected a list of {shape[0]} numbers (one per unit), got {_shape_of(raw)}")
+    rows, cols = shape if layout == "out_in" else (shape[1], shape[0])
+    if not (isinstance(raw, list) and len(raw) == rows and all(isinstance(r, list) and len(r) == cols for r in raw)):
+        hint = "(units in this layer, units feeding it)" if layout == "out_in" else "(units feeding it, units in this layer) as values.layout = \"in_out\""
+        v.fail(where, f"expected shape ({rows}, {cols}) {hint}, got {_shape_of(raw)}")
+    matrix = [[v.number(val, f"{where}[{r}][{c}]") for c, val in enumerate(row)] for r, row in enumerate(raw)]
+    if layout == "in_out":
+        matrix = [list(col) for col in zip(*matrix)]
+    return tuple(tuple(row) for row in matrix)
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shape_of(raw: Any) -> str:
+    if not isinstance(raw, list):
+        return _kind(raw)
+    if all(isinstance(r, list) for r in raw) and raw:
+        lengths = sorted({len(r) for r in raw})
+        return f"{len(raw)} rows of {'/'.join(map(str, lengths))} numbers"
+    return f"a list of {len(raw)}"
+
+
+class _Validator:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, where: str, problem: str):
+        raise SpecError(self.source, where, problem)
+
+    def keys(self, table: dict, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()):
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(allowed)}"
+                self.fail(_join(where, key), f"unknown key{hint}")
+        for key in required:
+            if key not in table:
+                self.fail(_join(where, key), "is missing")
+
+    def table(self, raw: Any, where: str) -> dict:
+        if not isinstance(raw, dict):
+            self.fail(where, f"expected a table ([{where}]), got {_kind(raw)}")
+        return raw
+
+    def string(self, raw: Any, where: str) -> str:
+        if not isinstance(raw, str):
+            self.fail(where, f"expected a string, got {_kind(raw)}")
+        return raw
+
+    def choice(self, raw: str, where: str, options: tuple[str, ...]) -> str:
+        if raw not in options:
+            close = difflib.get_close_matches(raw, options, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.fail(where, f"{raw!r} is not one of {', '.join(options)}{hint}")
+        return raw
+
+    def number(self, raw: Any, where: str) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            self.fail(where, f"expected a number, got {_kind(raw)}")
+        if not math.isfinite(raw):
+            self.fail(where, f"must be a finite number, got {raw}")
+        if abs(raw) > 1e6:
+            self.fail(where, f"{raw} is too large for a worked example; keep magnitudes at most 1e6")
+        return float(raw)
+
+    def per_layer(self, raw: Any, where: str, depth: int, kind: type) -> list:
+        if isinstance(raw, kind):
+            return [raw] * depth
+        if isinstance(raw, list):
+            if len(raw) != depth:
+                self.fail(where, f"has {len(raw)} entries but the network has {depth} computing layers")
+            for i, item in enumerate(raw):
+                if not isinstance(item, kind):
+                    self.fail(f"{where}[{i}]", f"expected {_kind(kind())}, got {_kind(item)}")
+            return list(raw)
+        self.fail(where, f"expected {_kind(kind())} or a list of one per computing layer, got {_kind(raw)}")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
