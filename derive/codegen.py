@@ -205,3 +205,12 @@ def _lse(zs):
     from .activations import LogSumExp
 
     return LogSumExp(*zs)
+
+
+def load_module(source: str, name: str = "derive_generated"):
+    """Import generated source (derive's own printer output, never user text) as a module."""
+    import types
+
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    return module

@@ -1,0 +1,133 @@
+"""The main job: every spec in, every artefact out (gradients.py, answers.json, worksheets, PDFs).
+
+All specs are validated before anything is derived, every artefact of a spec is produced in
+memory (PDFs in temporary folders) and checked before any file is written, so a bad spec or a
+failed check leaves the output folder as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .answers import compute_answers
+from .check import CheckReport, check_module
+from .codegen import module_source
+from .derivation import Derivation, derive
+from .errors import DeriveError
+from .network import build_network
+from .outputs import up_to_date, write_outputs
+from .spec import Spec, load_spec
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+EXAMPLES = ROOT / "examples"
+TEMPLATES = ROOT / "templates"
+
+
+class CheckFailed(DeriveError):
+    """The generated gradients disagree with the independent backprop or finite differences."""
+
+
+@dataclass
+class BuildResult:
+    spec: Spec
+    folder: Path
+    skipped: bool = False  # nothing changed since the last build
+    written: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
+    pdf_note: str = ""
+
+
+def bundled_examples() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.toml"))
+
+
+def build_key(spec_bytes: bytes, notation: str, pdf: bool, template_dir: Path) -> str:
+    """Everything a build's output depends on: the spec, derive's own code, the templates, the options."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}|{notation}|{pdf}|".encode())
+    digest.update(spec_bytes)
+    for folder in (PACKAGE, template_dir):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".j2", ".tex", ".sty"):
+                digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Derivation, dict[str, bytes], CheckReport]:
+    """Derive one spec and produce its files in memory; raises CheckFailed on any mismatch."""
+    derivation = derive(build_network(spec))
+    source = module_source(derivation)
+    report = check_module(spec, source)
+    if not report.ok:
+        raise CheckFailed("; ".join(report.lines()))
+    files: dict[str, bytes] = {"gradients.py": source.encode()}
+    numbers = compute_answers(derivation, source) if spec.values is not None else None
+    if numbers is not None:
+        files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
+    from .worksheets import render_worksheets
+
+    for name, text in render_worksheets(derivation, numbers, notation, template_dir).items():
+        files[name] = text.encode()
+    return derivation, files, report
+
+
+def compile_text(text: bytes, name: str) -> bytes:
+    """Compile one .tex text in a private temporary folder and return the PDF's bytes."""
+    from .latex import compile_pdf
+
+    with tempfile.TemporaryDirectory(prefix="derive-tex-") as tmp:
+        tex = Path(tmp) / name
+        tex.write_bytes(text)
+        return compile_pdf(tex).read_bytes()
+
+
+def compile_all(jobs: list[tuple[Path, str, bytes]], workers: int) -> dict[tuple[Path, str], bytes]:
+    """Compile (folder, name.tex, text) jobs in parallel; returns the PDFs' bytes by (folder, name)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {(folder, name): pool.submit(compile_text, text, name) for folder, name, text in jobs}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pdf: bool = True,
+          force: bool = False, template_dir: Path | None = None, workers: int | None = None) -> list[BuildResult]:
+    paths = [Path(p) for p in spec_paths] or bundled_examples()
+    specs = [(load_spec(p), Path(p).read_bytes()) for p in paths]  # all refusals happen before any work
+    names = [s.name for s, _ in specs]
+    for name in names:
+        if names.count(name) > 1:
+            raise DeriveError(f"two specs are both named {name!r}; their outputs would overwrite each other")
+    templates = template_dir or TEMPLATES
+    from .latex import have_latex
+
+    compile_pdfs = pdf and have_latex()
+    results: list[BuildResult] = []
+    pending: list[tuple[BuildResult, dict[str, bytes], str]] = []
+    for spec, raw in specs:
+        style = notation or spec.notation
+        folder = out_dir / spec.name
+        key = build_key(raw, style, compile_pdfs, templates)
+        result = BuildResult(spec, folder)
+        results.append(result)
+        if not force and up_to_date(folder, key):
+            result.skipped = True
+            continue
+        _, files, result.check = artefacts(spec, style, template_dir)
+        pending.append((result, files, key))
+    if compile_pdfs:
+        jobs = [(r.folder, name, files[name]) for r, files, _ in pending for name in sorted(files) if name.endswith(".tex")]
+        pdfs = compile_all(jobs, workers or os.cpu_count() or 1)
+        for r, files, _ in pending:
+            for (folder, name), data in pdfs.items():
+                if folder == r.folder:
+                    files[name[:-4] + ".pdf"] = data
+    for r, files, key in pending:
+        r.written = write_outputs(r.folder, files, key, force)
+        r.pdf_note = "" if compile_pdfs else ("PDFs skipped (--no-pdf)" if not pdf else "PDFs skipped: no pdflatex found (install TeX Live)")
+    return results

@@ -1,0 +1,96 @@
+"""Compile a .tex file to PDF safely: argument lists, no shell escape, a time limit, a scratch folder.
+
+The PDF is copied next to the .tex only when the compilation succeeded, through a temporary file
+and `os.replace`, so a failed run never leaves a broken or stale-looking PDF behind.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import LatexError
+
+PDFLATEX_FLAGS = ("-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "-file-line-error")
+
+
+def have_latex() -> bool:
+    """True when pdflatex is on PATH (latexmk is used too when present)."""
+    return shutil.which("pdflatex") is not None
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TEXMFHOME", "TEXMFVAR", "TEXMFCONFIG")}
+    env.setdefault("PATH", os.defpath)
+    # Paranoid mode: TeX may only read and write files below the working folder.
+    env["openout_any"] = "p"
+    env["openin_any"] = "p"
+    env["TEXMFOUTPUT"] = str(workdir)
+    env["SOURCE_DATE_EPOCH"] = "0"
+    env["FORCE_SOURCE_DATE"] = "1"
+    return env
+
+
+def commands(stem: str) -> list[list[str]]:
+    """The argument lists to run in the scratch folder (latexmk if present, else pdflatex twice)."""
+    latexmk = shutil.which("latexmk")
+    if latexmk:
+        return [[latexmk, "-pdf", "-silent", *(f"-pdflatex=pdflatex {' '.join(PDFLATEX_FLAGS)} %O %S",)[:0],
+                 *[f"-latexoption={flag}" for flag in PDFLATEX_FLAGS], f"{stem}.tex"]]
+    pdflatex = shutil.which("pdflatex") or "pdflatex"
+    run = [pdflatex, *PDFLATEX_FLAGS, f"{stem}.tex"]
+    return [run, run]
+
+
+def log_excerpt(log: str, after: int = 3, limit: int = 40) -> str:
+    """The error lines of a TeX log (those starting with "!", or file:line: errors) and a few after each."""
+    lines = log.splitlines()
+    keep: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("!") or (": " in line and line.split(":")[1:2] and line.split(":")[1].strip().isdigit()
+                                    and line.split(":")[0].endswith(".tex")):
+            keep.extend(lines[i:i + 1 + after])
+            if len(keep) >= limit:
+                break
+    return "\n".join(keep[:limit])
+
+
+def compile_pdf(tex_path: Path, timeout: float = 120) -> Path:
+    """Compile `tex_path` and place `<stem>.pdf` next to it; raise LatexError with the log's errors."""
+    tex_path = Path(tex_path)
+    if not have_latex():
+        raise LatexError("pdflatex is not installed (install TeX Live, e.g. texlive-latex-recommended)")
+    stem = "document"
+    target = tex_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="derive-latex-") as tmp:
+        work = Path(tmp)
+        shutil.copyfile(tex_path, work / f"{stem}.tex")
+        env = _environment(work)
+        for argv in commands(stem):
+            try:
+                proc = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                raise LatexError(f"{tex_path}: pdflatex did not finish within {timeout:g} s") from None
+            if proc.returncode != 0:
+                log_file = work / f"{stem}.log"
+                log = log_file.read_text(errors="replace") if log_file.exists() else proc.stdout.decode(errors="replace")
+                excerpt = log_excerpt(log) or log[-2000:]
+                raise LatexError(f"{tex_path}: LaTeX failed:\n{excerpt}")
+        pdf = work / f"{stem}.pdf"
+        if not pdf.exists():
+            raise LatexError(f"{tex_path}: LaTeX produced no PDF")
+        (work / f"{stem}.log").exists() and shutil.copyfile(work / f"{stem}.log", work / "kept.log")
+        fd, partial = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".pdf.part", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(pdf, partial)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        log_target = tex_path.with_suffix(".log")
+        shutil.copyfile(work / f"{stem}.log", log_target) if (work / f"{stem}.log").exists() else None
+    return target
