@@ -98,9 +98,12 @@ def module_source(derivation: Derivation) -> str:
         "",
         "def _arrays(params, X, Y=None):",
         '    """Arrays in one floating dtype (float32 stays float32; integers become float64)."""',
-        "    dtype = numpy.result_type(X, *params.values(), *(() if Y is None else (Y,)), numpy.float16)",
-        "    cast = lambda v: numpy.asarray(v, dtype=dtype)",
-        "    return {k: cast(v) for k, v in params.items()}, cast(X), None if Y is None else cast(Y)",
+        "    arrays = [numpy.asarray(v) for v in (X, *params.values(), *(() if Y is None else (Y,)))]",
+        "    dtype = numpy.result_type(*arrays, numpy.float16)",
+        "    cast = lambda v: v if v.dtype == dtype else v.astype(dtype)",
+        "    X = cast(arrays[0])",
+        "    params = {k: cast(v) for k, v in zip(params, arrays[1:])}",
+        "    return params, X, None if Y is None else cast(arrays[-1])",
         "",
     ]
     eqs = derivation.matrix.equations

@@ -37,8 +37,8 @@ def commands(stem: str) -> list[list[str]]:
     """The argument lists to run in the scratch folder (latexmk if present, else pdflatex twice)."""
     latexmk = shutil.which("latexmk")
     if latexmk:
-        return [[latexmk, "-pdf", "-silent", *(f"-pdflatex=pdflatex {' '.join(PDFLATEX_FLAGS)} %O %S",)[:0],
-                 *[f"-latexoption={flag}" for flag in PDFLATEX_FLAGS], f"{stem}.tex"]]
+        # -norc: no rc file from the lecturer's home or the folder can change what runs.
+        return [[latexmk, "-norc", "-pdf", "-silent", *[f"-latexoption={flag}" for flag in PDFLATEX_FLAGS], f"{stem}.tex"]]
     pdflatex = shutil.which("pdflatex") or "pdflatex"
     run = [pdflatex, *PDFLATEX_FLAGS, f"{stem}.tex"]
     return [run, run]
@@ -59,6 +59,11 @@ def log_excerpt(log: str, after: int = 3, limit: int = 40) -> str:
 
 def compile_pdf(tex_path: Path, timeout: float = 120) -> Path:
     """Compile `tex_path` and place `<stem>.pdf` next to it; raise LatexError with the log's errors."""
+    return compile_with_log(tex_path, timeout)[0]
+
+
+def compile_with_log(tex_path: Path, timeout: float = 120) -> tuple[Path, str]:
+    """`compile_pdf`, also returning the text of the final .log (for overfull-box checks)."""
     tex_path = Path(tex_path)
     if not have_latex():
         raise LatexError("pdflatex is not installed (install TeX Live, e.g. texlive-latex-recommended)")
@@ -68,21 +73,21 @@ def compile_pdf(tex_path: Path, timeout: float = 120) -> Path:
         work = Path(tmp)
         shutil.copyfile(tex_path, work / f"{stem}.tex")
         env = _environment(work)
+        log_file = work / f"{stem}.log"
         for argv in commands(stem):
             try:
                 proc = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
-                raise LatexError(f"{tex_path}: pdflatex did not finish within {timeout:g} s") from None
+                raise LatexError(f"{tex_path}: LaTeX did not finish within {timeout:g} s") from None
             if proc.returncode != 0:
-                log_file = work / f"{stem}.log"
                 log = log_file.read_text(errors="replace") if log_file.exists() else proc.stdout.decode(errors="replace")
                 excerpt = log_excerpt(log) or log[-2000:]
                 raise LatexError(f"{tex_path}: LaTeX failed:\n{excerpt}")
         pdf = work / f"{stem}.pdf"
         if not pdf.exists():
             raise LatexError(f"{tex_path}: LaTeX produced no PDF")
-        (work / f"{stem}.log").exists() and shutil.copyfile(work / f"{stem}.log", work / "kept.log")
+        log = log_file.read_text(errors="replace") if log_file.exists() else ""
         fd, partial = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".pdf.part", dir=target.parent)
         os.close(fd)
         try:
@@ -91,6 +96,16 @@ def compile_pdf(tex_path: Path, timeout: float = 120) -> Path:
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
-        log_target = tex_path.with_suffix(".log")
-        shutil.copyfile(work / f"{stem}.log", log_target) if (work / f"{stem}.log").exists() else None
-    return target
+    return target, log
+
+
+def overfull_boxes(log: str, limit_pt: float = 10.0) -> list[str]:
+    """Lines of a TeX log reporting an overfull \\hbox wider than `limit_pt`."""
+    import re
+
+    found = []
+    for line in log.splitlines():
+        m = re.match(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)", line)
+        if m and float(m.group(1)) > limit_pt:
+            found.append(line)
+    return found

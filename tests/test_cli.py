@@ -1,0 +1,79 @@
+"""The command line, as a user meets it: derive paths / answers / check / build."""
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from derive.cli import main
+
+from conftest import EXAMPLES, ROOT
+
+
+def test_paths_json_for_the_222_network(capsys):
+    assert main(["paths", str(EXAMPLES / "ng-222.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["total_paths"], out["total_factors"]) == (12, 52)
+    assert out["parameters"]["W1[0,1]"] == {"paths": 2, "factors": 10}
+    assert out["parameters"]["W2[1,0]"] == {"paths": 1, "factors": 3}
+
+
+def test_answers_json_has_every_section(capsys):
+    assert main(["answers", str(EXAMPLES / "mazur-222.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"loss", "forward", "delta", "gradients", "updated"} <= set(out)
+    assert np.shape(out["gradients"]["W1"]) == (2, 2) and np.shape(out["gradients"]["b2"]) == (2,)
+    assert np.shape(out["forward"]["a2"]) == (1, 2) and np.shape(out["delta"]["delta1"]) == (1, 2)
+
+
+def test_answers_tables_are_readable(capsys):
+    assert main(["answers", str(EXAMPLES / "welch-231.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "J = 0.0133709" in out and "0.913529" in out
+
+
+def test_check_passes_and_reports_differences(capsys):
+    assert main(["check", str(EXAMPLES / "iris-423.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "vs finite diff." in out and "MISMATCH" not in out and "path sum = δ form for 14 parameters" in out
+
+
+def test_check_without_values_uses_seeded_random_values(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "s"\n[network]\nlayers = [3, 4, 2]\nactivation = ["relu", "softmax"]\nloss = "cross_entropy"\n')
+    assert main(["check", str(spec)]) == 0
+    assert "seeded random values" in capsys.readouterr().out
+
+
+def test_a_bad_spec_is_one_line_and_exit_2(tmp_path, capsys):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('name = "bad"\n[network]\nlayers = [2, 0, 1]\nactivation = "sigmoid"\nloss = "half_sse"\n')
+    assert main(["paths", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "network.layers[1]" in err
+
+
+def test_generated_module_imports_from_anywhere_and_needs_only_numpy(tmp_path):
+    from derive.codegen import module_source
+    from derive.derivation import derive
+    from derive.network import build_network
+    from derive.spec import load_spec
+
+    path = tmp_path / "gradients.py"
+    path.write_text(module_source(derive(build_network(load_spec(EXAMPLES / "mazur-222.toml")))))
+    code = ("import importlib.util, sys, numpy as np\n"
+            f"spec = importlib.util.spec_from_file_location('g', {str(path)!r}); g = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(g)\n"
+            "assert 'sympy' not in sys.modules and 'derive' not in sys.modules\n"
+            "p = {'W1': np.array([[.15, .2], [.25, .3]]), 'b1': np.array([.35, .35]), 'W2': np.array([[.4, .45], [.5, .55]]), 'b2': np.array([.6, .6])}\n"
+            "print(round(float(g.loss(p, [[.05, .1]], [[.01, .99]])), 9))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0.298371109"
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "derive", "paths", str(EXAMPLES / "toy-111.toml")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "2 paths, 8 factors" in out.stdout
