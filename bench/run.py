@@ -1,0 +1,418 @@
+"""Speed at every size: derive, emit and render times, memory, and gradient speed against NumPy.
+
+    python bench/run.py            # the full run; writes bench/RESULTS.md
+    python bench/run.py --quick    # a short smoke run (fewer repeats, no 100,000-example batch)
+
+Not part of the test suite. Every gradient time is a ratio to the hand-written NumPy backprop in
+bench/handwritten.py, timed in the same process and interleaved with the code being compared
+(repeat r of every contender runs before repeat r + 1 of any), each repeat long enough (≥ 20 ms
+by default) and the median taken, because these machines are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for p in (str(ROOT), str(HERE)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+from sympy.core.cache import clear_cache  # noqa: E402
+
+from derive.codegen import load_module, module_source  # noqa: E402
+from derive.derivation import derive  # noqa: E402
+from derive.network import build_network  # noqa: E402
+from derive.reference import random_problem  # noqa: E402
+from derive.spec import parse_spec  # noqa: E402
+
+import comparators  # noqa: E402
+from handwritten import make_backprop  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Net:
+    label: str
+    layers: tuple[int, ...]
+    activation: tuple[str, ...]  # one per computing layer
+    bias: bool
+    loss: str
+
+    def toml(self) -> str:
+        acts = "[" + ", ".join(f'"{a}"' for a in self.activation) + "]"
+        x = ", ".join(f"{0.1 * (k + 1):.1f}" for k in range(self.layers[0]))
+        n = self.layers[-1]
+        y = ", ".join("1.0" if k == 0 else "0.0" for k in range(n)) if self.activation[-1] == "softmax" else \
+            ", ".join(f"{0.9 - 0.8 * k / max(1, n - 1):.2f}" for k in range(n))
+        return (f'name = "bench-{self.label.replace(" ", "-").replace("/", "-")}"\n'
+                f"[network]\nlayers = {list(self.layers)}\nactivation = {acts}\n"
+                f'bias = {str(self.bias).lower()}\nloss = "{self.loss}"\n'
+                f"[values]\nx = [[{x}]]\ny = [[{y}]]\nseed = 1\n")
+
+
+def sigmoid_net(*layers: int) -> Net:
+    return Net("-".join(map(str, layers)), layers, ("sigmoid",) * (len(layers) - 1), False, "half_sse")
+
+
+NETWORKS = [
+    sigmoid_net(2, 2, 2),
+    sigmoid_net(4, 8, 3),
+    sigmoid_net(3, 5, 5, 5, 2),
+    sigmoid_net(8, 16, 16, 4),
+    Net("8-16-16-4 tanh/softmax+b", (8, 16, 16, 4), ("tanh", "tanh", "softmax"), True, "cross_entropy"),
+]
+GROWTH_K = range(1, 7)
+SIZES = (1, 1_000, 100_000)
+
+# Targets of issue 4 (2-core machine).
+PIPELINE_TARGET_S = {"3-5-5-5-2": 0.5, "8-16-16-4": 2.0}
+PEAK_TARGET_MB = 500.0
+MATRIX_TARGET = 1.3  # at 1,000 examples, every sigmoid network
+SCALAR_TARGET = {"3-5-5-5-2": 8.0}  # at 1,000 examples
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # the layout of numpy's build config is not a public API
+        blas = "unknown"
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
+    return {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "nproc": str(os.cpu_count()),
+        "affinity": str(len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else "?",
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "sympy": sp.__version__,
+        "blas": blas,
+        "env": ", ".join(f"{k}={v}" for k, v in env.items()) or "none of OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline: spec -> derivation -> module -> worksheets
+
+
+def load_worksheets():
+    """render_worksheets, or None while derive/worksheets.py does not exist yet."""
+    try:
+        from derive.worksheets import render_worksheets
+    except ImportError:
+        return None
+    return render_worksheets
+
+
+def worked_numbers(derivation, source):
+    from derive.answers import compute_answers
+
+    return compute_answers(derivation, source) if derivation.network.spec.values is not None else None
+
+
+def pipeline_once(net: Net, render) -> tuple[dict[str, float], object, str]:
+    """One cold run (SymPy's cache cleared): seconds for derive, emit and render."""
+    clear_cache()
+    gc.collect()
+    t0 = time.perf_counter()
+    spec = parse_spec(net.toml())
+    derivation = derive(build_network(spec))
+    t1 = time.perf_counter()
+    source = module_source(derivation)
+    t2 = time.perf_counter()
+    times = {"derive": t1 - t0, "emit": t2 - t1, "render": math.nan}
+    if render is not None:
+        numbers = worked_numbers(derivation, source)  # the answers are computed, not rendered: untimed
+        t3 = time.perf_counter()
+        render(derivation, numbers, spec.notation)
+        times["render"] = time.perf_counter() - t3
+    return times, derivation, source
+
+
+def pipeline_times(net: Net, repeats: int, render) -> tuple[dict[str, float], object, str]:
+    runs = []
+    for _ in range(repeats):
+        times, derivation, source = pipeline_once(net, render)
+        runs.append(times)
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    med["total"] = statistics.median(sum(v for v in r.values() if not math.isnan(v)) for r in runs)
+    return med, derivation, source
+
+
+def memory_child(index: int) -> None:
+    """In a fresh process: tracemalloc peak of derive + emit + render, and max RSS; prints JSON."""
+    net = NETWORKS[index]
+    render = load_worksheets()
+    spec = parse_spec(net.toml())
+    tracemalloc.start()
+    derivation = derive(build_network(spec))
+    source = module_source(derivation)
+    if render is not None:
+        render(derivation, worked_numbers(derivation, source), spec.notation)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    print(json.dumps({"peak_mb": peak / 2**20, "rss_mb": rss_kb / 1024}))
+
+
+def memory(index: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-child", str(index)],
+                         capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=600)
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        return {"peak_mb": math.nan, "rss_mb": math.nan}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient speed
+
+
+def calibrated(fn, min_time: float) -> timeit.Timer | tuple[timeit.Timer, int]:
+    timer = timeit.Timer(fn)
+    fn()  # warm up
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    number = max(1, math.ceil(min_time / once))
+    # refine once: the first call may be slower than the steady state
+    t = timer.timeit(number) / number
+    return timer, max(1, math.ceil(min_time / t))
+
+
+def interleaved(contenders: dict[str, object], repeats: int, min_time: float) -> dict[str, float]:
+    """Median seconds per call of every zero-argument callable, measured round-robin."""
+    timers = {name: calibrated(fn, min_time) for name, fn in contenders.items()}
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, (timer, number) in timers.items():
+            samples[name].append(timer.timeit(number) / number)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def check_same(spec, got: dict, want: dict, what: str) -> None:
+    for name, w in want.items():
+        g = np.asarray(got[name]).reshape(np.shape(w))
+        if not np.allclose(g, w, rtol=1e-9, atol=1e-12):
+            raise SystemExit(f"{spec.name}: {what} disagrees with the hand-written backprop on {name}")
+
+
+def gradient_ratios(net: Net, source: str, sizes, repeats: int, min_time: float) -> dict[int, dict[str, float]]:
+    spec = parse_spec(net.toml())
+    module = load_module(source, "bench_" + spec.name.replace("-", "_"))
+    baseline = make_backprop(spec)
+    optional = {"torch": comparators.make_torch(spec), "jax": comparators.make_jax(spec)}
+    results: dict[int, dict[str, float]] = {}
+    for m in sizes:
+        params, X, Y = random_problem(spec, seed=m, examples=m)
+        want = baseline(params, X, Y)
+        check_same(spec, module.gradients(params, X, Y), want, "gradients")
+        check_same(spec, module.gradients_scalar(params, X, Y), want, "gradients_scalar")
+        contenders = {
+            "hand": lambda: baseline(params, X, Y),
+            "matrix": lambda: module.gradients(params, X, Y),
+            "scalar": lambda: module.gradients_scalar(params, X, Y),
+        }
+        for name, prepare in optional.items():
+            if prepare is not None:
+                try:
+                    contenders[name] = prepare(params, X, Y)
+                except Exception as exc:  # an optional comparator must never stop the run
+                    print(f"  {name} skipped on {net.label}: {exc}", file=sys.stderr)
+        t = interleaved(contenders, repeats, min_time)
+        results[m] = {"hand_s": t["hand"], **{k: v / t["hand"] for k, v in t.items() if k != "hand"}}
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Growth: 3-5^k-2
+
+
+def delta_form_size(derivation) -> int:
+    """Nodes of every δ definition and every gradient expression (placeholders count as leaves)."""
+    exprs = list(derivation.delta_expr.values()) + list(derivation.gradient.values())
+    return sum(sum(1 for _ in sp.preorder_traversal(e)) for e in exprs)
+
+
+def growth(repeats: int, ks) -> list[dict]:
+    rows = []
+    for k in ks:
+        net = sigmoid_net(3, *([5] * k), 2)
+        times, derivation, _ = pipeline_times(net, repeats, None)
+        weights = len(derivation.parameters)
+        rows.append({"k": k, "layers": net.label, "derive_s": times["derive"], "emit_s": times["emit"],
+                     "size": delta_form_size(derivation), "weights": weights, "paths": derivation.total_paths})
+    return rows
+
+
+def loglog_slope(xs, ys) -> float:
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def ms(s: float) -> str:
+    return "n/a" if math.isnan(s) else f"{1e3 * s:.0f}" if s >= 0.1 else f"{1e3 * s:.1f}"
+
+
+def us(s: float) -> str:
+    return f"{1e6 * s:,.0f}" if s >= 1e-4 else f"{1e6 * s:.1f}"
+
+
+def ratio(r: dict, key: str) -> str:
+    return f"{r[key]:.2f}" if key in r else "—"
+
+
+def main_table(rows, sizes) -> list[str]:
+    size_names = " / ".join(f"{m:,}" for m in sizes)
+    head = ["network", "params", "derive ms", "emit ms", "render ms", "total ms", "tracemalloc peak MB", "max RSS MB",
+            f"hand-written µs ({size_names})", "matrix ×", "scalar ×", "torch ×", "jax ×"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        g = r["grad"]
+        per = lambda key: " / ".join(ratio(g[m], key) for m in sizes)
+        lines.append("| " + " | ".join([
+            r["net"].label, str(r["params"]), ms(r["times"]["derive"]), ms(r["times"]["emit"]), ms(r["times"]["render"]),
+            ms(r["times"]["total"]), f"{r['mem']['peak_mb']:.1f}", f"{r['mem']['rss_mb']:.0f}",
+            " / ".join(us(g[m]["hand_s"]) for m in sizes), per("matrix"), per("scalar"), per("torch"), per("jax"),
+        ]) + " |")
+    return lines
+
+
+def growth_table(rows) -> list[str]:
+    lines = ["| k | network | weights | paths | δ-form nodes | nodes / weight | derive ms | µs / weight | emit ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['k']} | {r['layers']} | {r['weights']} | {r['paths']:,} | {r['size']:,} | "
+                     f"{r['size'] / r['weights']:.1f} | {ms(r['derive_s'])} | {1e6 * r['derive_s'] / r['weights']:.0f} | {ms(r['emit_s'])} |")
+    return lines
+
+
+def targets(rows, grow, sizes) -> list[str]:
+    out = []
+    by = {r["net"].label: r for r in rows}
+    for label, limit in PIPELINE_TARGET_S.items():
+        t = by[label]["times"]["total"]
+        note = "" if not math.isnan(by[label]["times"]["render"]) else " (render not available: derive + emit only)"
+        out.append(f"- derive + emit + render, {label}: {1e3 * t:.0f} ms vs < {1e3 * limit:.0f} ms — {'MET' if t < limit else 'MISSED'}{note}")
+    peak = max(r["mem"]["peak_mb"] for r in rows)
+    rss = max(r["mem"]["rss_mb"] for r in rows)
+    out.append(f"- peak memory: tracemalloc ≤ {peak:.1f} MB, max RSS ≤ {rss:.0f} MB vs < {PEAK_TARGET_MB:.0f} MB — "
+               f"{'MET' if max(peak, rss) < PEAK_TARGET_MB else 'MISSED'}")
+    if len(grow) >= 2:
+        slope = loglog_slope([g["weights"] for g in grow], [g["derive_s"] for g in grow])
+        per_w = [g["derive_s"] / g["weights"] for g in grow]
+        out.append(f"- derive time vs weights: log-log slope {slope:.2f} (1 = linear), µs/weight {1e6 * per_w[0]:.0f} → "
+                   f"{1e6 * per_w[-1]:.0f} over k = {grow[0]['k']}…{grow[-1]['k']} — {'MET' if slope <= 1.1 else 'MISSED'}")
+    if 1000 in sizes:
+        for r in rows:
+            if r["net"].activation[-1] != "sigmoid":
+                continue
+            x = r["grad"][1000]["matrix"]
+            out.append(f"- matrix form at 1,000 examples, {r['net'].label}: {x:.2f}× vs ≤ {MATRIX_TARGET}× — {'MET' if x <= MATRIX_TARGET else 'MISSED'}")
+        for label, limit in SCALAR_TARGET.items():
+            x = by[label]["grad"][1000]["scalar"]
+            out.append(f"- scalar form at 1,000 examples, {label}: {x:.2f}× vs ≤ {limit}× — {'MET' if x <= limit else 'MISSED'}")
+    return out
+
+
+def report(info, rows, grow, sizes, quick: bool) -> str:
+    lines = ["# derive benchmark" + (" (quick smoke run)" if quick else ""), "",
+             f"Run {info['date']} on {info['nproc']} CPUs (affinity {info['affinity']}), {info['cpu']}; "
+             f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}), SymPy {info['sympy']}. "
+             f"Environment: {info['env']}.", "",
+             "Times are medians. derive = TOML text → parse_spec → build_network → derive (SymPy cache cleared "
+             "before every run); emit = module_source; render = render_worksheets (the three .tex texts, no PDF; "
+             "the worked numbers it needs are computed beforehand, untimed). Memory is measured in a fresh process "
+             "per network: tracemalloc peak of derive + emit + render, and that process's max RSS (interpreter, "
+             "NumPy and SymPy included).", "",
+             "Gradient columns are seconds per gradient evaluation of the hand-written NumPy backprop "
+             "(bench/handwritten.py), then each contender as a ratio to it, at "
+             + ", ".join(f"{m:,}" for m in sizes) + " examples (float64). "
+             "— means not installed (torch, jax).", ""]
+    lines += main_table(rows, sizes)
+    lines += ["", "## Growth: 3-5^k-2 (sigmoid, no biases)", "",
+              "δ-form nodes = SymPy nodes of every δ definition plus every per-parameter gradient; paths = chain-rule "
+              "paths from every weight to J (summed), which the derivation counts but never expands.", ""]
+    lines += growth_table(grow)
+    lines += ["", "## Targets", ""] + targets(rows, grow, sizes)
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run: fewer repeats, no 100,000-example batch, k ≤ 3")
+    parser.add_argument("--output", type=Path, default=None, help="where to write the markdown (default bench/RESULTS.md for a full run, nothing for --quick)")
+    parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.memory_child is not None:
+        memory_child(args.memory_child)
+        return 0
+    quick = args.quick
+    sizes = SIZES[:2] if quick else SIZES
+    pipe_repeats, grad_repeats, min_time = (3, 3, 0.005) if quick else (7, 7, 0.02)
+    info = machine()
+    render = load_worksheets()
+    if render is None:
+        print("derive/worksheets.py not found: render columns are n/a", file=sys.stderr)
+    pipeline_once(NETWORKS[0], render)  # warm up imports and first-call costs
+    rows = []
+    for i, net in enumerate(NETWORKS):
+        print(f"… {net.label}", file=sys.stderr, flush=True)
+        times, derivation, source = pipeline_times(net, pipe_repeats, render)
+        rows.append({"net": net, "params": len(derivation.parameters), "times": times, "mem": memory(i),
+                     "grad": gradient_ratios(net, source, sizes, grad_repeats, min_time)})
+    print("… growth", file=sys.stderr, flush=True)
+    grow = growth(pipe_repeats, range(1, 4) if quick else GROWTH_K)
+    text = report(info, rows, grow, sizes, quick)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    text += f"\nBenchmark process max RSS: {rss:.0f} MB.\n"
+    print(text)
+    output = args.output or (None if quick else HERE / "RESULTS.md")
+    if output is not None:
+        tmp = output.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
