@@ -139,7 +139,7 @@ def cmd_paths(args) -> int:
         return 0
     print(f"{derivation.network.spec.name}: {len(counts)} parameters, {derivation.total_paths} paths, {derivation.total_factors} factors")
     for key, c in counts.items():
-        print(f"  {key:<12} {c.paths:>8} path{"s" if c.paths != 1 else " "} {c.factors:>9} factors")
+        print(f"  {key:<12} {c.paths:>8} path{'s' if c.paths != 1 else ' '} {c.factors:>9} factors")
     return 0
 
 
