@@ -1,0 +1,245 @@
+"""Worksheets: content of the handout, exercises and answers in each notation profile, and golden files.
+
+Regenerate the golden files after an intended change with:
+
+    DERIVE_REGENERATE_GOLDEN=1 python -m pytest tests/test_worksheets.py -k golden
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from derive.answers import compute_answers
+from derive.derivation import derive
+from derive.network import build_network
+from derive.notation import PROFILES, get_profile, symbol_names
+from derive.spec import parse_spec
+from derive.worksheets import escape_latex, render_worksheets
+
+GOLDEN = Path(__file__).parent / "golden"
+
+NET_222 = """
+name = "lab-222"
+title = "Lab 8: the 2-2-2 network"
+[network]
+layers = [2, 2, 2]
+activation = "sigmoid"
+bias = false
+loss = "half_sse"
+"""
+
+VALUES_222 = """
+[values]
+x = [[0.05, 0.10]]
+y = [[0.01, 0.99]]
+W1 = [[0.15, 0.20], [0.25, 0.30]]
+W2 = [[0.40, 0.45], [0.50, 0.55]]
+learning_rate = 0.5
+"""
+
+NET_231 = """
+name = "welch-231"
+title = "Welch 2-3-1"
+[network]
+layers = [2, 3, 1]
+activation = "sigmoid"
+bias = false
+loss = "half_sse"
+[values]
+layout = "in_out"
+x = [[0.3, 1.0]]
+y = [[0.75]]
+W1 = [[1, 1, 1], [1, 1, 1]]
+W2 = [[1], [1], [1]]
+"""
+
+NET_TINY = """
+name = "tiny"
+title = "Tiny 1-1-1"
+[network]
+layers = [1, 1, 1]
+activation = "sigmoid"
+loss = "half_sse"
+[values]
+x = [[0.5]]
+y = [[1.0]]
+W1 = [[0.3]]
+b1 = [0.1]
+W2 = [[-0.4]]
+b2 = [0.2]
+learning_rate = 0.1
+"""
+
+
+def build(text: str):
+    d = derive(build_network(parse_spec(text)))
+    numbers = compute_answers(d) if d.network.spec.values is not None else None
+    return d, numbers
+
+
+@pytest.fixture(scope="module")
+def net222():
+    return build(NET_222)
+
+
+@pytest.fixture(scope="module")
+def net231():
+    return build(NET_231)
+
+
+def test_ng_names_follow_the_lab_sheet(net222):
+    d, _ = net222
+    names = symbol_names(d.network, "ng")
+    by_name = {s.name: v for s, v in names.items()}
+    assert by_name["W1_0_1"] == r"\theta^{(1)}_{12}"
+    assert by_name["W2_1_0"] == r"\theta^{(2)}_{21}"
+    assert by_name["a1_0"] == r"a^{(2)}_{1}"
+    assert by_name["delta2_1"] == r"\delta^{(3)}_{2}"
+
+
+def test_nielsen_and_welch_names(net231):
+    d, _ = net231
+    nielsen = {s.name: v for s, v in symbol_names(d.network, "nielsen").items()}
+    welch = {s.name: v for s, v in symbol_names(d.network, "welch").items()}
+    assert nielsen["W1_2_0"] == r"w^{2}_{31}"
+    assert nielsen["z1_0"] == r"z^{2}_{1}"
+    # welch shows W1 transposed: canonical [j=2, k=0] is entry (k+1, j+1) = (1, 3)
+    assert welch["W1_2_0"] == r"W^{(1)}_{13}"
+    assert welch["a2_0"] == r"\hat{y}"
+    assert welch["z2_0"] == r"z^{(3)}"
+
+
+def test_skip_matrix_has_a_display_name():
+    d, _ = build(NET_222.replace('loss = "half_sse"', 'loss = "half_sse"\nskip = [[0, 2]]').replace("[2, 2, 2]", "[2, 2, 2]"))
+    from derive.notation import Names
+    names = Names(d.network.spec, get_profile("ng"))
+    assert names.matrix("W2_0") == r"\Theta^{(1\to 3)}"
+    docs = render_worksheets(d, None, "ng")
+    assert r"\Theta^{(1\to 3)}" in docs["handout.tex"]
+
+
+def test_222_handout_has_every_path_sum_and_the_counts(net222):
+    d, numbers = net222
+    tex = render_worksheets(d, numbers, "ng")["handout.tex"]
+    # the four layer-1 path sums, each with both paths (one through each output unit)
+    for i in (1, 2):
+        for j in (1, 2):
+            theta = rf"\theta^{{(1)}}_{{{i}{j}}}"
+            block = re.search(rf"\\frac{{\\partial J}}{{\\partial {re.escape(theta)}}} &= (.*?)\\end{{align\*}}", tex, re.S)
+            assert block, theta
+            for out in (1, 2):
+                assert rf"\partial a^{{(3)}}_{{{out}}}" in block.group(1)
+    # δ factoring
+    assert r"\underbrace" in tex and r"_{\delta^{(2)}_{1}}" in tex
+    assert r"\delta^{(2)}_{1} = " in tex
+    # 52 factors in total, 8 parameters, 12 paths
+    assert d.total_factors == 52
+    assert re.search(r"total & 8 & & & 12 & 52", tex)
+    assert "the 8 gradients need 12 paths and\n52 factors" in tex or "8 gradients need 12 paths" in tex
+
+
+def test_ng_output_delta_has_a_minus_y_sign(net222):
+    d, numbers = net222
+    tex = render_worksheets(d, numbers, "ng")["handout.tex"]
+    line = next(l for l in tex.splitlines() if l.startswith(r"\delta^{(3)}_{1} &="))
+    assert r"a^{(3)}_{1} - y_{1}" in line
+    assert r"y_{1} - a^{(3)}_{1}" not in line
+
+
+def test_welch_231_answers(net231):
+    d, numbers = net231
+    tex = render_worksheets(d, numbers, "welch")["answers.tex"]
+    assert re.search(r"\\hat\{y\} &= .*= 0\.9135", tex)
+    grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{")]
+    assert len(grads) == 3 and all(l.rstrip(" \\").endswith("= 0.0102") for l in grads)
+    assert r"\frac{\partial J}{\partial W^{(2)}} = \begin{bmatrix} 0.0102 \\ 0.0102 \\ 0.0102 \end{bmatrix}" in tex
+    assert "rounded only for display to 4 decimals" in tex
+
+
+def test_welch_231_handout_shapes_and_sign(net231):
+    d, numbers = net231
+    tex = render_worksheets(d, numbers, "welch")["handout.tex"]
+    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && m\times 1" in tex
+    assert r"\frac{\partial J}{\partial W^{(2)}} &= \left(a^{(2)}\right)^T \delta^{(3)} && 3\times 1" in tex
+    assert r"z^{(2)} &= X W^{(1)}" in tex
+
+
+def test_nielsen_recursion(net231):
+    d, numbers = net231
+    tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
+    assert r"\delta^{2} &= \left(\left(w^{3}\right)^T \delta^{3}\right) \circ g'\left(z^{2}\right)" in tex
+
+
+HOSTILE = r"#$%&~_^\{} \input{/etc/passwd} \write18{rm -rf /}"
+
+
+def test_hostile_title_is_literal():
+    spec_text = NET_222.replace('title = "Lab 8: the 2-2-2 network"', "title = '" + HOSTILE + "'")
+    d, numbers = build(spec_text)
+    for name, tex in render_worksheets(d, numbers, "ng").items():
+        assert r"\input{/etc/passwd}" not in tex, name
+        assert r"\write18{" not in tex, name
+        assert escape_latex(HOSTILE) in tex
+    assert escape_latex("a_b") == r"a\_b"
+    assert escape_latex("\\input{x}") == r"\textbackslash{}input\{x\}"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_deterministic(profile, net222):
+    d, numbers = net222
+    assert render_worksheets(d, numbers, profile) == render_worksheets(d, numbers, profile)
+    d2, numbers2 = build(NET_222 + VALUES_222)
+    assert render_worksheets(d2, numbers2, profile) == render_worksheets(*build(NET_222 + VALUES_222), profile)
+
+
+def test_without_numbers_says_so(net222):
+    d, _ = net222
+    docs = render_worksheets(d, None, "ng")
+    assert "gives no numbers" in docs["exercises.tex"]
+    assert "gives no numbers" in docs["answers.tex"]
+
+
+def test_updated_weights_with_learning_rate():
+    d, numbers = build(NET_222 + VALUES_222)
+    tex = render_worksheets(d, numbers, "ng")["answers.tex"]
+    new = numbers["updated"]["W1"][0][0]
+    assert rf"\leftarrow" in tex and f"{new:.4f}" in tex
+
+
+def test_template_dir_override(tmp_path, net222):
+    from derive.worksheets import default_template_dir
+    import shutil
+
+    d, numbers = net222
+    folder = tmp_path / "mine"
+    shutil.copytree(default_template_dir(), folder)
+    (folder / "exercises.tex.j2").write_text((folder / "exercises.tex.j2").read_text().replace("Exercises", "Homework 3"))
+    docs = render_worksheets(d, numbers, "ng", template_dir=folder)
+    assert "Homework 3" in docs["exercises.tex"]
+
+
+def test_large_network_writes_representatives_only():
+    text = NET_222.replace("[2, 2, 2]", "[6, 6, 6, 3]")
+    d, _ = build(text)
+    tex = render_worksheets(d, None, "ng")["handout.tex"]
+    assert d.total_paths > 64
+    assert "only the representative parameters" in tex
+    assert tex.count(r"\frac{\partial J}{\partial \theta^{(1)}_{11}} &=") <= 3
+    assert len(tex) < 200_000
+
+
+GOLDEN_CASES = {"ng": NET_222 + VALUES_222, "nielsen": NET_TINY, "welch": NET_231}
+
+
+@pytest.mark.parametrize("profile", sorted(GOLDEN_CASES))
+def test_golden_handout(profile):
+    d, numbers = build(GOLDEN_CASES[profile])
+    tex = render_worksheets(d, numbers, profile)["handout.tex"]
+    path = GOLDEN / f"handout-{profile}.tex"
+    if os.environ.get("DERIVE_REGENERATE_GOLDEN"):
+        path.write_text(tex)
+    assert path.exists(), f"missing {path}; regenerate with DERIVE_REGENERATE_GOLDEN=1"
+    assert tex == path.read_text()
