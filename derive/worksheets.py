@@ -434,7 +434,7 @@ class Worksheet:
             hidden.append({"layer": self.names.layer(l), "equations": eqs, "more": more})
         notes = []
         if any(od.simplified for od in self.d.output_delta.values()):
-            notes.append("The output δ simplifies: the derivative of the activation cancels against the loss.")
+            notes.append("The output $\\delta$ simplifies: the derivative of the activation cancels against the loss.")
         if any(od.used_target_sum for od in self.d.output_delta.values()):
             notes.append("The simplification uses that the targets are one-hot (they sum to 1).")
         return {"output": out_lines, "output_more": more_out, "hidden": hidden, "notes": notes,
