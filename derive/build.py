@@ -22,6 +22,7 @@ from .derivation import Derivation, derive
 from .errors import DeriveError
 from .network import build_network
 from .outputs import up_to_date, write_outputs
+from .errors import SpecError
 from .spec import Spec, load_spec
 
 PACKAGE = Path(__file__).resolve().parent
@@ -99,10 +100,14 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
           force: bool = False, template_dir: Path | None = None, workers: int | None = None) -> list[BuildResult]:
     paths = [Path(p) for p in spec_paths] or bundled_examples()
     specs = [(load_spec(p), Path(p).read_bytes()) for p in paths]  # all refusals happen before any work
-    names = [s.name for s, _ in specs]
-    for name in names:
-        if names.count(name) > 1:
-            raise DeriveError(f"two specs are both named {name!r}; their outputs would overwrite each other")
+    seen: dict[str, Path] = {}
+    for path, (spec, _) in zip(paths, specs):
+        if spec.name in seen:
+            first = seen[spec.name]
+            problem = ("the file is given twice on the command line" if first.resolve() == path.resolve() else
+                       f"{spec.name!r} is also the name of {first}; each spec needs its own name (it names the output folder)")
+            raise SpecError(spec.source, "name", problem)
+        seen[spec.name] = path
     templates = template_dir or TEMPLATES
     from .latex import have_latex
 

@@ -6,9 +6,12 @@ Every refusal is a `SpecError` naming the file, the field and what was expected.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
+import stat
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,12 @@ MAX_COMPUTING_LAYERS = 10
 MAX_EXAMPLES = 1000
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 MAX_TITLE = 200
+# One scalar formula per parameter is derived, printed and typeset; past this the generated module
+# runs to megabytes and a build takes minutes (ten dense layers of 32 units have 10,560).
+MAX_PARAMETERS = 12_000
+# A spec with the largest allowed data (1000 examples of 32 numbers, x and y) is well under this;
+# anything bigger is not a spec (and /dev/zero or a FIFO must not be read forever).
+MAX_FILE_BYTES = 4_000_000
 
 TOP_KEYS = ("name", "title", "network", "values", "notation")
 NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
@@ -105,15 +114,25 @@ class Spec:
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate one spec file."""
-    source = str(path)
+    source = one_line(str(path))
     try:
-        raw = Path(path).read_bytes()
+        info = Path(path).stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError(source, "file", "is a folder, expected a .toml spec file")
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(source, "file", "is not a regular file (a device, pipe or socket), expected a .toml spec file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise SpecError(source, "file", f"is {info.st_size} bytes; a spec is at most {MAX_FILE_BYTES} bytes")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(source, "file", "no such file") from None
     except IsADirectoryError:
         raise SpecError(source, "file", "is a folder, expected a .toml spec file") from None
     except OSError as exc:
-        raise SpecError(source, "file", f"cannot be read ({exc.strerror})") from None
+        raise SpecError(source, "file", f"cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(source, "file", f"is larger than {MAX_FILE_BYTES} bytes, the most a spec may be")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -122,11 +141,24 @@ def load_spec(path: str | Path) -> Spec:
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(source, "file", f"is not valid TOML ({exc})") from None
+        raise SpecError(source, "file", f"is not valid TOML ({one_line(str(exc))})") from None
+    except RecursionError:
+        raise SpecError(source, "file", "is not valid TOML for derive (arrays or tables nested too deeply)") from None
+    except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
+        raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
     return validate(data, source)
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped, so a message stays one line."""
+    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return "".join(escapes.get(c, f"\\u{ord(c):04x}") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                   for c in text)
 
 
 def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
@@ -138,8 +170,8 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
     title = v.string(data.get("title", name), "title")
     if len(title) > MAX_TITLE:
         v.fail("title", f"is {len(title)} characters long; at most {MAX_TITLE} fit a worksheet heading")
-    if any(ord(c) < 32 or ord(c) == 127 for c in title):
-        v.fail("title", "contains a control character (newline, tab, ...); use a single line of text")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title):
+        v.fail("title", "contains a control character or line break (newline, tab, ...); use a single line of text")
 
     net = v.table(data["network"], "network")
     v.keys(net, "network", NETWORK_KEYS, required=("layers", "activation", "loss"))
@@ -161,6 +193,11 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
     if loss.startswith("cross_entropy") and out not in ("softmax", "sigmoid"):
         v.fail("network.loss", f"{loss} needs a softmax or sigmoid output layer (outputs must lie in (0, 1)), got {out}")
     skips = _skips(v, net.get("skip", []), depth)
+    count = sum(layers[s.dst] * layers[s.src] for s in skips)
+    count += sum(layers[l] * layers[l - 1] + (layers[l] if biases[l - 1] else 0) for l in range(1, depth + 1))
+    if count > MAX_PARAMETERS:
+        v.fail("network.layers", f"{list(layers)} with these skips has {count} parameters; at most {MAX_PARAMETERS}: "
+                                 "derive writes one formula per parameter, and past that the module and worksheets are unreadable")
 
     notation = "ng"
     if "notation" in data:
@@ -189,9 +226,9 @@ def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:
         if isinstance(w, bool) or not isinstance(w, int):
             v.fail(where, f"expected a whole number of units, got {_kind(w)}")
         if w < 1:
-            v.fail(where, f"width must be at least 1, got {w}")
+            v.fail(where, f"width must be at least 1, got {_short(w)}")
         if w > MAX_WIDTH:
-            v.fail(where, f"width {w} is over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page")
+            v.fail(where, f"width {_short(w)} is over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page")
         widths.append(w)
     return tuple(widths)
 
@@ -206,7 +243,7 @@ def _skips(v: _Validator, raw: Any, depth: int) -> tuple[Skip, ...]:
             v.fail(where, "expected a pair of layer numbers [from, to]")
         src, dst = pair
         if not (0 <= src <= depth and 0 <= dst <= depth):
-            v.fail(where, f"layers must be between 0 (input) and {depth} (output), got [{src}, {dst}]")
+            v.fail(where, f"layers must be between 0 (input) and {depth} (output), got [{_short(src)}, {_short(dst)}]")
         if dst <= src:
             v.fail(where, f"goes backwards or to itself ([{src}, {dst}]); a skip must go forward")
         if dst == src + 1:
@@ -219,6 +256,9 @@ def _skips(v: _Validator, raw: Any, depth: int) -> tuple[Skip, ...]:
 
 def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     shapes = spec.parameter_shapes()
+    for key in table:
+        if key not in shapes and _PARAMETER_NAME.fullmatch(key):
+            v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
     v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
     layout = "out_in"
     if "layout" in table:
@@ -249,7 +289,7 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     if "seed" in table:
         seed = table["seed"]
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            v.fail("values.seed", f"expected a whole number from 0 to 2**32 - 1, got {seed!r}")
+            v.fail("values.seed", f"expected a whole number from 0 to 2**32 - 1, got {_short(seed) if isinstance(seed, int) else _kind(seed)}")
     given = [n for n in shapes if n in table]
     missing = [n for n in shapes if n not in table]
     if missing and seed is None:
@@ -262,6 +302,19 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     for pname in given:
         params[pname] = _parameter(v, table[pname], f"values.{pname}", shapes[pname], layout)
     return Values(x, y, params, rate, layout, seed)
+
+
+_PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
+
+
+def _why_no_parameter(spec: Spec, key: str) -> str:
+    match = _PARAMETER_NAME.fullmatch(key)
+    dst, src = int(match["dst"]), match["src"]
+    if not 1 <= dst <= spec.depth:
+        return f"its layers are 1 to {spec.depth}"
+    if match["kind"] == "b":
+        return f"network.bias is false for layer {dst}" if src is None else "biases have no _<from> part"
+    return f"network.skip has no [{int(src)}, {dst}]"
 
 
 def random_parameters(shapes: dict[str, tuple[int, ...]], seed: int) -> dict[str, tuple]:
@@ -278,7 +331,7 @@ def _as_tuple(arr) -> tuple:
 
 def _rows(v: _Validator, raw: Any, where: str, width: int, what: str) -> tuple[tuple[float, ...], ...]:
     if not isinstance(raw, list) or not raw:
-        v.fail(where, f"expected a non-empty list of rows, one per example, got {_kind(raw)}")
+        v.fail(where, f"expected a non-empty list of rows, one per example, got {'an empty list' if raw == [] else _kind(raw)}")
     if width == 1 and all(not isinstance(r, list) for r in raw):
         raw = [[r] for r in raw]  # a single unit may be written as a flat list, one number per example
     rows = []
@@ -306,6 +359,12 @@ def _parameter(v: _Validator, raw: Any, where: str, shape: tuple[int, ...], layo
     return tuple(tuple(row) for row in matrix)
 
 
+def _short(number: int) -> str:
+    """A whole number for a message, abbreviated when a hostile spec makes it thousands of digits long."""
+    text = str(number) if abs(number) < 10**30 else f"{'-' if number < 0 else ''}1e{len(str(abs(number))) - 1}"
+    return text
+
+
 def _kind(value: Any) -> str:
     names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list", dict: "a table"}
     return names.get(type(value), type(value).__name__)
@@ -330,12 +389,12 @@ class _Validator:
     def keys(self, table: dict, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()):
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
+                close = _closest(key, allowed)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(allowed)}"
                 self.fail(_join(where, key), f"unknown key{hint}")
         for key in required:
             if key not in table:
-                self.fail(_join(where, key), "is missing")
+                self.fail(_join(where, key), f"is missing; {REQUIRED_HINTS.get(key, 'it is required')}")
 
     def table(self, raw: Any, where: str) -> dict:
         if not isinstance(raw, dict):
@@ -349,7 +408,7 @@ class _Validator:
 
     def choice(self, raw: str, where: str, options: tuple[str, ...]) -> str:
         if raw not in options:
-            close = difflib.get_close_matches(raw, options, n=1)
+            close = _closest(raw, options)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             self.fail(where, f"{raw!r} is not one of {', '.join(options)}{hint}")
         return raw
@@ -357,6 +416,8 @@ class _Validator:
     def number(self, raw: Any, where: str) -> float:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             self.fail(where, f"expected a number, got {_kind(raw)}")
+        if isinstance(raw, int) and abs(raw) > 10**6:  # also whole numbers too large for a float
+            self.fail(where, f"is too large for a worked example; keep magnitudes at most 1e6")
         if not math.isfinite(raw):
             self.fail(where, f"must be a finite number, got {raw}")
         if abs(raw) > 1e6:
@@ -376,5 +437,25 @@ class _Validator:
         self.fail(where, f"expected {_kind(kind())} or a list of one per computing layer, got {_kind(raw)}")
 
 
+def _closest(word: str, options: tuple[str, ...]) -> list[str]:
+    """The valid option a mistyped word was probably meant to be: same letters in another case, or similar."""
+    same = [o for o in options if o.lower() == word.lower()]
+    return same or difflib.get_close_matches(word, options, n=1)
+
+
+REQUIRED_HINTS = {
+    "name": 'e.g. name = "my-network" (lowercase letters, digits and hyphens)',
+    "network": "add a [network] table with layers, activation and loss",
+    "layers": "e.g. layers = [2, 2, 1] (input width, hidden widths, output width)",
+    "activation": f"one of {', '.join(ACTIVATIONS)}, or a list with one per computing layer",
+    "loss": f"one of {', '.join(LOSSES)}",
+    "x": "one row of inputs per example, e.g. x = [[0.05, 0.10]]",
+    "y": "one row of targets per example, e.g. y = [[0.01, 0.99]]",
+}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+    # A key that is not a bare TOML key is shown quoted (and escaped), as TOML would write it.
+    shown = key if _BARE_KEY.fullmatch(key) else one_line(json.dumps(key, ensure_ascii=False))
+    return f"{where}.{shown}" if where else shown
