@@ -6,7 +6,8 @@
 Not part of the test suite. Every gradient time is a ratio to the hand-written NumPy backprop in
 bench/handwritten.py, timed in the same process and interleaved with the code being compared
 (repeat r of every contender runs before repeat r + 1 of any), each repeat long enough (≥ 20 ms
-by default) and the median taken, because these machines are noisy.
+by default), and the ratio reported is the median over repeats of (contender / baseline in the same
+round), because these machines are noisy.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -61,7 +63,8 @@ class Net:
         n = self.layers[-1]
         y = ", ".join("1.0" if k == 0 else "0.0" for k in range(n)) if self.activation[-1] == "softmax" else \
             ", ".join(f"{0.9 - 0.8 * k / max(1, n - 1):.2f}" for k in range(n))
-        return (f'name = "bench-{self.label.replace(" ", "-").replace("/", "-")}"\n'
+        slug = re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-")
+        return (f'name = "bench-{slug}"\n'
                 f"[network]\nlayers = {list(self.layers)}\nactivation = {acts}\n"
                 f'bias = {str(self.bias).lower()}\nloss = "{self.loss}"\n'
                 f"[values]\nx = [[{x}]]\ny = [[{y}]]\nseed = 1\n")
@@ -106,6 +109,11 @@ def machine() -> dict[str, str]:
         blas = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # the layout of numpy's build config is not a public API
         blas = "unknown"
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features  # private; informative only
+        simd = ", ".join(f"{k} {'yes' if features.get(k) else 'no'}" for k in ("AVX2", "FMA3", "AVX512F"))
+    except Exception:
+        simd = "unknown"
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
     return {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
@@ -116,6 +124,8 @@ def machine() -> dict[str, str]:
         "numpy": np.__version__,
         "sympy": sp.__version__,
         "blas": blas,
+        "simd": simd,
+        "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "env": ", ".join(f"{k}={v}" for k, v in env.items()) or "none of OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set",
     }
 
@@ -124,11 +134,15 @@ def machine() -> dict[str, str]:
 # Pipeline: spec -> derivation -> module -> worksheets
 
 
+RENDER_ERRORS: dict[str, str] = {}
+
+
 def load_worksheets():
-    """render_worksheets, or None while derive/worksheets.py does not exist yet."""
+    """render_worksheets, or None while derive/worksheets.py does not exist yet (or does not import)."""
     try:
         from derive.worksheets import render_worksheets
-    except ImportError:
+    except Exception as exc:  # being written by someone else: any failure means "not available"
+        RENDER_ERRORS["import"] = f"{type(exc).__name__}: {exc}"
         return None
     return render_worksheets
 
@@ -153,8 +167,12 @@ def pipeline_once(net: Net, render) -> tuple[dict[str, float], object, str]:
     if render is not None:
         numbers = worked_numbers(derivation, source)  # the answers are computed, not rendered: untimed
         t3 = time.perf_counter()
-        render(derivation, numbers, spec.notation)
-        times["render"] = time.perf_counter() - t3
+        try:
+            render(derivation, numbers, spec.notation)
+        except Exception as exc:  # still being written by someone else: report, do not stop
+            RENDER_ERRORS[net.label] = f"{type(exc).__name__}: {exc}"
+        else:
+            times["render"] = time.perf_counter() - t3
     return times, derivation, source
 
 
@@ -168,55 +186,79 @@ def pipeline_times(net: Net, repeats: int, render) -> tuple[dict[str, float], ob
     return med, derivation, source
 
 
-def memory_child(index: int) -> None:
-    """In a fresh process: tracemalloc peak of derive + emit + render, and max RSS; prints JSON."""
+def memory_child(index: int, traced: bool) -> None:
+    """In a fresh process, derive + emit + render (with the worked numbers) once and print JSON:
+    the tracemalloc peak when `traced`, else the process's max RSS (tracemalloc's own bookkeeping
+    would inflate the RSS, so the two are measured in separate processes)."""
     net = NETWORKS[index]
     render = load_worksheets()
     spec = parse_spec(net.toml())
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     derivation = derive(build_network(spec))
     source = module_source(derivation)
     if render is not None:
-        render(derivation, worked_numbers(derivation, source), spec.notation)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print(json.dumps({"peak_mb": peak / 2**20, "rss_mb": rss_kb / 1024}))
+        try:
+            render(derivation, worked_numbers(derivation, source), spec.notation)
+        except Exception:
+            pass  # reported by the timing run
+    if traced:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(json.dumps({"peak_mb": peak / 2**20}))
+    else:
+        print(json.dumps({"rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set. VmHWM first: getrusage's ru_maxrss survives exec, so a child
+    started while the benchmark holds its 100,000-example arrays would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def memory(index: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-child", str(index)],
-                         capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=600)
-    if out.returncode != 0:
-        print(out.stderr, file=sys.stderr)
-        return {"peak_mb": math.nan, "rss_mb": math.nan}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = {"peak_mb": math.nan, "rss_mb": math.nan}
+    for flag in ("--memory-child", "--rss-child"):
+        out = subprocess.run([sys.executable, str(Path(__file__).resolve()), flag, str(index)],
+                             capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=600)
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            continue
+        result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
 # Gradient speed
 
 
-def calibrated(fn, min_time: float) -> timeit.Timer | tuple[timeit.Timer, int]:
+def calibrated(fn, min_time: float) -> tuple[timeit.Timer, int]:
+    """A timer for `fn` and a number of calls per repeat that takes at least `min_time` seconds."""
     timer = timeit.Timer(fn)
-    fn()  # warm up
-    start = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, math.ceil(min_time / once))
-    # refine once: the first call may be slower than the steady state
-    t = timer.timeit(number) / number
-    return timer, max(1, math.ceil(min_time / t))
+    fn()  # warm up: first-call costs are not what is measured
+    number = 1
+    while True:
+        took = timer.timeit(number)
+        if took >= min_time:
+            return timer, number
+        number = max(2 * number, math.ceil(1.2 * number * min_time / max(took, 1e-9)))
 
 
-def interleaved(contenders: dict[str, object], repeats: int, min_time: float) -> dict[str, float]:
-    """Median seconds per call of every zero-argument callable, measured round-robin."""
+def interleaved(contenders: dict[str, object], repeats: int, min_time: float) -> dict[str, list[float]]:
+    """Seconds per call of every zero-argument callable, one sample per repeat, measured round-robin
+    (repeat r of every contender runs before repeat r + 1 of any)."""
     timers = {name: calibrated(fn, min_time) for name, fn in contenders.items()}
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, (timer, number) in timers.items():
             samples[name].append(timer.timeit(number) / number)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
 
 
 def check_same(spec, got: dict, want: dict, what: str) -> None:
@@ -249,7 +291,10 @@ def gradient_ratios(net: Net, source: str, sizes, repeats: int, min_time: float)
                 except Exception as exc:  # an optional comparator must never stop the run
                     print(f"  {name} skipped on {net.label}: {exc}", file=sys.stderr)
         t = interleaved(contenders, repeats, min_time)
-        results[m] = {"hand_s": t["hand"], **{k: v / t["hand"] for k, v in t.items() if k != "hand"}}
+        # The ratio of each repeat to the baseline's repeat right before it (same machine load),
+        # then the median of those ratios.
+        results[m] = {"hand_s": statistics.median(t["hand"]),
+                      **{k: statistics.median(c / h for c, h in zip(v, t["hand"])) for k, v in t.items() if k != "hand"}}
     return results
 
 
@@ -272,6 +317,16 @@ def growth(repeats: int, ks) -> list[dict]:
         rows.append({"k": k, "layers": net.label, "derive_s": times["derive"], "emit_s": times["emit"],
                      "size": delta_form_size(derivation), "weights": weights, "paths": derivation.total_paths})
     return rows
+
+
+def linear_fit(xs, ys) -> tuple[float, float, float]:
+    """Least squares y ≈ a + b·x; returns a, b and R²."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    a = my - b * mx
+    total = sum((y - my) ** 2 for y in ys)
+    residual = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
+    return a, b, 1 - residual / total if total else 1.0
 
 
 def loglog_slope(xs, ys) -> float:
@@ -335,8 +390,11 @@ def targets(rows, grow, sizes) -> list[str]:
     if len(grow) >= 2:
         slope = loglog_slope([g["weights"] for g in grow], [g["derive_s"] for g in grow])
         per_w = [g["derive_s"] / g["weights"] for g in grow]
-        out.append(f"- derive time vs weights: log-log slope {slope:.2f} (1 = linear), µs/weight {1e6 * per_w[0]:.0f} → "
-                   f"{1e6 * per_w[-1]:.0f} over k = {grow[0]['k']}…{grow[-1]['k']} — {'MET' if slope <= 1.1 else 'MISSED'}")
+        a, b, r2 = linear_fit([g["weights"] for g in grow], [g["derive_s"] for g in grow])
+        out.append(f"- derive time vs weights: log-log slope {slope:.2f} (1 = linear, below 1 = a fixed cost still dominates), "
+                   f"µs/weight {1e6 * per_w[0]:.0f} → {1e6 * per_w[-1]:.0f} over k = {grow[0]['k']}…{grow[-1]['k']}; "
+                   f"least squares: derive ≈ {1e3 * a:.1f} ms + {1e6 * b:.0f} µs × weights (R² = {r2:.3f}) — "
+                   f"{'MET' if slope <= 1.1 else 'MISSED'}")
     if 1000 in sizes:
         for r in rows:
             if r["net"].activation[-1] != "sigmoid":
@@ -352,18 +410,26 @@ def targets(rows, grow, sizes) -> list[str]:
 def report(info, rows, grow, sizes, quick: bool) -> str:
     lines = ["# derive benchmark" + (" (quick smoke run)" if quick else ""), "",
              f"Run {info['date']} on {info['nproc']} CPUs (affinity {info['affinity']}), {info['cpu']}; "
-             f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}), SymPy {info['sympy']}. "
-             f"Environment: {info['env']}.", "",
+             f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}; SIMD: {info['simd']}), SymPy {info['sympy']}. "
+             f"Environment: {info['env']}. Load average (1/5/15 min) at the start: {info['load']}, "
+             f"at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())} — other work on the machine "
+             "(and OpenBLAS's threads waiting for a busy core) shows up as noise in the absolute times; "
+             "the ratios are measured interleaved to cancel most of it. At 100,000 examples the hand-written and matrix "
+             "forms spend their time in multi-threaded BLAS products and the scalar form does not; under load the threaded "
+             "ones are slowed the most, so a ratio below 1 there is load, not speed.", "",
              "Times are medians. derive = TOML text → parse_spec → build_network → derive (SymPy cache cleared "
              "before every run); emit = module_source; render = render_worksheets (the three .tex texts, no PDF; "
-             "the worked numbers it needs are computed beforehand, untimed). Memory is measured in a fresh process "
-             "per network: tracemalloc peak of derive + emit + render, and that process's max RSS (interpreter, "
-             "NumPy and SymPy included).", "",
-             "Gradient columns are seconds per gradient evaluation of the hand-written NumPy backprop "
-             "(bench/handwritten.py), then each contender as a ratio to it, at "
+             "the worked numbers it needs are computed beforehand, untimed). Memory is measured in fresh processes "
+             "per network, each doing derive + worked numbers + emit + render once: the tracemalloc peak in one, "
+             "the max RSS (interpreter, NumPy and SymPy included) in another without tracemalloc.", "",
+             "Gradient columns are the median time per gradient evaluation of the hand-written NumPy backprop "
+             "(bench/handwritten.py), then each contender as a ratio to it (median over interleaved rounds of "
+             "contender ÷ baseline in the same round), at "
              + ", ".join(f"{m:,}" for m in sizes) + " examples (float64). "
              "— means not installed (torch, jax).", ""]
     lines += main_table(rows, sizes)
+    if RENDER_ERRORS:
+        lines += ["", "render n/a: " + "; ".join(f"{k}: {v}" for k, v in sorted(RENDER_ERRORS.items()))]
     lines += ["", "## Growth: 3-5^k-2 (sigmoid, no biases)", "",
               "δ-form nodes = SymPy nodes of every δ definition plus every per-parameter gradient; paths = chain-rule "
               "paths from every weight to J (summed), which the derivation counts but never expands.", ""]
@@ -376,18 +442,29 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run: fewer repeats, no 100,000-example batch, k ≤ 3")
     parser.add_argument("--output", type=Path, default=None, help="where to write the markdown (default bench/RESULTS.md for a full run, nothing for --quick)")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="rerun with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to this (a diagnostic: threaded BLAS "
+                             "suffers most when other work holds a core); the main run leaves the environment as it is")
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    if args.memory_child is not None:
-        memory_child(args.memory_child)
+    n = args.blas_threads
+    if n is not None and (os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS")) != (str(n), str(n)):
+        # BLAS reads its thread count when NumPy is first imported: start again in a new process.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n)}
+        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *argv], env)
+    if args.memory_child is not None or args.rss_child is not None:
+        traced = args.memory_child is not None
+        memory_child(args.memory_child if traced else args.rss_child, traced)
         return 0
     quick = args.quick
     sizes = SIZES[:2] if quick else SIZES
-    pipe_repeats, grad_repeats, min_time = (3, 3, 0.005) if quick else (7, 7, 0.02)
+    pipe_repeats, grad_repeats, min_time = (3, 3, 0.005) if quick else (7, 9, 0.02)
     info = machine()
     render = load_worksheets()
     if render is None:

@@ -23,14 +23,22 @@ class StablePrinter(NumPyPrinter):
 
     # Activations and stable logarithms ------------------------------------------------------
     def _print_Sigmoid(self, expr):
-        # σ(z) = exp(−ln(1 + e^{−z})): finite for every z, and 0 (not NaN) far below zero.
-        return f"numpy.exp(-numpy.logaddexp(0, -({self._print(expr.args[0])})))"
+        # σ(z) through the module's `_sigmoid` (SIGMOID_HELPER): one exp that cannot overflow,
+        # finite for every z and never NaN.
+        return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_LogSigmoid(self, expr):
         return f"(-numpy.logaddexp(0, -({self._print(expr.args[0])})))"
 
     def _print_ReLU(self, expr):
         return f"numpy.maximum({self._print(expr.args[0])}, 0)"
+
+    def _print_Heaviside(self, expr):
+        # ReLU's slope H(z) with H(0) = 0, as a boolean mask: multiplying by it keeps float32 as
+        # float32 (NumPyPrinter's numpy.select(..., default=numpy.nan) would promote to float64).
+        if len(expr.args) == 2 and expr.args[1] == 0:
+            return f"numpy.greater({self._print(expr.args[0])}, 0)"
+        return super()._print_Heaviside(expr)
 
     def _print_LogSumExp(self, expr):
         items = ", ".join(self._print(a) for a in expr.args)
@@ -75,6 +83,25 @@ class StablePrinter(NumPyPrinter):
     def _wrap(self, M) -> str:
         text = self._print(M)
         return text if isinstance(M, (sp.MatrixSymbol, sp.Transpose)) else f"({text})"
+
+
+# Emitted only into modules that print a σ: σ(z) = e^z / (1 + e^z) with z capped at
+# cap = ln(largest float) − 1, where σ already rounds to 1 (e^{−cap} is far below half an ulp of 1
+# in every float type), so e^z never overflows; far below zero e^z underflows towards 0, σ's
+# correct limit, never NaN. Within 2 ulp of σ everywhere, one exp and four passes in place: as fast
+# as the textbook 1/(1 + e^{−z}) (which overflows) and three times faster than
+# exp(−logaddexp(0, −z)), which evaluates two more transcendental functions per entry.
+SIGMOID_HELPER = [
+    '_EXP_CAP = {c: float(numpy.log(numpy.finfo(c).max)) - 1.0 for c in "efdg"}',
+    "",
+    "",
+    "def _sigmoid(z):",
+    '    """σ(z) = e^z / (1 + e^z), z capped at _EXP_CAP (where σ is 1 to the last bit) so nothing overflows."""',
+    "    t = numpy.minimum(z, _EXP_CAP[z.dtype.char], out=numpy.empty_like(z))",
+    "    numpy.exp(t, out=t)",
+    "    return numpy.divide(t, t + 1, out=t)",
+    "",
+]
 
 
 def module_source(derivation: Derivation) -> str:
@@ -128,9 +155,12 @@ def module_source(derivation: Derivation) -> str:
     lines += [
         "def gradients_scalar(params, X, Y):",
         '    """∂J/∂p for every parameter, from the scalar (worksheet) form."""',
-        '    return trace_scalar(params, X, Y)["gradients"]',
+        "    return trace_scalar(params, X, Y, trace=False)",
         "",
     ]
+    if any("_sigmoid(" in line for line in lines):
+        at = lines.index("def _arrays(params, X, Y=None):")
+        lines[at:at] = SIGMOID_HELPER + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -163,8 +193,11 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
     spec = net.spec
     L = net.depth
     p = lambda e: printer.doprint(e)
-    lines = ["def trace_scalar(params, X, Y):",
-             '    """Every z, a, δ, the loss and the gradients from the scalar (worksheet) formulas."""',
+    lines = ["def trace_scalar(params, X, Y, trace=True):",
+             '    """Every z, a, δ, the loss and the gradients from the scalar (worksheet) formulas.',
+             "",
+             "    With trace=False only the gradients: no loss, and no stacking of every z, a and δ.",
+             '    """',
              "    params, X, Y = _arrays(params, X, Y)",
              "    m = X.shape[0]"]
     lines += [f"    {x.name} = X[:, {k}]" for k, x in enumerate(net.x)]
@@ -180,27 +213,31 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
             lines += [f"    {a.name} = numpy.exp({z.name} - lse{l})" for a, z in zip(net.a[l], net.z[l])]
         else:
             lines += [f"    {a.name} = {p(net.a_expr[a])}" for a in net.a[l]]
-    lines.append(f"    J = numpy.sum({p(net.loss_stable)})")
     for l in range(L, 0, -1):
         for d in net.delta[l]:
             lines.append(f"    {d.name} = {p(derivation.delta_expr[d])}")
     grads = {}
     for prm in net.parameters:
-        grads.setdefault(prm.matrix, {})[prm.index] = f"numpy.sum({p(derivation.gradient[prm.key])})"
-    stack = lambda syms: "numpy.stack([" + ", ".join(s.name for s in syms) + "], axis=1)"
-    lines.append("    return {")
-    lines.append('        "loss": J,')
-    lines.append('        "forward": {' + ", ".join(f'"z{l}": {stack(net.z[l])}, "a{l}": {stack(net.a[l])}' for l in range(1, L + 1)) + "},")
-    lines.append('        "delta": {' + ", ".join(f'"delta{l}": {stack(net.delta[l])}' for l in range(1, L + 1)) + "},")
-    lines.append('        "gradients": {')
+        # Σ over the examples (one entry each): numpy.add.reduce is numpy.sum on these 1-D arrays,
+        # without numpy.sum's Python-level argument handling, which cost more than the sum itself.
+        grads.setdefault(prm.matrix, {})[prm.index] = f"numpy.add.reduce({p(derivation.gradient[prm.key])})"
+    lines.append("    gradients = {")
     for name, shape in spec.parameter_shapes().items():
         entries = grads[name]
         if len(shape) == 1:
             body = ", ".join(entries[(j,)] for j in range(shape[0]))
         else:
             body = ", ".join("[" + ", ".join(entries[(j, k)] for k in range(shape[1])) + "]" for j in range(shape[0]))
-        lines.append(f'            "{name}": numpy.array([{body}]),')
-    lines += ["        },", "    }", "", ""]
+        lines.append(f'        "{name}": numpy.array([{body}]),')
+    lines += ["    }", "    if not trace:", "        return gradients"]
+    lines.append(f"    J = numpy.sum({p(net.loss_stable)})")
+    stack = lambda syms: "numpy.stack([" + ", ".join(s.name for s in syms) + "], axis=1)"
+    lines.append("    return {")
+    lines.append('        "loss": J,')
+    lines.append('        "forward": {' + ", ".join(f'"z{l}": {stack(net.z[l])}, "a{l}": {stack(net.a[l])}' for l in range(1, L + 1)) + "},")
+    lines.append('        "delta": {' + ", ".join(f'"delta{l}": {stack(net.delta[l])}' for l in range(1, L + 1)) + "},")
+    lines.append('        "gradients": gradients,')
+    lines += ["    }", "", ""]
     return lines
 
 
