@@ -407,7 +407,36 @@ def targets(rows, grow, sizes) -> list[str]:
     return out
 
 
-def report(info, rows, grow, sizes, quick: bool) -> str:
+def build_times() -> dict:
+    """`derive build` of every bundled example into a fresh folder, then again with nothing changed."""
+    import subprocess
+    import tempfile
+
+    from derive.latex import have_latex
+
+    with tempfile.TemporaryDirectory(prefix="derive-bench-") as out:
+        command = [sys.executable, "-m", "derive", "build", "--out", out]
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, cwd=HERE.parent)
+            times.append(time.perf_counter() - start)
+        pdfs = len(list(Path(out).rglob("*.pdf")))
+    return {"cold": times[0], "warm": times[1], "pdfs": pdfs, "latex": have_latex()}
+
+
+def build_lines(b: dict) -> list[str]:
+    what = f"{b['pdfs']} PDFs compiled in parallel on {os.cpu_count()} cores" if b["latex"] else "no TeX installed: .tex only"
+    return [f"- `derive build` of every bundled example ({what}): {b['cold']:.1f} s vs < {BUILD_COLD_S:.0f} s — "
+            f"{'MET' if b['cold'] < BUILD_COLD_S else 'MISSED'}",
+            f"- a second `derive build` with nothing changed: {b['warm']:.2f} s vs < {BUILD_WARM_S:.0f} s — "
+            f"{'MET' if b['warm'] < BUILD_WARM_S else 'MISSED'}"]
+
+
+BUILD_COLD_S, BUILD_WARM_S = 60.0, 3.0
+
+
+def report(info, rows, grow, sizes, quick: bool, builds: dict | None = None) -> str:
     lines = ["# derive benchmark" + (" (quick smoke run)" if quick else ""), "",
              f"Run {info['date']} on {info['nproc']} CPUs (affinity {info['affinity']}), {info['cpu']}; "
              f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}; SIMD: {info['simd']}), SymPy {info['sympy']}. "
@@ -434,7 +463,7 @@ def report(info, rows, grow, sizes, quick: bool) -> str:
               "δ-form nodes = SymPy nodes of every δ definition plus every per-parameter gradient; paths = chain-rule "
               "paths from every weight to J (summed), which the derivation counts but never expands.", ""]
     lines += growth_table(grow)
-    lines += ["", "## Targets", ""] + targets(rows, grow, sizes)
+    lines += ["", "## Targets", ""] + targets(rows, grow, sizes) + (build_lines(builds) if builds else [])
     return "\n".join(lines) + "\n"
 
 
@@ -478,7 +507,9 @@ def main(argv=None) -> int:
                      "grad": gradient_ratios(net, source, sizes, grad_repeats, min_time)})
     print("… growth", file=sys.stderr, flush=True)
     grow = growth(pipe_repeats, range(1, 4) if quick else GROWTH_K)
-    text = report(info, rows, grow, sizes, quick)
+    print("… derive build", file=sys.stderr, flush=True)
+    builds = None if quick else build_times()
+    text = report(info, rows, grow, sizes, quick, builds)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     text += f"\nBenchmark process max RSS: {rss:.0f} MB.\n"
     print(text)
