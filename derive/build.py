@@ -22,9 +22,11 @@ from .derivation import Derivation, derive
 from .errors import DeriveError
 from .network import build_network
 from .outputs import up_to_date, write_outputs
+from .proof import prove
 from .errors import SpecError
 from .spec import Spec, load_spec
 
+PROOF_MAX_PATHS = 4096  # parameters with more paths are reported as not enumerated on the handout
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 EXAMPLES = ROOT / "examples"
@@ -74,7 +76,8 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Der
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
     from .worksheets import render_worksheets
 
-    for name, text in render_worksheets(derivation, numbers, notation, template_dir).items():
+    proofs = prove(derivation, max_paths=PROOF_MAX_PATHS)
+    for name, text in render_worksheets(derivation, numbers, notation, template_dir, proofs=proofs).items():
         files[name] = text.encode()
     return derivation, files, report
 

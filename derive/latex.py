@@ -33,9 +33,15 @@ def _environment(workdir: Path) -> dict[str, str]:
     return env
 
 
-def commands(stem: str) -> list[list[str]]:
-    """The argument lists to run in the scratch folder (latexmk if present, else pdflatex twice)."""
+def commands(stem: str, single_pass: bool = False) -> list[list[str]]:
+    """The argument lists to run in the scratch folder (latexmk if present, else pdflatex twice).
+
+    `single_pass` runs pdflatex once: enough for derive's worksheets, which have no cross-references
+    or table of contents, and about three times faster than latexmk (used by the compile-everything test).
+    """
     latexmk = shutil.which("latexmk")
+    if single_pass:
+        return [[shutil.which("pdflatex") or "pdflatex", *PDFLATEX_FLAGS, f"{stem}.tex"]]
     if latexmk:
         # -norc: no rc file from the lecturer's home or the folder can change what runs.
         return [[latexmk, "-norc", "-pdf", "-silent", *[f"-latexoption={flag}" for flag in PDFLATEX_FLAGS], f"{stem}.tex"]]
@@ -62,7 +68,7 @@ def compile_pdf(tex_path: Path, timeout: float = 120) -> Path:
     return compile_with_log(tex_path, timeout)[0]
 
 
-def compile_with_log(tex_path: Path, timeout: float = 120) -> tuple[Path, str]:
+def compile_with_log(tex_path: Path, timeout: float = 120, single_pass: bool = False) -> tuple[Path, str]:
     """`compile_pdf`, also returning the text of the final .log (for overfull-box checks)."""
     tex_path = Path(tex_path)
     if not have_latex():
@@ -74,7 +80,7 @@ def compile_with_log(tex_path: Path, timeout: float = 120) -> tuple[Path, str]:
         shutil.copyfile(tex_path, work / f"{stem}.tex")
         env = _environment(work)
         log_file = work / f"{stem}.log"
-        for argv in commands(stem):
+        for argv in commands(stem, single_pass):
             try:
                 proc = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, timeout=timeout, check=False)
@@ -97,6 +103,12 @@ def compile_with_log(tex_path: Path, timeout: float = 120) -> tuple[Path, str]:
             Path(partial).unlink(missing_ok=True)
             raise
     return target, log
+
+
+def unicode_errors(log: str) -> list[str]:
+    """Lines of a TeX log about characters pdflatex cannot typeset (a literal δ in a Python string)."""
+    return [line for line in log.splitlines()
+            if "Unicode character" in line or "Missing character" in line or "not set up for use with LaTeX" in line]
 
 
 def overfull_boxes(log: str, limit_pt: float = 10.0) -> list[str]:

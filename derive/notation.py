@@ -43,6 +43,9 @@ class Profile:
     matrix_letter: str
     bias_letter: str | None  # None: the bias is column 0 of the weight matrix (Ng)
     output_hat: bool  # output activations shown as ŷ
+    # How ∂J/∂ŷ of a squared loss is written: False "(a − y)" (ng, nielsen), True "−(y − ŷ)" as the
+    # Welch worksheet does. Either way δ is ∂J/∂z; only the way the same value is written differs.
+    minus_y_first: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -57,7 +60,7 @@ PROFILES: dict[str, Profile] = {
     "welch": Profile("welch", "Welch Labs' notation: layers counted from 1 (the input), examples are the rows of "
                      r"$X$, $W^{(l)}$ has one row per unit of layer $l$ and one column per unit of layer $l+1$ "
                      r"(entry $W^{(l)}_{ki}$ goes from unit $k$ to unit $i$), the output is $\hat{y}$.",
-                     "J", "J", "f", r"\odot", False, True, "W", "W", "b", True),
+                     "J", "J", "f", r"\odot", False, True, "W", "W", "b", True, True),
 }
 
 

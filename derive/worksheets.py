@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 from . import activations
 from .derivation import Derivation, Factor
@@ -24,6 +25,8 @@ MAX_SMALL_MATRIX = 16
 MAX_PATHS_SHOWN = 8  # paths written out for one representative parameter
 MAX_UNITS_LISTED = 4  # scalar equations listed per layer before "and so on"
 MAX_STEP_LINES = 16
+MAX_DIAGRAM_UNITS = 7  # a wider layer is drawn as a few units and a vertical ellipsis
+MAX_TERMS = 5  # a longer sum is written as its first three terms, \cdots and its last term
 
 
 def default_template_dir() -> Path:
@@ -71,15 +74,88 @@ def make_env(template_dir: Path | None = None) -> jinja2.Environment:
 
 
 def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str,
-                      template_dir: Path | None = None, precision: int = 4) -> dict[str, str]:
-    """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}."""
+                      template_dir: Path | None = None, precision: int = 4, proofs=None) -> dict[str, str]:
+    """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}.
+
+    `proofs` is what `derive.proof.prove(derivation)` returns; when given, the handout's counting
+    section states that the path sum equals the δ form for every parameter, and how that was checked.
+    """
     context = Worksheet(derivation, numbers, get_profile(notation), precision).context()
+    context["proof"] = proof_sentence(proofs) if proofs is not None else ""
     env = make_env(template_dir)
     return {f"{doc}.tex": env.get_template(f"{doc}.tex.j2").render(**context) for doc in DOCUMENTS}
 
 
 # ---------------------------------------------------------------------------------------------
 # Printing helpers
+
+
+class _Printer(LatexPrinter):
+    """SymPy's LaTeX printer, with the step function written as ReLU' (SymPy prints θ(z), which
+    would read as a weight in the θ notation)."""
+
+    def _print_Heaviside(self, expr, exp=None):
+        body = rf"\operatorname{{ReLU}}'\left({self._print(expr.args[0])}\right)"
+        return rf"{body}^{{{exp}}}" if exp else body
+
+    def _print_Add(self, expr, order=None):
+        # SymPy's canonical order can start a sum with a negative term, -a + y; write y - a instead.
+        terms = list(self._as_ordered_terms(expr, order=order))
+        if not terms[0].could_extract_minus_sign() or all(t.could_extract_minus_sign() for t in terms):
+            return super()._print_Add(expr, order=order)
+        terms = [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+        tex = ""
+        for i, term in enumerate(terms):
+            if i:
+                if term.could_extract_minus_sign():
+                    tex, term = tex + " - ", -term
+                else:
+                    tex += " + "
+            text = self._print(term)
+            tex += rf"\left({text}\right)" if self._needs_add_brackets(term) else text
+        return tex
+
+
+def _latex(expr, **settings) -> str:
+    return _Printer(settings).doprint(expr)
+
+
+def _sum(terms: list[str], limit: int = MAX_TERMS) -> str:
+    """Terms joined by +; a long sum keeps its first three terms and its last around \\cdots."""
+    if len(terms) > limit:
+        terms = terms[:3] + [r"\cdots"] + terms[-1:]
+    return " + ".join(terms)
+
+
+def proof_sentence(proofs) -> str:
+    """One sentence (LaTeX text) saying, per method, for how many parameters path sum = δ form was proved."""
+    by_method: dict[str, int] = {}
+    for proof in proofs:
+        by_method[proof.method] = by_method.get(proof.method, 0) + 1
+    total = len(proofs)
+    parts = []
+    if by_method.get("symbolic"):
+        parts.append(f"{_count(by_method['symbolic'], 'parameter')} symbolically (the difference cancels to 0)")
+    if by_method.get("numeric"):
+        parts.append(f"{_count(by_method['numeric'], 'parameter')} by exact rational arithmetic at random points "
+                     "(both sides are rational functions of the local derivatives)")
+    checked = total - by_method.get("skipped", 0)
+    if checked == 0:
+        return (f"The path sums were not compared with the $\\delta$ form: all {total} exceed the proof's limit "
+                "on the number of paths.")
+    if checked == total:
+        lead = f"For every one of the {total} parameters, the sum over its paths equals its $\\delta$ form; this was proved "
+    else:
+        lead = f"For {checked} of the {total} parameters, the sum over the paths equals the $\\delta$ form; this was proved "
+    text = lead + " and ".join(parts) + "."
+    if by_method.get("skipped"):
+        n = by_method["skipped"]
+        text += f" The other {n} {'has' if n == 1 else 'have'} too many paths to enumerate and {'was' if n == 1 else 'were'} not compared."
+    return text
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 class _Prime(sp.Function):
@@ -120,10 +196,30 @@ class Worksheet:
         self.weight_matrices = [n for n in shapes if n.startswith("W")]
         # Representative parameters: the first weight of every weight matrix.
         self.shown = [next(p.key for p in self.d.parameters if p.matrix == n) for n in self.weight_matrices]
+        # The terms of every z in the course's order: weights unit by unit (next layer, then skips), bias last.
+        self.z_terms: dict[sp.Symbol, list[tuple[sp.Symbol, sp.Symbol | None]]] = {}
+        for p in derivation.parameters:
+            self.z_terms.setdefault(self.net.z[p.layer][p.index[0]], []).append((p.symbol, p.source))
 
     # -- printing --------------------------------------------------------------------------------
     def tex(self, expr, names: dict | None = None, **kw) -> str:
-        return sp.latex(expr, symbol_names=names or self.sym, **kw)
+        return _latex(expr, symbol_names=names or self.sym, **kw)
+
+    def sum_tex(self, expr: sp.Expr) -> str:
+        """`tex(expr)`, but a sum of many terms is shortened to its first three terms, \\cdots and its last."""
+        if not isinstance(expr, sp.Add) or len(expr.args) <= MAX_TERMS:
+            return self.tex(expr)
+        terms = _Printer({"symbol_names": self.sym})._as_ordered_terms(expr)
+        terms = terms[:3] + [None] + terms[-1:]
+        out = self.tex(terms[0])
+        for t in terms[1:]:
+            if t is None:
+                out += r" + \cdots"
+            elif t.could_extract_minus_sign():
+                out += " - " + self.tex(-t)
+            else:
+                out += " + " + self.tex(t)
+        return out
 
     def s(self, symbol: sp.Symbol) -> str:
         return self.sym[symbol]
@@ -135,7 +231,8 @@ class Worksheet:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
-        return r" ".join(self._paren(f.value) for f in path)
+        parts = [self._paren(f.value) for f in path]
+        return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
 
     def _paren(self, expr: sp.Expr, names: dict | None = None) -> str:
         text = self.tex(expr, names)
@@ -152,6 +249,89 @@ class Worksheet:
 
     def dcost(self, what: str) -> str:
         return rf"\frac{{\partial {self.p.cost}}}{{\partial {what}}}"
+
+    # -- displays built from the structure, in the course's order --------------------------------
+    # SymPy sorts the terms of a sum and the factors of a product canonically, which prints
+    # (-a + y)^2 and w a δ (1 - a). These build the same values in the order the seeds write them;
+    # `names` is the symbol_names dict (numbers instead of symbols for the worked answers, `dot`).
+
+    def valued(self, vals: dict[sp.Symbol, float]) -> dict[sp.Symbol, str]:
+        names = dict(self.sym)
+        for s, v in vals.items():
+            text = self.num(v) if s != self.net.m else str(int(v))
+            names[s] = rf"\left({text}\right)" if text.startswith("-") else text
+        return names
+
+    def pr(self, expr: sp.Expr, names: dict | None = None, dot: bool = False, paren: bool = False) -> str:
+        text = self.tex(expr, names, mul_symbol="dot" if dot else None)
+        if paren and (isinstance(expr, sp.Add) or expr.could_extract_minus_sign()):
+            return rf"\left({text}\right)"
+        return text
+
+    def z_rhs(self, z: sp.Symbol, names: dict | None = None, dot: bool = False) -> str:
+        names = names or self.sym
+        mul = r" \cdot " if dot else " "
+        return _sum([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
+
+    def loss_rhs(self, names: dict | None = None, dot: bool = False) -> str:
+        """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant."""
+        net, loss = self.net, self.net.loss
+        names = names or self.sym
+        mul = r" \cdot " if dot else " "
+        pairs = [(names[a], names[y]) for a, y in zip(net.a[self.L], net.y)]
+        if loss.kind == "squared":
+            terms = [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+        elif loss.kind == "binary":
+            terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
+        else:
+            terms = [rf"{y}{mul}\ln {a}" for a, y in pairs]
+        body = _sum(terms)
+        if len(terms) > 1 or loss.kind == "binary":
+            body = rf"\left[{body}\right]"
+        scale = loss.scale(net.m)
+        lead = "" if scale == 1 else self.pr(scale, names, dot) + " "
+        return ("" if loss.kind == "squared" else "-") + lead + body
+
+    def loss_gradient(self, j: int, names: dict | None = None, dot: bool = False) -> str:
+        """∂J/∂ŷ_j: (a − y) times the loss's constant, or −(y − ŷ) in the Welch profile."""
+        net, loss = self.net, self.net.loss
+        names = names or self.sym
+        a_sym = net.a[self.L][j]
+        if loss.kind != "squared":
+            return self.pr(self.d.factors[(net.J, a_sym)].value, names, dot, paren=True)
+        a, y = names[a_sym], names[net.y[j]]
+        c = 2 * loss.scale(net.m)
+        lead = "" if c == 1 else self.pr(c, names, dot) + (r" \cdot " if dot else " ")
+        if self.p.minus_y_first:
+            return rf"-{lead}\left({y} - {a}\right)"
+        return rf"{lead}\left({a} - {y}\right)"
+
+    def output_chain(self, z: sp.Symbol, names: dict | None = None, dot: bool = False) -> str:
+        """δ of an output unit as ∂J/∂ŷ times the activation's slope, before any cancelling."""
+        succ = self.d.successors[z]
+        if len(succ) != 1:  # softmax: every output depends on this z
+            return self.pr(self.d.output_delta[self.d.delta[z]].chain, names, dot)
+        a = succ[0]
+        grad = self.loss_gradient(self.net.a[self.L].index(a), names, dot)
+        slope = self.d.factors[(a, z)].value
+        if slope == 1:
+            return grad
+        return grad + (r" \cdot " if dot else r"\, ") + self.pr(slope, names, dot, paren=True)
+
+    def hidden_delta(self, z: sp.Symbol, names: dict | None = None, dot: bool = False) -> str:
+        """δ of a hidden unit: (Σ w δ of the units it feeds) times its activation's slope."""
+        names = names or self.sym
+        mul = r" \cdot " if dot else r"\, "
+        info = self.net.info[z]
+        a = self.net.a[info.layer][info.index[0]]
+        terms = [f"{self.pr(self.d.factors[(zn, a)].value, names, dot, paren=True)}{mul}{names[self.d.delta[zn]]}"
+                 for zn in self.d.successors[a]]
+        body = _sum(terms)
+        slope = self.d.factors[(a, z)].value
+        if slope == 1:
+            return body
+        inner = rf"\left({body}\right)" if len(terms) > 1 else body
+        return f"{inner}{mul}{self.pr(slope, names, dot, paren=True)}"
 
     # -- context -----------------------------------------------------------------------------------
     def context(self) -> dict:
@@ -201,31 +381,39 @@ class Worksheet:
     # -- diagram ---------------------------------------------------------------------------------
     def diagram(self, highlight: list[tuple[str, tuple[Factor, ...]]] | None = None, parameter: str | None = None) -> str:
         widths = self.spec.layers
-        tallest = max(widths)
+        touched = self._touched(highlight, parameter)
+        units = [self._diagram_units(l, touched) for l in range(len(widths))]
+        tallest = max(len(u) for u in units)
         dy = min(1.25, 8.0 / max(tallest - 1, 1))
         size = min(9.0, dy * 10 * 0.75)
         dx = 2.5 if len(widths) <= 4 else max(1.4, 10.0 / len(widths))
         lines = [r"\begin{tikzpicture}[unit/.style={circle,draw,fill=white,minimum size=%.1fmm,inner sep=0.5pt,font=\footnotesize},"
                  r"edge/.style={draw=black!30,thin}]" % size]
-        for l, w in enumerate(widths):
-            for j in range(w):
-                y = ((w - 1) / 2 - j) * dy
+        drawn: set[str] = set()
+        for l, column in enumerate(units):
+            for i, j in enumerate(column):
+                y = ((len(column) - 1) / 2 - i) * dy
+                if j is None:
+                    lines.append(rf"\node at ({l * dx:.2f},{y:.2f}) {{$\vdots$}};")
+                    continue
+                drawn.add(f"(n{l}-{j})")
                 label = self.names.unit("a", l, j)
                 lines.append(rf"\node[unit] (n{l}-{j}) at ({l * dx:.2f},{y:.2f}) {{${label}$}};")
         lines.append(rf"\node[unit,rectangle] (J) at ({(len(widths) - 1) * dx + dx * 0.8:.2f},0) {{${self.p.cost}$}};")
         for name in self.weight_matrices:
             dst, src = Names._matrix_layers(name)
             bend = "" if src == dst - 1 else "[bend left=18]"
-            for j in range(widths[dst]):
-                for k in range(widths[src]):
+            for j in (j for j in units[dst] if j is not None):
+                for k in (k for k in units[src] if k is not None):
                     lines.append(rf"\draw[edge] (n{src}-{k}) to{bend} (n{dst}-{j});")
-        for j in range(widths[-1]):
+        for j in (j for j in units[self.L] if j is not None):
             lines.append(rf"\draw[edge] (n{self.L}-{j}) -- (J);")
+        drawn.add("(J)")
         for i, (colour, path) in enumerate(highlight or []):
             shift = (i - (len(highlight) - 1) / 2) * 1.3
             for f in path:
                 edge = self._diagram_edge(f)
-                if edge is None:
+                if edge is None or not {edge[0][0], edge[0][1]} <= drawn:
                     continue
                 (src, dst), bend = edge
                 lines.append(rf"\draw[{colour},very thick,->,transform canvas={{yshift={shift:.1f}pt}}] {src} to{bend} {dst};")
@@ -237,11 +425,44 @@ class Worksheet:
                 lines.append(rf"\draw[black,ultra thick,->] (n{info.source}-{k}) -- node[pos=0.35,fill=white,inner sep=1pt,font=\scriptsize] "
                              rf"{{${self.pname(parameter)}$}} (n{p.layer}-{j});")
         # redraw the units on top of the edges
-        for l, w in enumerate(widths):
-            for j in range(w):
+        for l, column in enumerate(units):
+            for j in (j for j in column if j is not None):
                 lines.append(rf"\node[unit] at (n{l}-{j}) {{${self.names.unit('a', l, j)}$}};")
         lines.append(r"\end{tikzpicture}")
         return "\n".join(line for line in lines if line)
+
+    def _touched(self, highlight, parameter) -> set[tuple[int, int]]:
+        """(layer, unit) of every unit on the highlighted paths or at the ends of the parameter."""
+        out: set[tuple[int, int]] = set()
+        for _, path in highlight or []:
+            for f in path:
+                for s in (f.numerator, f.denominator):
+                    info = self.net.info[s]
+                    if info.kind in ("a", "z"):
+                        out.add((info.layer, info.index[0]))
+                    elif info.kind == "x":
+                        out.add((0, info.index[0]))
+        if parameter is not None:
+            p = self.d.parameter(parameter)
+            out.add((p.layer, p.index[0]))
+            if p.source is not None:
+                out.add((self.net.info[p.symbol].source, p.index[1]))
+        return out
+
+    def _diagram_units(self, l: int, touched: set[tuple[int, int]]) -> list[int | None]:
+        """The units of layer l drawn in the diagram; None marks a gap drawn as a vertical ellipsis.
+
+        A wide layer keeps its first three units, its last, and any unit a highlighted path uses."""
+        w = self.spec.layers[l]
+        if w <= MAX_DIAGRAM_UNITS:
+            return list(range(w))
+        keep = sorted({0, 1, 2, w - 1} | {j for (ll, j) in touched if ll == l})
+        out: list[int | None] = []
+        for i, j in enumerate(keep):
+            if i and j > keep[i - 1] + 1:
+                out.append(None)
+            out.append(j)
+        return out
 
     def _diagram_edge(self, f: Factor):
         info_n, info_d = self.net.info[f.numerator], self.net.info[f.denominator]
@@ -263,7 +484,7 @@ class Worksheet:
             zs, more = self._listed(list(self.net.z[l]))
             eqs = []
             for z in zs:
-                eqs.append(rf"{self.s(z)} &= {self.tex(self.net.z_expr[z])}")
+                eqs.append(rf"{self.s(z)} &= {self.z_rhs(z)}")
             act = self.net.activation(l)
             for z, a in zip(zs, self.net.a[l]):
                 rhs = self.tex(activations.apply(act, z)) if act != "softmax" else self.tex(self.net.a_expr[a])
@@ -293,11 +514,11 @@ class Worksheet:
 
     def _vshape(self, l: int) -> str:
         w = self.spec.layers[l]
-        return rf"\text{{{w}}}\times 1" if self.p.columns else rf"m\times {w}"
+        return rf"{w}\times 1" if self.p.columns else rf"m\times {w}"
 
     def loss(self) -> dict:
         y_hat = [self.s(a) for a in self.net.a[self.L]]
-        return {"scalar": rf"{self.p.cost} = {self.tex(self.net.loss_expr)}",
+        return {"scalar": rf"{self.p.cost} = {self.loss_rhs()}",
                 "general": rf"{self.p.cost_full} = {self.net.loss.formula}",
                 "outputs": ", ".join(f"${v}$" for v in y_hat)}
 
@@ -384,7 +605,7 @@ class Worksheet:
                   rf"${self.s(first[-1].denominator)}$; together they are "
                   rf"${self.dcost(self.s(first[-1].denominator))} = {self.s(self.d.delta[first[-1].denominator])}$. "
                   "Collecting the paths by the unit they pass through next gives:")
-        delta_line = rf"{self.s(delta)} = {self.tex(self.d.delta_expr[delta])}"
+        delta_line = rf"{self.s(delta)} = {self.hidden_delta(z)}"
         return {"lines": lines, "repeat": repeat, "delta_line": delta_line}
 
     def _colour(self, i: int, body: str) -> str:
@@ -417,8 +638,8 @@ class Worksheet:
         for z in zs:
             d = self.d.delta[z]
             od = self.d.output_delta[d]
-            chain = " + ".join(rf"{self.partial(self.net.J, f)}\,{self.partial(f, z)}" for f in self.d.successors[z])
-            line = rf"{self.s(d)} &= {self.dcost(self.s(z))} = {chain} = {self.tex(od.chain)}"
+            chain = _sum([rf"{self.partial(self.net.J, f)}\,{self.partial(f, z)}" for f in self.d.successors[z]])
+            line = rf"{self.s(d)} &= {self.dcost(self.s(z))} = {chain} = {self.output_chain(z)}"
             if od.simplified:
                 line += rf" \\ &= {self.tex(od.value)}"
             out_lines.append(line)
@@ -429,8 +650,11 @@ class Worksheet:
             for z in zs:
                 d = self.d.delta[z]
                 a = self.net.a[l][self.net.z[l].index(z)]
-                inner = " + ".join(rf"{self.partial(zn, a)}\,{self.s(self.d.delta[zn])}" for zn in self.d.successors[a])
-                eqs.append(rf"{self.s(d)} &= {self.partial(a, z)}\left({inner}\right) = {self.tex(self.d.delta_expr[d])}")
+                succ = self.d.successors[a]
+                inner = _sum([rf"{self.partial(zn, a)}\,{self.s(self.d.delta[zn])}" for zn in succ])
+                inner = rf"\left({inner}\right)" if len(succ) > 1 else inner
+                gap = r" \\ &" if len(succ) > 2 else " "
+                eqs.append(rf"{self.s(d)} &= {inner} {self.partial(a, z)}{gap}= {self.hidden_delta(z)}")
             hidden.append({"layer": self.names.layer(l), "equations": eqs, "more": more})
         notes = []
         if any(od.simplified for od in self.d.output_delta.values()):
@@ -453,10 +677,8 @@ class Worksheet:
                 return self.tex(od.value, self.vec, mul_symbol=had)
             return rf"\left(\frac{{\partial {n.vector('a', L)}}}{{\partial {n.vector('z', L)}}}\right)^T \nabla_{{{n.vector('a', L)}}}{self.p.cost}"
         grad = sp.diff(self.net.loss_expr, a0)
-        if not self.p.columns and self.net.loss.kind == "squared":
-            c = sp.simplify(-grad / (y0 - a0))
-            lead = "-" if c == 1 else "-" + self.tex(c, self.vec)
-            grad_tex = rf"{lead}\left({n.vector('y')} - {n.vector('a', L)}\right)"
+        if self.net.loss.kind == "squared":
+            grad_tex = self.loss_gradient(0, self.vec)
         else:
             grad_tex = self._paren(grad, self.vec) if isinstance(grad, sp.Add) else self.tex(grad, self.vec, mul_symbol=had)
         return rf"{grad_tex}{had}{self.p.activation}'\left({n.vector('z', L)}\right)"
@@ -514,7 +736,8 @@ class Worksheet:
         if not self.large:
             for p in self.d.parameters:
                 every.append(rf"{self.dcost(self.pname(p.key))} &= {self.tex(self.d.gradient[p.key])}")
-        return {"rules": rules, "every": _chunk(every, 2)}
+        rows = [r",\qquad ".join(chunk) for chunk in _chunk(rules, 2)]
+        return {"rules": rules, "rule_rows": rows, "every": _chunk(every, 2)}
 
     # -- one gradient, one rule per line ---------------------------------------------------------
     def stepwise(self) -> dict | None:
@@ -574,7 +797,7 @@ class Worksheet:
             if s in vals:
                 text = self.num(vals[s]) if s != self.net.m else str(int(vals[s]))
                 names[s] = rf"\left({text}\right)" if text.startswith("-") else text
-        return sp.latex(expr, symbol_names={**self.sym, **names}, mul_symbol="dot")
+        return _latex(expr, symbol_names={**self.sym, **names}, mul_symbol="dot")
 
     def matrix_tex(self, name: str, arr) -> str:
         rows = [list(r) for r in arr] if isinstance(arr[0], list) else [[v] for v in arr]
@@ -596,26 +819,34 @@ class Worksheet:
     def worked(self) -> dict:
         nb, net = self.numbers, self.net
         vals = self._example_values(0)
+        valued = self.valued(vals)
         forward = []
         for l in range(1, self.L + 1):
             eqs = []
             zs, more = self._listed(list(net.z[l]))
             act = net.activation(l)
             for z in zs:
-                eqs.append(self._line(self.s(z), self.tex(net.z_expr[z]), self.substituted(net.z_expr[z], vals), self.num(vals[z])))
+                eqs.append(self._line(self.s(z), self.z_rhs(z), self.z_rhs(z, valued, dot=True), self.num(vals[z])))
             for z, a in zip(zs, net.a[l]):
                 f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
                 eqs.append(self._line(self.s(a), self.tex(f), self.substituted(f, vals), self.num(vals[a])))
             forward.append({"layer": self.names.layer(l), "equations": eqs, "more": more})
-        loss = self._line(self.p.cost, self.tex(net.loss_expr), self.substituted(net.loss_expr, vals), self.num(nb["loss"]))
+        loss = self._line(self.p.cost, self.loss_rhs(), self.loss_rhs(valued, dot=True), self.num(nb["loss"]))
         deltas = []
         for l in range(self.L, 0, -1):
             zs, more = self._listed(list(net.z[l]))
             eqs = []
             for z in zs:
                 d = self.d.delta[z]
-                expr = self.d.delta_expr[d]
-                eqs.append(rf"{self.s(d)} &= {self.tex(expr)} \\ &= {self.substituted(expr, vals)} = {self.num(vals[d])}")
+                if l < self.L:
+                    formula, subs = self.hidden_delta(z), self.hidden_delta(z, valued, dot=True)
+                elif self.d.output_delta[d].simplified:
+                    expr = self.d.delta_expr[d]
+                    formula, subs = self.tex(expr), self.substituted(expr, vals)
+                else:
+                    formula, subs = self.output_chain(z), self.output_chain(z, valued, dot=True)
+                end = r" \\ &= " if len(subs) > 140 else " = "  # a long substitution gets the value on its own line
+                eqs.append(rf"{self.s(d)} &= {formula} \\ &= {subs}{end}{self.num(vals[d])}")
             deltas.append({"layer": self.names.layer(l), "equations": eqs, "more": more})
         grads = []
         rate = nb.get("learning_rate")
@@ -640,14 +871,26 @@ class Worksheet:
                           "updated": upd, "updated_matrix": self.matrix_tex(name, nb["updated"][name]) if rate is not None else "",
                           "lhs": self.dcost(self.names.matrix(name)),
                           "given": self.matrix_tex(name, nb["parameters"][name])})
-        return {"forward": forward, "loss": loss, "deltas": deltas, "gradients": grads,
+        given, row, width = [], [], 0
+        for g in grads:  # the given matrices, a few to a row so that a row fits the page
+            if not g["given"]:
+                continue
+            cols = max(self.names.matrix_shape(n)[1] for n in self.matrices if self.names.matrix(n) == g["name"])
+            if row and width + cols + 1 > 8:
+                given.append(r",\qquad ".join(row))
+                row, width = [], 0
+            row.append(f"{g['name']} = {g['given']}")
+            width += cols + 1  # the name and the gap count about one column
+        if row:
+            given.append(r",\qquad ".join(row))
+        return {"forward": forward, "loss": loss, "deltas": deltas, "gradients": grads, "given": given,
                 "examples": nb["examples"], "rate": self.num(rate) if rate is not None else None,
                 "inputs": self._inputs_tex(vals)}
 
     def _inputs_tex(self, vals) -> str:
-        parts = [f"{self.s(x)} = {self.num(vals[x])}" for x in self.net.x]
-        parts += [f"{self.s(y)} = {self.num(vals[y])}" for y in self.net.y]
-        return r",\quad ".join(parts)
+        parts = [f"${self.s(x)} = {self.num(vals[x])}$" for x in self.net.x]
+        parts += [f"${self.s(y)} = {self.num(vals[y])}$" for y in self.net.y]
+        return ", ".join(parts)
 
 
 class _Stepper:
@@ -739,7 +982,7 @@ class _Stepper:
         for coeff, factors, pending in terms:
             pieces = [ws._paren(f) for f in factors]
             if pending is not None:
-                pieces.append(rf"\frac{{\partial}}{{\partial {theta}}}\left[{ws.tex(pending)}\right]")
+                pieces.append(rf"\frac{{\partial}}{{\partial {theta}}}\left[{ws.sum_tex(pending)}\right]")
             body = r" ".join(pieces) or "1"
             c = coeff
             sign = "-" if c < 0 else "+"

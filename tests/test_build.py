@@ -42,3 +42,12 @@ def test_a_bad_spec_among_good_ones_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "network.loss" in err
+
+
+def test_every_bundled_example_builds(tmp_path, examples_dir):
+    out = tmp_path / "out"
+    assert main(["build", "--out", str(out), "--no-pdf"]) == 0
+    for spec in examples_dir.glob("*.toml"):
+        folder = out / spec.stem
+        assert (folder / "gradients.py").is_file() and (folder / "handout.tex").is_file()
+        assert "the sum over its paths equals its $\\delta$ form" in (folder / "handout.tex").read_text()

@@ -134,6 +134,17 @@ def test_proof_reports_its_method_for_every_parameter():
     assert {p.method for p in wide} == {"symbolic", "numeric"}
 
 
+@pytest.mark.parametrize("acts,loss", [("sigmoid", "bce"), (["tanh", "softmax"], "cross_entropy_mean"),
+                                       (["relu", "sigmoid"], "cross_entropy"), (["tanh", "softmax"], "half_sse")])
+def test_proof_holds_where_the_output_delta_was_simplified(acts, loss):
+    small = derivation_of([2, 3, 2] if "softmax" in acts else [2, 3, 1], acts, loss, skip=[(0, 2)])
+    assert all(p.method == "symbolic" for p in prove(small))
+    hidden, out = (acts[:1], acts[-1]) if isinstance(acts, list) else ([acts], acts)
+    deep = derivation_of([2, 5, 5, 5, 3 if out == "softmax" else 1], hidden * 3 + [out], loss, skip=[(0, 2)])
+    methods = {p.key: p.method for p in prove(deep)}
+    assert methods["W1[0,0]"] == "numeric" and methods[deep.parameters[-1].key] == "symbolic"
+
+
 def test_a_wide_network_derives_without_expanding_paths():
     d = derivation_of([3, 5, 5, 5, 2], bias=False)
     assert d.total_paths == 3 * 5 * 50 + 5 * 5 * 10 + 5 * 5 * 2 + 5 * 2  # grows as the product of widths

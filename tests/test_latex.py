@@ -137,3 +137,103 @@ def test_log_excerpt_keeps_error_lines():
 def test_overfull_parse():
     log = "Overfull \\hbox (12.5pt too wide) in paragraph at lines 1--2\nOverfull \\hbox (3.0pt too wide) detected at line 9\n"
     assert overfull_boxes(log, 10.0) == ["Overfull \\hbox (12.5pt too wide) in paragraph at lines 1--2"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every bundled example in every profile, and the networks that stress the layout
+
+import os
+import re
+
+from conftest import EXAMPLES, spec_text
+from derive.latex import unicode_errors
+from derive.notation import PROFILES
+from derive.spec import load_spec, parse_spec
+
+# An overfull \hbox of w pt sticks w pt past the right edge of the text block into the 2 cm margin.
+# Below 1 pt (0.35 mm, under a pixel at 72 dpi) it is invisible and TeX reports such boxes for
+# harmless reasons; anything above that is a formula visibly running out of the text block, on its
+# way off the page, and every bundled document is clean at this level, so keep it strict.
+OVERFULL_LIMIT_PT = 1.0
+MAX_PAGES = 15  # "representative paths only": even the 8-16-16-4 handout must stay a handout
+
+STRESS = {
+    "skip-2321": spec_text([2, 3, 2, 1], activation=["tanh", "tanh", "sigmoid"], skip=[[0, 2], [1, 3]], name="skip-2321"),
+    "softmax-343": spec_text([3, 4, 3], activation=["sigmoid", "softmax"], loss="cross_entropy_mean", name="softmax-343"),
+    "relu-2331": spec_text([2, 3, 3, 1], activation=["relu", "relu", "identity"], name="relu-2331"),
+    "wide-8-16-16-4": spec_text([8, 16, 16, 4], name="wide-8-16-16-4"),
+}
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory):
+    """All three documents of every bundled example and every stress network in every profile,
+    compiled in parallel (one pdflatex pass each: the worksheets have no cross-references)."""
+    if not have_latex():
+        pytest.skip("pdflatex is not installed")
+    from derive.answers import compute_answers
+    from derive.derivation import derive
+    from derive.network import build_network
+
+    root = tmp_path_factory.mktemp("every")
+    specs = [(p.stem, load_spec(p)) for p in sorted(EXAMPLES.glob("*.toml"))]
+    specs += [(name, parse_spec(text)) for name, text in STRESS.items()]
+    jobs = []
+    for name, spec in specs:
+        d = derive(build_network(spec))
+        numbers = compute_answers(d) if spec.values is not None else None
+        for profile in sorted(PROFILES):
+            for doc, tex in render_worksheets(d, numbers, profile).items():
+                path = root / f"{name}-{profile}-{doc}"
+                path.write_text(tex)
+                jobs.append((name, path))
+
+    def one(job):
+        name, path = job
+        try:
+            return name, path, compile_with_log(path, timeout=120, single_pass=True), None
+        except LatexError as exc:
+            return name, path, None, exc
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(one, jobs))
+
+
+@needs_latex
+def test_every_example_in_every_profile_compiles_cleanly(everything):
+    examples = [r for r in everything if r[0] not in STRESS]
+    assert len(examples) == 81 and len(everything) == 81 + 9 * len(STRESS)
+    problems = []
+    for name, path, result, error in everything:
+        tex = path.read_text()
+        # A literal δ or θ in a Python string once broke classification-231: pdflatex refuses it.
+        bad = sorted({ch for ch in tex if ord(ch) > 127})
+        if bad:
+            problems.append(f"{path.name}: non-ASCII characters {bad}")
+        if error is not None:
+            problems.append(f"{path.name}: {error}")
+            continue
+        pdf, log = result
+        if not pdf.read_bytes().startswith(b"%PDF"):
+            problems.append(f"{path.name}: no PDF")
+        problems += [f"{path.name}: {line}" for line in unicode_errors(log)]
+        problems += [f"{path.name}: {line}" for line in overfull_boxes(log, OVERFULL_LIMIT_PT)]
+        pages = re.search(r"Output written on \S+ \((\d+) pages?", log)
+        if not pages or int(pages.group(1)) > MAX_PAGES:
+            problems.append(f"{path.name}: {pages.group(0) if pages else 'no page count'}")
+    assert not problems, "\n".join(problems)
+
+
+@needs_latex
+def test_wide_handout_shows_representatives_only(everything):
+    path = next(p for n, p, _, _ in everything if p.name == "wide-8-16-16-4-ng-handout.tex")
+    tex = path.read_text()
+    assert "only the representative parameters" in tex
+    assert r"\vdots" in tex  # a 16-unit layer is drawn as a few units and an ellipsis
+    assert r"\cdots" in tex  # and a 16-term z as its first terms, \cdots and its last
+    assert r"(n1-8)" not in tex
+
+
+def test_unicode_error_parse():
+    log = "! LaTeX Error: Unicode character δ (U+03B4)\nnot set up for use with LaTeX.\n"
+    assert len(unicode_errors(log)) == 2

@@ -19,6 +19,8 @@ from derive.notation import PROFILES, get_profile, symbol_names
 from derive.spec import parse_spec
 from derive.worksheets import escape_latex, render_worksheets
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
 GOLDEN = Path(__file__).parent / "golden"
 
 NET_222 = """
@@ -243,3 +245,86 @@ def test_golden_handout(profile):
         path.write_text(tex)
     assert path.exists(), f"missing {path}; regenerate with DERIVE_REGENERATE_GOLDEN=1"
     assert tex == path.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# The course's order and signs, in every profile
+
+OUTPUT = {"ng": "a^{(3)}", "nielsen": "a^{3}", "welch": r"\hat{y}"}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_loss_is_written_y_minus_y_hat(profile, net231):
+    d, numbers = net231
+    docs = render_worksheets(d, numbers, profile)
+    cost, out = PROFILES[profile].cost, OUTPUT[profile]
+    assert rf"{cost} = \frac{{1}}{{2}} \left(y - {out}\right)^{{2}}" in docs["handout.tex"]
+    for name, tex in docs.items():
+        # SymPy's canonical order would print (-ŷ + y); nothing anywhere may start a sum with -a … + y
+        assert not re.search(r"\\left\(- [^()]*\+ y", tex), name
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
+    """δ = ∂J/∂z: (ŷ − y) σ'(z), written −(y − ŷ) by Welch, never the lab sheet's sign-flipped (y − a)."""
+    d, numbers = net231
+    docs = render_worksheets(d, numbers, profile)
+    out, delta = OUTPUT[profile], ("\\delta^{3}" if profile == "nielsen" else "\\delta^{(3)}")
+    error = rf"-\left(y - {out}\right)" if profile == "welch" else rf"\left({out} - y\right)"
+    line = next(l for l in docs["handout.tex"].splitlines() if l.startswith(rf"{delta} &="))
+    assert line.endswith(rf"= {error}\, {out} \left(1 - {out}\right)"), line
+    # ŷ = 0.9135 > y = 0.75, so ∂J/∂z of the output is positive in every profile
+    worked = next(l for l in docs["answers.tex"].splitlines() if l.startswith(rf"{delta} &="))
+    assert re.search(r"= 0\.0\d+$", worked.rstrip(" \\")), worked
+
+
+def test_sse_output_delta_carries_the_factor_two():
+    d, numbers = build((EXAMPLES / "nielsen-121.toml").read_text())
+    tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
+    assert r"= 2 \left(a^{3} - y\right)\, a^{3} \left(1 - a^{3}\right)" in tex
+    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ g'\left(z^{3}\right)" in tex
+    assert r"e = \left(y - a^{3}\right)^{2}" in tex
+
+
+def test_hidden_delta_is_weighted_sum_then_slope(net222):
+    d, numbers = net222
+    tex = render_worksheets(d, numbers, "ng")["handout.tex"]
+    assert (r"= \left(\theta^{(2)}_{11}\, \delta^{(3)}_{1} + \theta^{(2)}_{21}\, \delta^{(3)}_{2}\right)\, "
+            r"a^{(2)}_{1} \left(1 - a^{(2)}_{1}\right)") in tex
+
+
+def test_relu_slope_is_not_printed_as_theta():
+    d, _ = build(NET_222.replace('"sigmoid"', '"relu"'))
+    tex = render_worksheets(d, None, "ng")["handout.tex"]
+    assert r"\operatorname{ReLU}'\left(z^{(2)}_{1}\right)" in tex
+    assert r"\theta\left(" not in tex
+
+
+# ---------------------------------------------------------------------------------------------
+# The proof sentence
+
+def test_proof_sentence_only_when_proofs_are_given(net222):
+    from derive.proof import prove
+
+    d, numbers = net222
+    plain = render_worksheets(d, numbers, "ng")
+    proved = render_worksheets(d, numbers, "ng", proofs=prove(d))
+    assert "was proved" not in plain["handout.tex"]
+    assert ("For every one of the 8 parameters, the sum over its paths equals its $\\delta$ form; "
+            "this was proved 8 parameters symbolically") in proved["handout.tex"]
+    assert proved["exercises.tex"] == plain["exercises.tex"] and proved["answers.tex"] == plain["answers.tex"]
+    assert proved == render_worksheets(d, numbers, "ng", proofs=prove(d))
+
+
+def test_proof_sentence_counts_each_method():
+    from derive.proof import ParameterProof
+    from derive.worksheets import proof_sentence
+
+    proofs = ([ParameterProof(f"W1[{i},0]", "symbolic", "") for i in range(3)]
+              + [ParameterProof(f"W2[{i},0]", "numeric", "") for i in range(2)]
+              + [ParameterProof("W3[0,0]", "skipped", "")])
+    text = proof_sentence(proofs)
+    assert text.startswith("For 5 of the 6 parameters")
+    assert "3 parameters symbolically" in text and "2 parameters by exact rational arithmetic" in text
+    assert "The other 1 has too many paths to enumerate and was not compared" in text
+    assert "not compared" in proof_sentence([ParameterProof("W1[0,0]", "skipped", "")])
