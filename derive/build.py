@@ -19,7 +19,7 @@ from .answers import compute_answers
 from .check import CheckReport, check_module
 from .codegen import module_source
 from .derivation import Derivation, derive
-from .errors import DeriveError
+from .errors import DeriveError, LatexError
 from .network import build_network
 from .outputs import up_to_date, write_outputs
 from .proof import prove
@@ -96,7 +96,15 @@ def compile_all(jobs: list[tuple[Path, str, bytes]], workers: int) -> dict[tuple
     """Compile (folder, name.tex, text) jobs in parallel; returns the PDFs' bytes by (folder, name)."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {(folder, name): pool.submit(compile_text, text, name) for folder, name, text in jobs}
-        return {key: future.result() for key, future in futures.items()}
+        pdfs = {}
+        for (folder, name), future in futures.items():
+            try:
+                pdfs[(folder, name)] = future.result()
+            except LatexError as exc:
+                # Name the document by where it would have gone, not by the temporary folder it ran in.
+                detail = str(exc).split(": ", 1)[-1]
+                raise LatexError(f"{folder / name}: {detail}") from None
+        return pdfs
 
 
 def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pdf: bool = True,

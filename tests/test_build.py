@@ -51,3 +51,22 @@ def test_every_bundled_example_builds(tmp_path, examples_dir):
         folder = out / spec.stem
         assert (folder / "gradients.py").is_file() and (folder / "handout.tex").is_file()
         assert "the sum over its paths equals its $\\delta$ form" in (folder / "handout.tex").read_text()
+
+
+def test_a_template_that_breaks_latex_names_the_document_and_writes_nothing(tmp_path, capsys):
+    from derive.latex import have_latex
+    from conftest import ROOT
+    import shutil
+
+    if not have_latex():
+        pytest.skip("no pdflatex")
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    handout = templates / "handout.tex.j2"
+    handout.write_text(handout.read_text().replace("((* block body *))", "((* block body *))\\undefinedcommand", 1))
+    out = tmp_path / "out"
+    code = main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out), "--templates", str(templates)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{out / 'toy-111' / 'handout.tex'}: LaTeX failed" in err and "Undefined control sequence" in err
+    assert not (out / "toy-111" / "handout.pdf").exists() and not (out / "toy-111" / "gradients.py").exists()
