@@ -136,7 +136,10 @@ def derive(network: Network) -> Derivation:
                 for j, zj in enumerate(network.z[dst]):
                     edge(zj, a, weights[(name, (j, k))])
     for a in network.a[L]:
-        edge(network.J, a, sp.diff(network.loss_expr, a))
+        slope = sp.diff(network.loss_expr, a)
+        if network.loss.kind == "squared":
+            slope = sp.factor_terms(sp.cancel(slope))  # ½·2(a − y) written as (a − y), as every course does
+        edge(network.J, a, slope)
 
     delta = {z: d for l in range(1, L + 1) for z, d in zip(network.z[l], network.delta[l])}
 
