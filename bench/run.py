@@ -395,6 +395,13 @@ def targets(rows, grow, sizes) -> list[str]:
                    f"µs/weight {1e6 * per_w[0]:.0f} → {1e6 * per_w[-1]:.0f} over k = {grow[0]['k']}…{grow[-1]['k']}; "
                    f"least squares: derive ≈ {1e3 * a:.1f} ms + {1e6 * b:.0f} µs × weights (R² = {r2:.3f}) — "
                    f"{'MET' if slope <= 1.1 else 'MISSED'}")
+    for r in rows:
+        at_one = r["grad"][1]
+        for name in ("torch", "jax"):
+            if name in at_one:
+                x, y = at_one["matrix"], at_one[name]
+                out.append(f"- matrix form at 1 example vs {name}, {r['net'].label}: {x:.2f}× vs {y:.2f}× the hand-written "
+                           f"backprop — {'MET (faster)' if x < y else 'MISSED (slower)'}")
     if 1000 in sizes:
         for r in rows:
             if r["net"].activation[-1] != "sigmoid":
