@@ -39,19 +39,8 @@ class Elementwise(sp.MatrixExpr):
         return (rows, cols)
 
 
-class RowLogSumExp(sp.MatrixExpr):
-    """ln Σ_k e^{Z_ik} for every row i: an m × 1 column."""
-
-    def __new__(cls, Z: sp.MatrixExpr):
-        return super().__new__(cls, Z)
-
-    @property
-    def shape(self):
-        return (self.args[0].shape[0], sp.Integer(1))
-
-
-class RowSum(sp.MatrixExpr):
-    """Σ_k M_ik for every row i: an m × 1 column."""
+class _Reduction(sp.MatrixExpr):
+    """One matrix (the only argument) reduced row by row to an m × 1 column, unless `shape` says otherwise."""
 
     def __new__(cls, M: sp.MatrixExpr):
         return super().__new__(cls, M)
@@ -61,11 +50,16 @@ class RowSum(sp.MatrixExpr):
         return (self.args[0].shape[0], sp.Integer(1))
 
 
-class EntrySum(sp.MatrixExpr):
+class RowLogSumExp(_Reduction):
+    """ln Σ_k e^{Z_ik} for every row i."""
+
+
+class RowSum(_Reduction):
+    """Σ_k M_ik for every row i."""
+
+
+class EntrySum(_Reduction):
     """The sum of every entry of a matrix: a 1 × 1 result (the loss over all examples and units)."""
-
-    def __new__(cls, M: sp.MatrixExpr):
-        return super().__new__(cls, M)
 
     @property
     def shape(self):
