@@ -261,11 +261,13 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
 def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3) -> dict[str, np.ndarray]:
     """dJ/dtheta for every parameter entry by Richardson-extrapolated central differences.
 
-    With D(h) = (J(theta + h) - J(theta - h)) / 2h and h = rel_step * max(1, |theta|), the
-    combination (4 D(h/2) - D(h)) / 3 cancels the h^2 error term, leaving O(h^4) truncation
-    error (about 1e-12 relative) plus rounding error of order 1e-16 * |J| / h.
+    With D(h) = (J(theta + h) - J(theta - h)) / 2h and h = rel_step * max(1, |theta|) / max(1, |X|),
+    the combination (4 D(h/2) - D(h)) / 3 cancels the h^2 error term, leaving O(h^4) truncation
+    error (about 1e-12 relative) plus rounding error of order 1e-16 * |J| / h. Dividing by the
+    largest input keeps the step's effect on z at about rel_step when inputs are large.
     """
     P, Xm, Ym = _inputs(spec, params, X, Y)
+    input_scale = max(1.0, float(np.max(np.abs(Xm)))) if Xm.size else 1.0
 
     def J(theta):
         zs, acts = _forward(spec, theta, Xm)
@@ -276,7 +278,7 @@ def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step:
         grad = np.zeros_like(value)
         for idx in np.ndindex(value.shape):
             orig = value[idx]
-            h = rel_step * max(1.0, abs(orig))
+            h = rel_step * max(1.0, abs(orig)) / input_scale
 
             def central(step):
                 trial = value.copy()

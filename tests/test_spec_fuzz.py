@@ -172,6 +172,19 @@ def test_valid_specs_derive_and_give_finite_answers(tmp_path_factory, capsys, da
     assert derive_or_refuse(path, capsys), load_spec_error(path)
 
 
+@settings(FUZZ, max_examples=40)
+@given(data=valid_specs())
+def test_valid_specs_build_end_to_end(tmp_path_factory, capsys, data):
+    """derive build (check against backprop and finite differences, answers, worksheets) succeeds."""
+    path = write(tmp_path_factory, to_toml(data).encode())
+    out = tmp_path_factory.mktemp("out")
+    code = main(["build", str(path), "--out", str(out), "--no-pdf"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert {p.name for p in (out / data["name"]).iterdir()} >= {"gradients.py", "handout.tex", "exercises.tex", "answers.tex"}
+
+
 def load_spec_error(path):
     try:
         load_spec(path)
