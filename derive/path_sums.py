@@ -150,9 +150,9 @@ def proof_sentence(proofs) -> str:
     total = len(proofs)
     parts = []
     if by_method.get("symbolic"):
-        parts.append(f"{_count(by_method['symbolic'], 'parameter')} symbolically (the difference cancels to 0)")
+        parts.append(f"for {_count(by_method['symbolic'], 'parameter')} symbolically (the difference cancels to 0)")
     if by_method.get("numeric"):
-        parts.append(f"{_count(by_method['numeric'], 'parameter')} by exact rational arithmetic at random points "
+        parts.append(f"for {_count(by_method['numeric'], 'parameter')} by exact rational arithmetic at random points "
                      "(both sides are rational functions of the local derivatives)")
     checked = total - by_method.get("skipped", 0)
     if checked == 0:

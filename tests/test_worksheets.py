@@ -311,7 +311,7 @@ def test_proof_sentence_only_when_proofs_are_given(net222):
     proved = render_worksheets(d, numbers, "ng", proofs=prove(d))
     assert "was proved" not in plain["handout.tex"]
     assert ("For every one of the 8 parameters, the sum over its paths equals its $\\delta$ form; "
-            "this was proved 8 parameters symbolically") in proved["handout.tex"]
+            "this was proved for 8 parameters symbolically") in proved["handout.tex"]
     assert proved["exercises.tex"] == plain["exercises.tex"] and proved["answers.tex"] == plain["answers.tex"]
     assert proved == render_worksheets(d, numbers, "ng", proofs=prove(d))
 
