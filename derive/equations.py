@@ -55,7 +55,7 @@ def _vshape(ts: Typesetter, l: int) -> str:
 def loss(ts: Typesetter) -> dict:
     y_hat = [ts.s(a) for a in ts.net.a[ts.L]]
     return {"scalar": rf"{ts.p.cost} = {ts.loss_rhs()}",
-            "general": rf"{ts.p.cost_full} = {ts.net.loss.formula}",
+            "general": rf"{ts.p.cost_full} = {ts.loss_formula()}",
             "outputs": ", ".join(f"${v}$" for v in y_hat)}
 
 

@@ -160,6 +160,11 @@ class Typesetter:
         mul = r" \cdot " if dot else " "
         return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
 
+    def loss_formula(self) -> str:
+        """The loss over all examples; ŷ becomes a^(L) where the course writes the output that way."""
+        formula = self.net.loss.formula
+        return formula if self.p.output_hat else formula.replace(r"\hat{y}", self.names.vector("a", self.L))
+
     def loss_rhs(self, names: dict | None = None, dot: bool = False) -> str:
         """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant."""
         net, loss = self.net, self.net.loss

@@ -85,4 +85,4 @@ def _summary(ts: Typesetter) -> str:
             for s in ts.spec.skips)
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
-            f"loss {loss.name.replace('_', ' ')}: ${ts.p.cost_full} = {loss.formula}$.")
+            f"loss {loss.name.replace('_', ' ')}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
