@@ -47,6 +47,11 @@ def forward_vector(ts: Typesetter) -> list[str]:
     return eqs
 
 
+def _transposed(symbol: str) -> str:
+    """x^T for a bare letter, (a^{(2)})^T where the symbol already carries a superscript or index."""
+    return rf"{symbol}^T" if "^" not in symbol and "_" not in symbol else rf"\left({symbol}\right)^T"
+
+
 def _vshape(ts: Typesetter, l: int) -> str:
     w = ts.spec.layers[l]
     return rf"{w}\times 1" if ts.p.columns else rf"m\times {w}"
@@ -123,7 +128,7 @@ def backward_vector(ts: Typesetter) -> dict:
             if l in ts.spec.sources_of(dst):
                 M = n.matrix(ts.spec.weight_name(dst, l))
                 d = n.vector("delta", dst)
-                terms.append(rf"\left({M}\right)^T {d}" if ts.p.columns else rf"{d} \left({M}\right)^T")
+                terms.append(rf"{_transposed(M)} {d}" if ts.p.columns else rf"{d} {_transposed(M)}")
         lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{ts.p.activation}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
     grads = []
     for name in ts.matrices:
@@ -134,7 +139,7 @@ def backward_vector(ts: Typesetter) -> dict:
         else:
             dst, src = Names._matrix_layers(name)
             a, d = n.vector("a", src), n.vector("delta", dst)
-            rhs = rf"{d} \left({a}\right)^T" if ts.p.columns else rf"\left({a}\right)^T {d}"
+            rhs = rf"{d} {_transposed(a)}" if ts.p.columns else rf"{_transposed(a)} {d}"
         grads.append(rf"{ts.dcost(n.matrix(name))} &= {rhs} && {shape[0]}\times {shape[1]}")
     slopes = []
     for l in range(1, L + 1):
