@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -81,11 +82,7 @@ def compile_with_log(tex_path: Path, timeout: float = 120, single_pass: bool = F
         env = _environment(work)
         log_file = work / f"{stem}.log"
         for argv in commands(stem, single_pass):
-            try:
-                proc = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, timeout=timeout, check=False)
-            except subprocess.TimeoutExpired:
-                raise LatexError(f"{tex_path}: LaTeX did not finish within {timeout:g} s") from None
+            proc = _run(argv, work, env, timeout, tex_path)
             if proc.returncode != 0:
                 log = log_file.read_text(errors="replace") if log_file.exists() else proc.stdout.decode(errors="replace")
                 excerpt = log_excerpt(log) or log[-2000:]
@@ -103,6 +100,19 @@ def compile_with_log(tex_path: Path, timeout: float = 120, single_pass: bool = F
             Path(partial).unlink(missing_ok=True)
             raise
     return target, log
+
+
+def _run(argv: list[str], work: Path, env: dict, timeout: float, tex_path: Path) -> subprocess.CompletedProcess:
+    """Run one command in its own process group, so a time-out ends latexmk's pdflatex too."""
+    with subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, start_new_session=True) as proc:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise LatexError(f"{tex_path}: LaTeX did not finish within {timeout:g} s") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out)
 
 
 def unicode_errors(log: str) -> list[str]:
