@@ -77,3 +77,18 @@ def test_python_dash_m_works():
     out = subprocess.run([sys.executable, "-m", "derive", "paths", str(EXAMPLES / "toy-111.toml")],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "2 paths, 8 factors" in out.stdout
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path):
+    """`derive answers SPEC | head -1`: the reader leaves early; derive stops quietly."""
+    spec = tmp_path / "many.toml"  # 1,000 examples: far more output than a pipe buffers
+    rows = ", ".join(f"[{i / 1000}, {1 - i / 1000}]" for i in range(1000))
+    spec.write_text(f'name = "many"\n[network]\nlayers = [2, 3, 1]\nactivation = "sigmoid"\nloss = "half_sse"\n'
+                    f"[values]\nx = [{rows}]\ny = [{', '.join('0.5' for _ in range(1000))}]\nseed = 1\n")
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "answers", str(spec)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait()
+    assert "Traceback" not in err and proc.returncode in (0, 141)
