@@ -19,3 +19,7 @@ class OutputError(DeriveError):
 
 class LatexError(DeriveError):
     """pdflatex failed; the message carries the relevant lines of its log."""
+
+
+class TemplateError(DeriveError):
+    """A worksheet template is missing or has a mistake: names the file and, where known, the line."""

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
+
 from . import activations, equations, path_sums
 from .derivation import Derivation
 from .diagram import network_diagram
+from .errors import TemplateError
 from .notation import get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
@@ -39,7 +42,20 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
     context = _context(Typesetter(derivation, get_profile(notation), precision), numbers)
     context["proof"] = proof_sentence(proofs) if proofs is not None else ""
     env = make_env(template_dir)
-    return {f"{doc}.tex": env.get_template(f"{doc}.tex.j2").render(**context) for doc in DOCUMENTS}
+    return {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in DOCUMENTS}
+
+
+def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Path | None) -> str:
+    """One template, with a template's mistakes reported as one line naming the file and line."""
+    folder = template_dir if template_dir is not None else default_template_dir()
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"{folder}: {exc.name}: template not found (copy derive's templates/ folder and edit it)") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename or folder / name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{folder / name}: {exc}") from None
 
 
 def _context(ts: Typesetter, numbers: dict | None) -> dict:

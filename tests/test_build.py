@@ -74,3 +74,28 @@ def test_a_template_that_breaks_latex_names_the_document_and_writes_nothing(tmp_
     assert code == 2
     assert f"{out / 'toy-111' / 'handout.tex'}: LaTeX failed" in err and "Undefined control sequence" in err
     assert not (out / "toy-111" / "handout.pdf").exists() and not (out / "toy-111" / "gradients.py").exists()
+
+
+@pytest.mark.parametrize("mistake,expected", [
+    (None, "handout.tex.j2: template not found"),
+    (("answers.tex.j2", "((* if *))"), "answers.tex.j2:"),
+    (("base.tex.j2", "((( titel )))"), "'titel' is undefined"),
+])
+def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expected):
+    from conftest import ROOT
+    import shutil
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    if mistake is not None:
+        for path in (ROOT / "templates").iterdir():
+            shutil.copy(path, templates / path.name)
+        name, text = mistake
+        page = templates / name
+        page.write_text(page.read_text().replace("\\begin{document}", "\\begin{document}" + text, 1) if "base" in name
+                        else page.read_text() + text)
+    out = tmp_path / "out"
+    assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out), "--no-pdf", "--templates", str(templates)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+    assert not out.exists()
