@@ -110,6 +110,9 @@ def compile_all(jobs: list[tuple[Path, str, bytes]], workers: int) -> dict[tuple
 def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pdf: bool = True,
           force: bool = False, template_dir: Path | None = None, workers: int | None = None) -> list[BuildResult]:
     paths = [Path(p) for p in spec_paths] or bundled_examples()
+    if not paths:
+        raise DeriveError(f"no spec given and no bundled examples in {EXAMPLES}; name spec files, or install "
+                          "derive from its repository with `pip install -e .` so examples/ and templates/ come along")
     specs = [(load_spec(p), Path(p).read_bytes()) for p in paths]  # all refusals happen before any work
     seen: dict[str, Path] = {}
     for path, (spec, _) in zip(paths, specs):
