@@ -165,21 +165,33 @@ class Typesetter:
         formula = self.net.loss.formula
         return formula if self.p.output_hat else formula.replace(r"\hat{y}", self.names.vector("a", self.L))
 
-    def loss_rhs(self, names: dict | None = None, dot: bool = False) -> str:
-        """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant."""
+    def loss_rhs(self, names: dict | None = None, dot: bool = False, examples: list[dict] | None = None) -> str:
+        """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant.
+
+        With `examples` (one names dict per example, numbers substituted) the terms of every example
+        are summed, so that the printed sum is the whole J of a batch."""
         net, loss = self.net, self.net.loss
         names = names or self.sym
         mul = r" \cdot " if dot else " "
-        pairs = [(names[a], names[y]) for a, y in zip(net.a[self.L], net.y)]
+        pairs = [(ex[a], ex[y]) for ex in (examples or [names]) for a, y in zip(net.a[self.L], net.y)]
         if loss.kind == "squared":
             terms = [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
         elif loss.kind == "binary":
             terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
         else:
             terms = [rf"{y}{mul}\ln {a}" for a, y in pairs]
-        body = join_terms(terms)
-        if len(terms) > 1 or loss.kind == "binary":
-            body = rf"\left[{body}\right]"
+        names = examples[0] if examples else names  # the batch's m is a number too
+        per_line = 1 if loss.kind == "binary" else 3
+        if examples and len(terms) > per_line:
+            # A batch's sum is long: a few terms to a line of the align, in brackets that may span lines.
+            if len(terms) > MAX_TERMS:
+                terms = terms[:3] + [r"\cdots"] + terms[-1:]
+            lines = [" + ".join(terms[i:i + per_line]) for i in range(0, len(terms), per_line)]
+            body = r"\Big[" + r" \\ &\qquad + ".join(lines) + r"\Big]"
+        else:
+            body = join_terms(terms)
+            if len(terms) > 1 or loss.kind == "binary":
+                body = rf"\left[{body}\right]"
         scale = loss.scale(net.m)
         lead = "" if scale == 1 else self.pr(scale, names, dot) + " "
         return ("" if loss.kind == "squared" else "-") + lead + body

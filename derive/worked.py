@@ -3,10 +3,12 @@
 generated code); this module only formats them."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from . import activations
-from .typeset import Typesetter, listed
+from .typeset import Typesetter, join_terms, listed
 
 
 def worked(ts: Typesetter, numbers: dict) -> dict:
@@ -24,7 +26,14 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
             f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
             eqs.append(_line(ts.s(a), ts.tex(f), _substituted(ts, f, vals), ts.num(vals[a])))
         forward.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
-    loss = _line(ts.p.cost, ts.loss_rhs(), ts.loss_rhs(valued, dot=True), ts.num(nb["loss"]))
+    m = nb["examples"]
+    # With several examples J and every gradient are totals over the batch: their substituted
+    # lines sum every example's numbers, so that the value printed follows from the line itself.
+    batch = [_valued(ts, _example_values(ts, numbers, e)) for e in range(m)] if m > 1 else None
+    if batch:
+        loss = _line(ts.p.cost, ts.loss_formula(), ts.loss_rhs(dot=True, examples=batch), ts.num(nb["loss"]))
+    else:
+        loss = _line(ts.p.cost, ts.loss_rhs(), ts.loss_rhs(valued, dot=True), ts.num(nb["loss"]))
     deltas = []
     for l in range(ts.L, 0, -1):
         zs, more = listed(list(net.z[l]))
@@ -50,7 +59,14 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
         for p in shown:
             g = ts.d.gradient[p.key]
             total = nb["gradients"][name][p.index[0]][p.index[1]] if len(p.index) == 2 else nb["gradients"][name][p.index[0]]
-            eqs.append(_line(ts.dcost(ts.pname(p.key)), ts.tex(g), _substituted(ts, g, vals), ts.num(total)))
+            if batch:
+                per_example = [ts.tex(g, ex, mul_symbol="dot") for ex in batch]
+                eqs.append(_line(ts.dcost(ts.pname(p.key)), rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}",
+                                 join_terms(per_example), ts.num(total)))
+            elif g.is_Symbol:
+                eqs.append(rf"{ts.dcost(ts.pname(p.key))} &= {ts.tex(g)} = {ts.num(total)}")  # ∂J/∂b = δ: nothing to substitute
+            else:
+                eqs.append(_line(ts.dcost(ts.pname(p.key)), ts.tex(g), _substituted(ts, g, vals), ts.num(total)))
         upd = []
         if rate is not None:
             for p in shown:
@@ -78,7 +94,20 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
         given.append(r",\qquad ".join(row))
     return {"forward": forward, "loss": loss, "deltas": deltas, "gradients": grads, "given": given,
             "examples": nb["examples"], "rate": ts.num(rate) if rate is not None else None,
-            "inputs": _inputs_tex(ts, vals)}
+            "inputs": _inputs_tex(ts, vals), "batch": _batch_tex(ts, nb) if m > 1 else None}
+
+
+MAX_BATCH_ROWS = 6  # examples printed in the exercises' table of all examples before \vdots
+
+
+def _batch_tex(ts: Typesetter, numbers: dict) -> dict:
+    """Every example's inputs and targets, one example per row, for the sheets that ask for batch totals."""
+    def table(rows: list[list[float]]) -> str:
+        shown = [" & ".join(ts.num(v) for v in r) for r in rows[:MAX_BATCH_ROWS]]
+        if len(rows) > MAX_BATCH_ROWS:
+            shown.append(" & ".join([r"\vdots"] * len(rows[0])))
+        return r"\begin{bmatrix} " + r" \\ ".join(shown) + r" \end{bmatrix}"
+    return {"inputs": table(numbers["inputs"]["x"]), "targets": table(numbers["inputs"]["y"])}
 
 
 def _example_values(ts: Typesetter, numbers: dict, e: int = 0) -> dict[sp.Symbol, float]:
@@ -108,7 +137,12 @@ def _valued(ts: Typesetter, vals: dict[sp.Symbol, float]) -> dict[sp.Symbol, str
 
 
 def _substituted(ts: Typesetter, expr: sp.Expr, vals: dict[sp.Symbol, float]) -> str:
-    return ts.tex(expr, _valued(ts, {s: vals[s] for s in expr.free_symbols if s in vals}), mul_symbol="dot")
+    text = ts.tex(expr, _valued(ts, {s: vals[s] for s in expr.free_symbols if s in vals}), mul_symbol="dot")
+    # A negative number is bracketed as a factor; as a function's whole argument, σ(−0.1000), once is enough.
+    return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
+
+
+_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[0-9.]+)\\right\)\\right\)")
 
 
 def _matrix_tex(ts: Typesetter, name: str, arr) -> str:

@@ -101,4 +101,17 @@ def _summary(ts: Typesetter) -> str:
             for s in ts.spec.skips)
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
-            f"loss {loss.name.replace('_', ' ')}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+            f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+
+
+# The loss's name as a sentence says it ("loss half sse" reads as a typo).
+LOSS_WORDS = {
+    "half_sse": "half the sum of squared errors",
+    "sse": "sum of squared errors",
+    "half_mse": "half the mean squared error",
+    "mse": "mean squared error",
+    "bce": "binary cross-entropy",
+    "bce_mean": "mean binary cross-entropy",
+    "cross_entropy": "cross-entropy",
+    "cross_entropy_mean": "mean cross-entropy",
+}

@@ -284,7 +284,9 @@ def test_mutated_examples_derive_or_are_refused_in_one_line(tmp_path_factory, ca
     spec = copy.deepcopy(data.draw(st.sampled_from(EXAMPLE_DATA)))
     must_fail = False
     for _ in range(data.draw(st.integers(1, 3))):
-        must_fail |= data.draw(mutation(spec))
+        must_fail = data.draw(mutation(spec))
+        if must_fail:
+            break  # a later change (dropping [values], say) could remove the mistake again
     path = write(tmp_path_factory, to_toml(spec).encode())
     accepted = derive_or_refuse(path, capsys)
     assert not (must_fail and accepted), to_toml(spec)

@@ -328,3 +328,81 @@ def test_proof_sentence_counts_each_method():
     assert "3 parameters symbolically" in text and "2 parameters by exact rational arithmetic" in text
     assert "The other 1 has too many paths to enumerate and was not compared" in text
     assert "not compared" in proof_sentence([ParameterProof("W1[0,0]", "skipped", "")])
+
+
+# ---------------------------------------------------------------------------------------------
+# Review of the printed sheets: every number follows from the line that produces it
+
+def _example(name: str):
+    return build((EXAMPLES / f"{name}.toml").read_text())
+
+
+def test_batch_answers_sum_every_example_in_the_loss_and_gradient_lines():
+    # welch-231-batch (3 examples, welch): J = 0.0153 and dJ/dW(2)_11 = 0.0137 are batch totals, so
+    # the substituted lines must add the three examples, not show example 1 alone (0.0134, 0.0101).
+    d, numbers = _example("welch-231-batch")
+    tex = render_worksheets(d, numbers, "welch")["answers.tex"]
+    assert (r"&= \frac{1}{2} \left[\left(0.7500 - 0.9135\right)^{2} + \left(0.8200 - 0.8813\right)^{2}"
+            r" + \left(0.9300 - 0.9173\right)^{2}\right] = 0.0153") in tex
+    assert r"\frac{1}{2} \left(y - \hat{y}\right)^{2} = \frac{1}{2} \left(0.7500 - 0.9135\right)^{2} = 0.0153" not in tex
+    assert (r"\frac{\partial J}{\partial W^{(2)}_{11}} &= \sum_{n=1}^{m} a^{(2)}_{1} \delta^{(3)} \\ "
+            r"&= 0.7858 \cdot 0.0129 + 0.6682 \cdot 0.0064 + 0.8022 \cdot \left(-0.0010\right) = 0.0137") in tex
+
+
+def test_batch_answers_classification_gradient_sign_follows_from_its_line():
+    # classification-231 (4 examples, bce, welch) printed "0.7125 · (−0.3927) = 0.1575".
+    d, numbers = _example("classification-231")
+    tex = render_worksheets(d, numbers, "welch")["answers.tex"]
+    assert r"0.7125 \cdot \left(-0.3927\right) = 0.1575" not in tex
+    assert (r"&= 0.7125 \cdot \left(-0.3927\right) + 0.5603 \cdot 0.6082 + 0.6116 \cdot 0.5974"
+            r" + 0.6621 \cdot \left(-0.4062\right) = 0.1575") in tex
+    # the batch's J: one bracketed term per example, on lines of their own, ending in the total
+    loss = tex[tex.index("J &= -\\sum"):]
+    assert loss.count(r"\ln\left(1 - ") == 4 and r"\right)\Big] = 2.8668" in loss
+
+
+def test_batch_loss_substitutes_m_in_the_ng_profile():
+    # iris-423 (ng, half_mse, 3 examples): the substituted constant is 1/(2·3), not 1/(2·m).
+    d, numbers = _example("iris-423")
+    tex = render_worksheets(d, numbers, "ng")["answers.tex"]
+    assert r"\frac{1}{2 \cdot 3} \Big[\left(1.0000 - 0.4979\right)^{2}" in tex
+    assert r"\frac{1}{2 \cdot m} \Big[" not in tex
+
+
+def test_batch_exercises_give_every_example():
+    # The exercises ask for J and gradients totalled over the batch, so they must print every example.
+    d, numbers = _example("iris-423")
+    tex = render_worksheets(d, numbers, "ng")["exercises.tex"]
+    assert "Given the 3 examples, one per row" in tex
+    assert r"7.0000 & 3.2000 & 4.7000 & 1.4000" in tex and r"0.0000 & 0.0000 & 1.0000" in tex
+
+
+def test_negative_argument_is_bracketed_once():
+    # nielsen-121: a^2_2 = σ(−0.1000), not σ((−0.1000)).
+    d, numbers = _example("nielsen-121")
+    tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
+    assert r"\sigma\left(-0.1000\right) = 0.4750" in tex
+    assert r"\left(\left(-" not in tex
+
+
+def test_bias_gradient_is_not_written_twice():
+    # nielsen-121: ∂e/∂b^2_1 = δ^2_1 = 0.0023, not "= 0.0023 = 0.0023".
+    d, numbers = _example("nielsen-121")
+    tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
+    assert r"\frac{\partial e}{\partial b^{2}_{1}} &= \delta^{2}_{1} = 0.0023 \\" in tex
+    assert "0.0023 = 0.0023" not in tex
+
+
+def test_sentences_read_as_english():
+    d, numbers = _example("toy-111")
+    sheets = render_worksheets(d, numbers, "ng")
+    # the loss is named in words, not by its spec key
+    assert "loss half the sum of squared errors: $J(\\theta)" in sheets["answers.tex"]
+    assert "loss half sse" not in sheets["answers.tex"]
+    # one path: "the missing factor is", "1 path of 5 factors" (not "factors each")
+    assert "The missing factor is $" in sheets["answers.tex"]
+    assert "along 1 path of 5 factors " in sheets["handout.tex"] and "1 path of 5 factors each" not in sheets["handout.tex"]
+    d, numbers = _example("mazur-222")
+    handout = render_worksheets(d, numbers, "nielsen")["handout.tex"]
+    # "So ... = δ x_1," continues into "with δ = ...": a comma, not a full stop before "with"
+    assert r"= \delta^{2}_{1}\, x_{1}, \]" in handout
