@@ -406,3 +406,21 @@ def test_sentences_read_as_english():
     handout = render_worksheets(d, numbers, "nielsen")["handout.tex"]
     # "So ... = δ x_1," continues into "with δ = ...": a comma, not a full stop before "with"
     assert r"= \delta^{2}_{1}\, x_{1}, \]" in handout
+
+
+def test_a_value_that_would_print_as_zero_keeps_two_significant_figures():
+    """iris-423: δ of hidden unit 1 is about −2.6e−5 for example 2; 4 decimals would print a false 0.0000."""
+    from derive.spec import load_spec
+
+    d = derive(build_network(load_spec(Path(__file__).parent.parent / "examples" / "iris-423.toml")))
+    tex = render_worksheets(d, compute_answers(d), "ng")["answers.tex"]
+    assert r"\left(-2.6\times 10^{-5}\right) \cdot 7.0000" in tex
+    assert "two significant figures" in tex
+
+
+@pytest.mark.parametrize("profile", ["ng", "nielsen", "welch"])
+def test_no_control_characters_reach_the_tex(profile):
+    """A stray tab (a "\\t" from a Python string) would make TeX print "imes" for \\times."""
+    d, numbers = build(NET_231)
+    for name, tex in render_worksheets(d, numbers, profile).items():
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", tex), name
