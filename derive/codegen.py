@@ -12,7 +12,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import __version__
 from .derivation import Derivation
-from .matrix_form import Elementwise, MatrixEquation, RowLogSumExp
+from .matrix_form import Elementwise, MatrixEquation
 
 
 class StablePrinter(NumPyPrinter):

@@ -417,7 +417,7 @@ class _Validator:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             self.fail(where, f"expected a number, got {_kind(raw)}")
         if isinstance(raw, int) and abs(raw) > 10**6:  # also whole numbers too large for a float
-            self.fail(where, f"is too large for a worked example; keep magnitudes at most 1e6")
+            self.fail(where, "is too large for a worked example; keep magnitudes at most 1e6")
         if not math.isfinite(raw):
             self.fail(where, f"must be a finite number, got {raw}")
         if abs(raw) > 1e6:

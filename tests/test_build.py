@@ -1,6 +1,5 @@
 """derive build: the main job, on the bundled examples and on a single spec."""
 import json
-import time
 
 import pytest
 

@@ -1,11 +1,9 @@
 """The command line, as a user meets it: derive paths / answers / check / build."""
-import importlib.util
 import json
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from derive.cli import main
 

@@ -3,7 +3,7 @@ import re
 
 from derive.cli import main
 
-from conftest import EXAMPLES, ROOT
+from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -208,7 +208,7 @@ def test_updated_weights_with_learning_rate():
     d, numbers = build(NET_222 + VALUES_222)
     tex = render_worksheets(d, numbers, "ng")["answers.tex"]
     new = numbers["updated"]["W1"][0][0]
-    assert rf"\leftarrow" in tex and f"{new:.4f}" in tex
+    assert r"\leftarrow" in tex and f"{new:.4f}" in tex
 
 
 def test_template_dir_override(tmp_path, net222):
