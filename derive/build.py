@@ -19,12 +19,13 @@ from .answers import compute_answers
 from .check import CheckReport, check_module
 from .codegen import module_source
 from .derivation import Derivation, derive
-from .errors import DeriveError, LatexError
+from .errors import DeriveError, LatexError, SpecError
+from .latex import compile_pdf, have_latex
 from .network import build_network
 from .outputs import up_to_date, write_outputs
 from .proof import prove
-from .errors import SpecError
 from .spec import Spec, load_spec
+from .worksheets import render_worksheets
 
 PROOF_MAX_PATHS = 4096  # parameters with more paths are reported as not enumerated on the handout
 PACKAGE = Path(__file__).resolve().parent
@@ -74,8 +75,6 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Der
     numbers = compute_answers(derivation, source) if spec.values is not None else None
     if numbers is not None:
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
-    from .worksheets import render_worksheets
-
     proofs = prove(derivation, max_paths=PROOF_MAX_PATHS)
     for name, text in render_worksheets(derivation, numbers, notation, template_dir, proofs=proofs).items():
         files[name] = text.encode()
@@ -84,8 +83,6 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Der
 
 def compile_text(text: bytes, name: str) -> bytes:
     """Compile one .tex text in a private temporary folder and return the PDF's bytes."""
-    from .latex import compile_pdf
-
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as tmp:
         tex = Path(tmp) / name
         tex.write_bytes(text)
@@ -123,8 +120,6 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
             raise SpecError(spec.source, "name", problem)
         seen[spec.name] = path
     templates = template_dir or TEMPLATES
-    from .latex import have_latex
-
     compile_pdfs = pdf and have_latex()
     results: list[BuildResult] = []
     pending: list[tuple[BuildResult, dict[str, bytes], str]] = []

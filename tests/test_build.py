@@ -98,3 +98,13 @@ def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expe
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_without_tex_the_tex_files_are_written_and_derive_says_pdfs_were_skipped(tmp_path, capsys, monkeypatch):
+    import derive.build
+
+    monkeypatch.setattr(derive.build, "have_latex", lambda: False)
+    out = tmp_path / "out"
+    assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out)]) == 0
+    assert "PDFs skipped: no pdflatex found" in capsys.readouterr().out
+    assert (out / "toy-111" / "handout.tex").is_file() and not (out / "toy-111" / "handout.pdf").exists()
