@@ -150,7 +150,7 @@ def load_worksheets():
 def worked_numbers(derivation, source):
     from derive.answers import compute_answers
 
-    return compute_answers(derivation, source) if derivation.network.spec.values is not None else None
+    return compute_answers(derivation, load_module(source)) if derivation.network.spec.values is not None else None
 
 
 def pipeline_once(net: Net, render) -> tuple[dict[str, float], object, str]:

@@ -17,12 +17,12 @@ def example_arrays(values: Values) -> tuple[dict[str, np.ndarray], np.ndarray, n
     return params, np.array(values.x, dtype=float), np.array(values.y, dtype=float)
 
 
-def compute_answers(derivation: Derivation, source: str | None = None) -> dict:
+def compute_answers(derivation: Derivation, module=None) -> dict:
     """The answers object of `derive answers --json`, for a spec with [values]."""
     spec = derivation.network.spec
     if spec.values is None:
         raise ValueError("the spec has no [values]")
-    module = load_module(source or module_source(derivation))
+    module = module or load_module(module_source(derivation))  # the generated gradients.py, loaded
     params, X, Y = example_arrays(spec.values)
     trace = module.trace_scalar(params, X, Y)
     result = {

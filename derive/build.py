@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from .answers import compute_answers
 from .check import CheckReport, check_module
-from .codegen import module_source
+from .codegen import load_module, module_source
 from .derivation import Derivation, derive
 from .errors import DeriveError, LatexError, SpecError
 from .latex import compile_pdf, have_latex
@@ -68,11 +68,12 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Der
     """Derive one spec and produce its files in memory; raises CheckFailed on any mismatch."""
     derivation = derive(build_network(spec))
     source = module_source(derivation)
-    report = check_module(spec, source)
+    module = load_module(source)  # loaded once: the check and the worked numbers both run it
+    report = check_module(spec, module)
     if not report.ok:
         raise CheckFailed("; ".join(report.lines()))
     files: dict[str, bytes] = {"gradients.py": source.encode()}
-    numbers = compute_answers(derivation, source) if spec.values is not None else None
+    numbers = compute_answers(derivation, module) if spec.values is not None else None
     if numbers is not None:
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
     proofs = prove(derivation, max_paths=PROOF_MAX_PATHS)

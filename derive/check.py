@@ -7,7 +7,6 @@ import numpy as np
 
 from . import reference
 from .answers import example_arrays
-from .codegen import load_module
 from .spec import Spec
 
 EXACT_TOLERANCE = 1e-12  # generated code vs the independent backprop: same maths, different route
@@ -61,8 +60,8 @@ def compare(name: str, got: dict, want: dict, tolerance: float, floor: float) ->
     return Comparison(name, worst, where, tolerance, ok)
 
 
-def check_module(spec: Spec, source: str, seed: int = 0) -> CheckReport:
-    module = load_module(source)
+def check_module(spec: Spec, module, seed: int = 0) -> CheckReport:
+    """Check a loaded generated module (`codegen.load_module`) for `spec`."""
     on, (params, X, Y) = problem_for(spec, seed)
     loss, grads, _ = reference.backprop(spec, params, X, Y)
     fd = reference.finite_differences(spec, params, X, Y)

@@ -117,12 +117,12 @@ def _format(value) -> str:
 
 def cmd_check(args) -> int:
     from .check import check_module
-    from .codegen import module_source
+    from .codegen import load_module, module_source
     from .proof import prove
 
     derivation = _derivation(args.spec)
     spec = derivation.network.spec
-    report = check_module(spec, module_source(derivation), args.seed)
+    report = check_module(spec, load_module(module_source(derivation)), args.seed)
     for line in report.lines():
         print(line)
     if not args.no_proof:

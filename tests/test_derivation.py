@@ -252,5 +252,5 @@ def test_every_bundled_example_checks_out(path):
     from derive.check import check_module
 
     spec = load_spec(path)
-    report = check_module(spec, module_source(derive(build_network(spec))))
+    report = check_module(spec, load_module(module_source(derive(build_network(spec)))))
     assert report.ok, report.lines()
