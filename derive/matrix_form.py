@@ -39,7 +39,7 @@ class Elementwise(sp.MatrixExpr):
         return (rows, cols)
 
 
-class _Reduction(sp.MatrixExpr):
+class Reduction(sp.MatrixExpr):
     """One matrix (the only argument) reduced row by row to an m × 1 column, unless `shape` says otherwise."""
 
     def __new__(cls, M: sp.MatrixExpr):
@@ -50,15 +50,15 @@ class _Reduction(sp.MatrixExpr):
         return (self.args[0].shape[0], sp.Integer(1))
 
 
-class RowLogSumExp(_Reduction):
+class RowLogSumExp(Reduction):
     """ln Σ_k e^{Z_ik} for every row i."""
 
 
-class RowSum(_Reduction):
+class RowSum(Reduction):
     """Σ_k M_ik for every row i."""
 
 
-class EntrySum(_Reduction):
+class EntrySum(Reduction):
     """The sum of every entry of a matrix: a 1 × 1 result (the loss over all examples and units)."""
 
     @property
