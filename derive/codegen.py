@@ -1,7 +1,9 @@
 """The NumPy module: the derivation's expressions printed by a SymPy code printer, never hand-written.
 
 Two forms of the same gradients are emitted:
-- the matrix form, from the `MatrixForm` equations (a few matrix products per layer);
+- the matrix form, from the `MatrixForm` equations (a few matrix products per layer), each written
+  by statements.py as NumPy calls that reuse the buffers they own, under a comment that prints
+  the equation whole;
 - the scalar form, one statement per z, a, δ and gradient entry, exactly the worksheet formulas,
   with every activation and δ computed once because the derivation already names them.
 """
