@@ -262,8 +262,8 @@ class StatementWriter:
         self.ufuncs.add(ufunc)
         shape = broadcast(a.shape, b.shape)
         out = next((o for o in (a, b) if o.owned and not o.mask and o.shape == shape), None)
-        if out is None:
-            return self._fresh(f"{ufunc}({a.text}, {b.text})", shape)
+        if out is None:  # two masks give a mask: a product of steps is still booleans
+            return self._fresh(f"{ufunc}({a.text}, {b.text})", shape, mask=a.mask and b.mask)
         self.lines.append(f"{self.indent}{ufunc}({a.text}, {b.text}, {out.text})")
         return out
 
