@@ -118,7 +118,9 @@ class StatementWriter:
         if len(self.lines) == 1:
             return self.lines
         # The equation as one NumPy expression, above the statements that evaluate it.
-        return [f"{self.indent}# {name} = {self.printer.doprint(expr)}"] + self.lines
+        whole = self.printer.doprint(expr)
+        whole = whole[1:-1] if isinstance(expr, Elementwise) else whole  # the printer's own brackets
+        return [f"{self.indent}# {name} = {whole}"] + self.lines
 
     # Matrices --------------------------------------------------------------------------------
     def _matrix(self, expr) -> Operand:

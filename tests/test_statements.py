@@ -35,7 +35,7 @@ WELCH = (EXAMPLES / "welch-231.toml").read_text()
 
 def test_a_sigmoid_layer_is_four_passes_into_one_buffer():
     assert equation_lines(WELCH, "A1") == [
-        "# A1 = (_sigmoid(Z1))",
+        "# A1 = _sigmoid(Z1)",
         "A1 = minimum(Z1, _exp_cap)",
         "exp(A1, A1)",
         "_t2 = add(A1, _one)",
