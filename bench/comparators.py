@@ -23,6 +23,21 @@ def _loss_kind(spec) -> str:
     raise ValueError(f"comparators: {spec.loss} with {spec.activations[-1]} is not written out")
 
 
+def _forward(spec, kind: str, acts: dict, P, X):
+    """The last layer's z and a, in whichever library's arrays P and X are (both have @ and +).
+
+    With a softmax output a stays the last hidden layer's: the loss reads z through log-softmax.
+    """
+    a = z = X
+    for l in range(1, spec.depth + 1):
+        z = a @ P[f"W{l}"].T
+        if spec.biases[l - 1]:
+            z = z + P[f"b{l}"]
+        if l < spec.depth or kind == "half_sse":
+            a = acts[spec.activations[l - 1]](z)
+    return z, a
+
+
 def make_torch(spec):
     if not available("torch"):
         return None
@@ -38,13 +53,7 @@ def make_torch(spec):
         leaves = [P[n] for n in names]
 
         def run():
-            a = Xt
-            for l in range(1, spec.depth + 1):
-                z = a @ P[f"W{l}"].T
-                if spec.biases[l - 1]:
-                    z = z + P[f"b{l}"]
-                if l < spec.depth or kind == "half_sse":
-                    a = acts[spec.activations[l - 1]](z)
+            z, a = _forward(spec, kind, acts, P, Xt)
             if kind == "half_sse":
                 J = 0.5 * ((a - Yt) ** 2).sum()
             else:
@@ -67,13 +76,7 @@ def make_jax(spec):
     acts = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh}
 
     def J(P, X, Y):
-        a = X
-        for l in range(1, spec.depth + 1):
-            z = a @ P[f"W{l}"].T
-            if spec.biases[l - 1]:
-                z = z + P[f"b{l}"]
-            if l < spec.depth or kind == "half_sse":
-                a = acts[spec.activations[l - 1]](z)
+        z, a = _forward(spec, kind, acts, P, X)
         if kind == "half_sse":
             return 0.5 * jnp.sum((a - Y) ** 2)
         return -jnp.sum(Y * jax.nn.log_softmax(z, axis=1))

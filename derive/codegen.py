@@ -14,6 +14,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
 from . import __version__
+from .activations import Sigmoid
 from .derivation import Derivation
 from .matrix_form import Elementwise, MatrixEquation
 from .statements import Constants, StatementWriter, matmul_parts
@@ -27,7 +28,7 @@ class StablePrinter(NumPyPrinter):
 
     # Activations and stable logarithms ------------------------------------------------------
     def _print_Sigmoid(self, expr):
-        # σ(z) through the module's `_sigmoid` (SIGMOID_HELPER): one exp that cannot overflow,
+        # σ(z) through the module's `_sigmoid` (statements.py's σ rule): one exp that cannot overflow,
         # finite for every z and never NaN.
         return f"_sigmoid({self._print(expr.args[0])})"
 
@@ -103,28 +104,6 @@ class StablePrinter(NumPyPrinter):
         return repr(float(term)) if term.is_Integer else self._print(term)
 
 
-# Emitted only into modules that print a σ: σ(z) = e^z / (1 + e^z) with z capped at
-# cap = ln(largest float) − 1, where σ already rounds to 1 (e^{−cap} is far below half an ulp of 1
-# in every float type), so e^z never overflows; far below zero e^z underflows towards 0, σ's
-# correct limit, never NaN. Within 2 ulp of σ everywhere, one exp and three passes: as fast
-# as the textbook 1/(1 + e^{−z}) (which overflows) and three times faster than
-# exp(−logaddexp(0, −z)), which evaluates two more transcendental functions per entry.
-# The constants are 0-d arrays of z's own dtype (a Python float costs ~0.3 µs to convert on every
-# call and a 0-d float64 would promote float32), and the passes reuse one buffer.
-SIGMOID_HELPER = [
-    "_SIGMOID_CONSTANTS = {c: (numpy.array(numpy.log(numpy.finfo(c).max) - 1, c), numpy.array(1, c)) for c in \"efdg\"}",
-    "",
-    "",
-    "def _sigmoid(z):",
-    '    """σ(z) = e^z / (1 + e^z), z capped where σ is 1 to the last bit, so nothing overflows."""',
-    "    cap, one = _SIGMOID_CONSTANTS[z.dtype.char]",
-    "    t = numpy.minimum(z, cap)",
-    "    numpy.exp(t, t)",
-    "    return numpy.divide(t, numpy.add(t, one), t)",
-    "",
-]
-
-
 def module_source(derivation: Derivation) -> str:
     """The complete text of gradients.py for one derivation."""
     printer = StablePrinter()
@@ -192,16 +171,24 @@ def module_source(derivation: Derivation) -> str:
         "    return trace_scalar(params, X, Y, trace=False)",
         "",
     ]
+    helper = _sigmoid_helper(writer) if any("_sigmoid(" in line for line in lines) else []  # the scalar form's
     unpack = writer.constants.unpack()
     lines = [x for line in lines for x in (unpack if line == _CONSTANTS_HERE else [line])]
     at = lines.index("def _arrays(params, X, Y=None):")
-    lines[at:at] = writer.constants.module_lines()
+    lines[at:at] = writer.constants.module_lines() + helper
     at = lines.index("import numpy") + 1
     lines[at:at] = writer.import_line()
-    if any("_sigmoid(" in line for line in lines):
-        at = lines.index("def _arrays(params, X, Y=None):")
-        lines[at:at] = SIGMOID_HELPER + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _sigmoid_helper(writer: StatementWriter) -> list[str]:
+    """`_sigmoid(z)` for the scalar form, written by the writer's own σ rule (the matrix form's)."""
+    z = sp.Symbol("z")
+    body = writer.equation("s", Elementwise(Sigmoid(z), ((z, sp.MatrixSymbol("z", 1, 1)),)))
+    return ["def _sigmoid(z):",
+            '    """σ(z) = e^z / (1 + e^z), z capped where σ is 1 to the last bit, so nothing overflows."""',
+            *writer.constants.unpack(of="z"), *(line for line in body if not line.lstrip().startswith("#")),
+            "    return s", "", ""]
 
 
 def _canonical(eq: MatrixEquation) -> str:
