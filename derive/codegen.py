@@ -16,6 +16,7 @@ from sympy.printing.precedence import precedence
 from . import __version__
 from .activations import Sigmoid
 from .derivation import Derivation
+from .guards import helper_lines, input_check_lines
 from .matrix_form import Elementwise, MatrixEquation
 from .statements import Constants, StatementWriter, matmul_parts
 
@@ -116,35 +117,20 @@ def module_source(derivation: Derivation) -> str:
         f"Network: layers {list(spec.layers)}, activations {list(spec.activations)}, loss {spec.loss}.",
         "params: dict of NumPy arrays in canonical shapes (W<l>: (n_l, n_{l-1}), b<l>: (n_l,),",
         "W<dst>_<src>: skip weights (n_dst, n_src)); X: (m, n_0) and Y: (m, n_L), one row per example.",
+        "Arguments of the wrong shape or kind raise one ValueError naming the argument.",
+        "Helpers: init_params(seed), predict(params, X), step(params, X, Y, lr).",
         '"""',
         "import numpy",
         "",
-        '__all__ = ["LAYERS", "PARAMETERS", "forward", "loss", "backward", "gradients", "trace_scalar", "gradients_scalar"]',
+        '__all__ = ["LAYERS", "PARAMETERS", "forward", "loss", "backward", "gradients", "trace_scalar", "gradients_scalar",',
+        '           "init_params", "predict", "step"]',
         "",
         f"LAYERS = {tuple(spec.layers)!r}",
         f"PARAMETERS = {dict(shapes)!r}",
         "",
         "",
-        "def _arrays(params, X, Y=None):",
-        '    """Arrays in one real floating dtype (float32 stays float32; integers become float64)."""',
-        "    dtype = X.dtype if type(X) is numpy.ndarray else None",
-        "    if dtype is not None and dtype.kind == 'f' and (Y is None or (type(Y) is numpy.ndarray and Y.dtype is dtype)):",
-        "        # A plain loop with identity tests: all(<generator>) alone costs ~0.4 µs a call.",
-        "        for v in params.values():",
-        "            if type(v) is not numpy.ndarray or v.dtype is not dtype:",
-        "                break",
-        "        else:",
-        "            return params, X, Y  # already one floating dtype: nothing to convert",
-        "    arrays = [numpy.asarray(v) for v in (X, *params.values(), *(() if Y is None else (Y,)))]",
-        "    dtype = numpy.result_type(*arrays, numpy.float16)",
-        "    if dtype.kind != 'f':",
-        "        raise TypeError(f'derive gradients take real numbers; got {dtype}')",
-        "    cast = lambda v: v if v.dtype == dtype else v.astype(dtype)",
-        "    X = cast(arrays[0])",
-        "    params = {k: cast(v) for k, v in zip(params, arrays[1:])}",
-        "    return params, X, None if Y is None else cast(arrays[-1])",
-        "",
     ]
+    lines += input_check_lines(spec)
     eqs = derivation.matrix.equations
     forward = [e for e in eqs if e.stage == "forward"]
     J = [e for e in eqs if e.stage == "loss"]
@@ -170,11 +156,13 @@ def module_source(derivation: Derivation) -> str:
         '    """∂J/∂p for every parameter, from the scalar (worksheet) form."""',
         "    return trace_scalar(params, X, Y, trace=False)",
         "",
+        "",
     ]
+    lines += helper_lines(spec)
     helper = _sigmoid_helper(writer) if any("_sigmoid(" in line for line in lines) else []  # the scalar form's
     unpack = writer.constants.unpack()
     lines = [x for line in lines for x in (unpack if line == _CONSTANTS_HERE else [line])]
-    at = lines.index("def _arrays(params, X, Y=None):")
+    at = next(k for k, line in enumerate(lines) if line.startswith("_SHAPES = "))
     lines[at:at] = writer.constants.module_lines() + helper
     at = lines.index("import numpy") + 1
     lines[at:at] = writer.import_line()
