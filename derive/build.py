@@ -24,14 +24,14 @@ from .latex import compile_pdf, have_latex
 from .network import build_network
 from .outputs import up_to_date, write_outputs
 from .proof import prove
+from .resources import examples_folder, template_folder
 from .spec import Spec, load_spec
 from .worksheets import render_worksheets
 
 PROOF_MAX_PATHS = 4096  # parameters with more paths are reported as not enumerated on the handout
 PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
-EXAMPLES = ROOT / "examples"
-TEMPLATES = ROOT / "templates"
+EXAMPLES = examples_folder()  # package data in a wheel, the repository's folder in a checkout
+TEMPLATES = template_folder()
 
 
 class CheckFailed(DeriveError):
@@ -64,15 +64,18 @@ def build_key(spec_bytes: bytes, notation: str, pdf: bool, template_dir: Path) -
     return digest.hexdigest()
 
 
-def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Derivation, dict[str, bytes], CheckReport]:
-    """Derive one spec and produce its files in memory; raises CheckFailed on any mismatch."""
+def artefacts(spec: Spec, notation: str, template_dir: Path | None,
+              module_name: str | None = None) -> tuple[Derivation, dict[str, bytes], CheckReport]:
+    """Derive one spec and produce its files in memory; raises CheckFailed on any mismatch.
+
+    The module is `<module_name or the spec's module key>.py` (gradients.py by default)."""
     derivation = derive(build_network(spec))
     source = module_source(derivation)
     module = load_module(source)  # loaded once: the check and the worked numbers both run it
     report = check_module(spec, module)
     if not report.ok:
         raise CheckFailed("; ".join(report.lines()))
-    files: dict[str, bytes] = {"gradients.py": source.encode()}
+    files: dict[str, bytes] = {f"{module_name or spec.module}.py": source.encode()}
     numbers = compute_answers(derivation, module) if spec.values is not None else None
     if numbers is not None:
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
@@ -106,11 +109,12 @@ def compile_all(jobs: list[tuple[Path, str, bytes]], workers: int) -> dict[tuple
 
 
 def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pdf: bool = True,
-          force: bool = False, template_dir: Path | None = None, workers: int | None = None) -> list[BuildResult]:
+          force: bool = False, template_dir: Path | None = None, workers: int | None = None,
+          module_name: str | None = None) -> list[BuildResult]:
     paths = [Path(p) for p in spec_paths] or bundled_examples()
     if not paths:
-        raise DeriveError(f"no spec given and no bundled examples in {EXAMPLES}; name spec files, or install "
-                          "derive from its repository with `pip install -e .` so examples/ and templates/ come along")
+        raise DeriveError(f"no spec given and no bundled examples in {EXAMPLES}; name spec files, or reinstall "
+                          "derive (its examples/ and templates/ ship inside the package)")
     specs = [(load_spec(p), Path(p).read_bytes()) for p in paths]  # all refusals happen before any work
     seen: dict[str, Path] = {}
     for path, (spec, _) in zip(paths, specs):
@@ -127,13 +131,13 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for spec, raw in specs:
         style = notation or spec.notation
         folder = out_dir / spec.name
-        key = build_key(raw, style, compile_pdfs, templates)
+        key = build_key(raw + f"|module={module_name}".encode(), style, compile_pdfs, templates)
         result = BuildResult(spec, folder)
         results.append(result)
         if not force and up_to_date(folder, key):
             result.skipped = True
             continue
-        _, files, result.check = artefacts(spec, style, template_dir)
+        _, files, result.check = artefacts(spec, style, template_dir, module_name)
         pending.append((result, files, key))
     if compile_pdfs:
         jobs = [(r.folder, name, files[name]) for r, files, _ in pending for name in sorted(files) if name.endswith(".tex")]

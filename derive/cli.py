@@ -10,41 +10,57 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .errors import DeriveError
 from .spec import NOTATIONS
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="derive", description="Backpropagation derivations, worksheets and checked NumPy gradients from a network spec.")
-    sub = parser.add_subparsers(dest="command", required=True)
+SPEC_HELP = "a spec file (TOML); see the README's 'The spec file'"
 
-    b = sub.add_parser("build", help="write gradients.py, answers.json and the worksheets for each spec")
-    b.add_argument("specs", nargs="*", type=Path, help="spec files (default: every bundled example)")
-    b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output/)")
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="derive", description="Backpropagation derivations, worksheets and checked NumPy gradients from a network spec.",
+                                     epilog="Exit status: 0 success, 1 a check found a mismatch, 2 bad input, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}", help="print derive's version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", help="write the gradient module, answers.json and the worksheets for each spec",
+                       description="Derive, check and write every spec's gradient module, answers.json and worksheets (and PDFs).")
+    b.add_argument("specs", nargs="*", type=Path, metavar="SPEC", help=f"{SPEC_HELP} (default: every bundled example)")
+    b.add_argument("--out", type=Path, default=Path("output"), help="output folder; each spec gets <out>/<name>/ (default: output/)")
     b.add_argument("--notation", choices=NOTATIONS, help="override the spec's notation profile")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
     b.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     b.add_argument("--templates", type=Path, help="a folder of templates to use instead of derive's own")
     b.add_argument("--jobs", type=int, help="LaTeX compilations run at once (default: number of cores)")
+    b.add_argument("--module-name", metavar="NAME", help="file name of the gradient module, without .py (default: the "
+                   "spec's `module` key, else gradients), so that two can be imported side by side")
 
-    a = sub.add_parser("answers", help="print the worked numbers of a spec with [values]")
-    a.add_argument("spec", type=Path)
-    a.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    a = sub.add_parser("answers", help="print the worked numbers of specs with [values]",
+                       description="Print every z, a, δ, gradient and updated parameter for the spec's [values].")
+    a.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help=SPEC_HELP)
+    a.add_argument("--json", action="store_true", help="JSON instead of tables: one object (several specs: one object keyed by spec name)")
 
-    c = sub.add_parser("check", help="compare generated gradients with an independent backprop and finite differences")
-    c.add_argument("spec", type=Path)
-    c.add_argument("--seed", type=int, default=0, help="seed for random values when the spec has none")
+    c = sub.add_parser("check", help="compare generated gradients with an independent backprop and finite differences",
+                       description="Check the generated gradients against derive/reference.py and finite differences, "
+                                   "and prove path sum = δ form for every parameter. Exit status 1 on any mismatch.")
+    c.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help=SPEC_HELP)
+    c.add_argument("--seed", type=int, default=0, help="seed for random values when the spec has none (default: 0)")
     c.add_argument("--no-proof", action="store_true", help="skip the path-sum = δ-form proof")
 
-    p = sub.add_parser("paths", help="count the chain-rule paths and factors of every parameter")
-    p.add_argument("spec", type=Path)
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("paths", help="count the chain-rule paths and factors of every parameter",
+                       description="Count the chain-rule paths from every parameter to the loss, and their factors.")
+    p.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help=SPEC_HELP)
+    p.add_argument("--json", action="store_true", help="JSON instead of a table: one object (several specs: one object keyed by spec name)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return COMMANDS[args.command](args)
     except DeriveError as exc:
@@ -59,22 +75,43 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-def _derivation(path: Path):
-    from .derivation import derive
-    from .network import build_network
-    from .spec import load_spec
+def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
+    """run(derivation) -> (status, text or JSON value) for each spec; a bad spec costs only its own output.
 
-    return derive(build_network(load_spec(path)))
+    Text is printed as each spec finishes (blank line between specs); JSON is one value for one
+    spec, one object keyed by spec name for several. Exit status: the worst of the specs' (2 for
+    a refused spec, then 1, then 0).
+    """
+    from .api import load
+
+    status, results = 0, {}
+    for k, path in enumerate(paths):
+        try:
+            derivation = load(path)
+            name = derivation.spec.name
+            if as_json and name in results:
+                raise DeriveError(f"{path}: name: {name!r} is also the name of another spec given; --json keys its output by name")
+            code, output = run(derivation)
+        except DeriveError as exc:
+            print(f"derive: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        status = max(status, code)
+        if as_json:
+            results[name] = output
+        else:
+            print(("\n" if k else "") + output, flush=True)
+            results[name] = None
+    if as_json and results:
+        print(json.dumps(results if len(paths) > 1 else next(iter(results.values())), indent=2))
+    return status
 
 
 def cmd_build(args) -> int:
-    from .build import build
+    from .api import build
 
-    if args.jobs is not None and args.jobs < 1:
-        raise DeriveError(f"--jobs: must be at least 1, got {args.jobs}")
-    if args.templates is not None and not args.templates.is_dir():
-        raise DeriveError(f"--templates: {args.templates} is not a folder")
-    results = build(args.specs, args.out, args.notation, not args.no_pdf, args.force, args.templates, args.jobs)
+    results = build(args.specs, args.out, notation=args.notation, pdf=not args.no_pdf, force=args.force,
+                    templates=args.templates, jobs=args.jobs, module_name=args.module_name)
     for r in results:
         if r.skipped:
             print(f"{r.spec.name}: up to date ({r.folder})")
@@ -88,23 +125,19 @@ def cmd_build(args) -> int:
 
 
 def cmd_answers(args) -> int:
-    from .answers import compute_answers
+    def one(d):
+        numbers = d.answers()
+        if args.json:
+            return 0, numbers
+        lines = [f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}"]
+        for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
+                             ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
+            if table:
+                lines.append(f"\n{title}:")
+                lines += [f"  {name:<8} {_format(value)}" for name, value in table.items()]
+        return 0, "\n".join(lines)
 
-    derivation = _derivation(args.spec)
-    if derivation.network.spec.values is None:
-        raise DeriveError(f"{args.spec}: values: is missing; answers need [values] with x, y and the parameters")
-    numbers = compute_answers(derivation)
-    if args.json:
-        print(json.dumps(numbers, indent=2))
-        return 0
-    print(f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}")
-    for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
-                         ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
-        if table:
-            print(f"\n{title}:")
-            for name, value in table.items():
-                print(f"  {name:<8} {_format(value)}")
-    return 0
+    return for_each_spec(args.specs, one, args.json)
 
 
 def _format(value) -> str:
@@ -117,35 +150,33 @@ def _format(value) -> str:
 
 def cmd_check(args) -> int:
     from .check import check_module
-    from .codegen import load_module, module_source
     from .proof import prove
 
-    derivation = _derivation(args.spec)
-    spec = derivation.network.spec
-    report = check_module(spec, load_module(module_source(derivation)), args.seed)
-    for line in report.lines():
-        print(line)
-    if not args.no_proof:
-        proofs = prove(derivation)
-        methods = {}
-        for p in proofs:
-            methods[p.method] = methods.get(p.method, 0) + 1
-        summary = ", ".join(f"{n} {method}" for method, n in sorted(methods.items()))
-        print(f"  path sum = δ form for {len(proofs)} parameters ({summary})")
-    return 0 if report.ok else 1
+    def one(d):
+        report = check_module(d.spec, d.module, args.seed)
+        lines = report.lines()
+        if not args.no_proof:
+            proofs = prove(d.derivation)
+            methods = {}
+            for p in proofs:
+                methods[p.method] = methods.get(p.method, 0) + 1
+            summary = ", ".join(f"{n} {method}" for method, n in sorted(methods.items()))
+            lines.append(f"  path sum = δ form for {len(proofs)} parameters ({summary})")
+        return (0 if report.ok else 1), "\n".join(lines)
+
+    return for_each_spec(args.specs, one)
 
 
 def cmd_paths(args) -> int:
-    derivation = _derivation(args.spec)
-    counts = derivation.path_count
-    if args.json:
-        print(json.dumps({"total_paths": derivation.total_paths, "total_factors": derivation.total_factors,
-                          "parameters": {k: {"paths": c.paths, "factors": c.factors} for k, c in counts.items()}}, indent=2))
-        return 0
-    print(f"{derivation.network.spec.name}: {len(counts)} parameters, {derivation.total_paths} paths, {derivation.total_factors} factors")
-    for key, c in counts.items():
-        print(f"  {key:<12} {c.paths:>8} path{'s' if c.paths != 1 else ' '} {c.factors:>9} factors")
-    return 0
+    def one(d):
+        if args.json:
+            return 0, d.paths_summary()
+        counts = d.derivation.path_count
+        lines = [f"{d.spec.name}: {len(counts)} parameters, {d.derivation.total_paths} paths, {d.derivation.total_factors} factors"]
+        lines += [f"  {key:<12} {c.paths:>8} path{'s' if c.paths != 1 else ' '} {c.factors:>9} factors" for key, c in counts.items()]
+        return 0, "\n".join(lines)
+
+    return for_each_spec(args.specs, one, args.json)
 
 
 COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths}

@@ -37,7 +37,11 @@ MAX_PARAMETERS = 12_000
 # anything bigger is not a spec (and /dev/zero or a FIFO must not be read forever).
 MAX_FILE_BYTES = 4_000_000
 
-TOP_KEYS = ("name", "title", "network", "values", "notation")
+TOP_KEYS = ("name", "title", "module", "network", "values", "notation")
+# The generated module's file name (without .py): importable, so no hyphens; never a Python keyword
+# or a module it imports itself (a numpy.py beside it would be imported in numpy's place).
+MODULE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+DEFAULT_MODULE = "gradients"
 NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
 NOTATION_KEYS = ("style",)
 VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
@@ -80,6 +84,7 @@ class Spec:
     values: Values | None
     notation: str
     source: str = "<spec>"
+    module: str = DEFAULT_MODULE  # the generated module's file name, without .py
 
     @property
     def depth(self) -> int:
@@ -168,6 +173,8 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
     if not NAME_PATTERN.fullmatch(name):
         v.fail("name", f"{name!r} is not allowed; use 1-64 lowercase letters, digits and hyphens, starting with a letter")
     title = v.string(data.get("title", name), "title")
+    module = check_module_name(v.string(data.get("module", DEFAULT_MODULE), "module"),
+                               lambda problem: v.fail("module", problem))
     if len(title) > MAX_TITLE:
         v.fail("title", f"is {len(title)} characters long; at most {MAX_TITLE} fit a worksheet heading")
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title):
@@ -206,11 +213,23 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
         if "style" in table:
             notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
 
-    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source)
+    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, module)
     if "values" in data:
         values = _values(v, v.table(data["values"], "values"), spec)
-        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source)
+        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, module)
     return spec
+
+
+def check_module_name(module: str, fail) -> str:
+    """`module` if it can name the generated module's file; otherwise calls fail(problem)."""
+    import keyword
+
+    if not MODULE_PATTERN.fullmatch(module):
+        fail(f"{one_line(repr(module))} is not allowed; use 1-64 lowercase letters, digits and underscores, "
+             "starting with a letter (it becomes <module>.py, imported by that name)")
+    elif keyword.iskeyword(module) or module == "numpy":
+        fail(f"{module!r} cannot name a module that is imported ({'a Python keyword' if module != 'numpy' else 'it would hide NumPy'})")
+    return module
 
 
 def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:

@@ -12,9 +12,9 @@ import jinja2
 
 
 def default_template_dir() -> Path:
-    import derive
+    from .resources import template_folder
 
-    return Path(derive.__file__).resolve().parent.parent / "templates"
+    return template_folder()
 
 
 _ESCAPES = {
