@@ -101,9 +101,10 @@ def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expe
 
 
 def test_without_tex_the_tex_files_are_written_and_derive_says_pdfs_were_skipped(tmp_path, capsys, monkeypatch):
-    import derive.build
+    import importlib
 
-    monkeypatch.setattr(derive.build, "have_latex", lambda: False)
+    build_stage = importlib.import_module("derive.build")  # the module; `derive.build` is the API's function
+    monkeypatch.setattr(build_stage, "have_latex", lambda: False)
     out = tmp_path / "out"
     assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out)]) == 0
     assert "PDFs skipped: no pdflatex found" in capsys.readouterr().out
