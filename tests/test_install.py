@@ -60,3 +60,9 @@ def test_an_installed_wheel_builds_the_bundled_examples_from_any_folder(wheel, t
         assert str(venv) in example
         run(bin_dir / "derive", "build", example, "--out", "pdfs", cwd=work)
         assert (work / "pdfs" / "toy-111" / "answers.pdf").stat().st_size > 1000
+    # an editable install of the same source finds them in the repository's folders instead
+    source = next(wheel.parent.parent.glob("src"))
+    run(bin_dir / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-e", source, cwd=tmp_path)
+    assert str(source) in run(bin_dir / "python", "-c", "import derive; print(derive.__file__)", cwd=work)
+    run(bin_dir / "derive", "build", "--no-pdf", "--out", "editable", cwd=work)
+    assert {p.name for p in (work / "editable").iterdir()} == {p.stem for p in (ROOT / "examples").glob("*.toml")}
