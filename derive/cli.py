@@ -85,7 +85,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
     from .api import load
 
     status, results = 0, {}
-    for k, path in enumerate(paths):
+    for path in paths:
         try:
             derivation = load(path)
             name = derivation.spec.name
@@ -100,7 +100,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
         if as_json:
             results[name] = output
         else:
-            print(("\n" if k else "") + output, flush=True)
+            print(("\n" if results else "") + output, flush=True)
             results[name] = None
     if as_json and results:
         print(json.dumps(results if len(paths) > 1 else next(iter(results.values())), indent=2))
