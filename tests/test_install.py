@@ -2,12 +2,15 @@
 
 The wheel is built from a copy of the repository without network (`--no-build-isolation`, the
 environment's own setuptools and wheel) and installed without dependencies into a fresh virtual
-environment that sees this one's NumPy, SymPy and Jinja2 (`--system-site-packages`).
+environment that sees this one's NumPy, SymPy and Jinja2 (`--system-site-packages`, plus a .pth
+naming this environment's site-packages when the tests themselves run in a virtual environment).
 """
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +48,12 @@ def test_an_installed_wheel_builds_the_bundled_examples_from_any_folder(wheel, t
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
     bin_dir = venv / ("Scripts" if sys.platform == "win32" else "bin")
+    if sys.prefix != sys.base_prefix:
+        # Run from a virtual environment (the README's set-up), the new one's "system" packages are
+        # the base Python's, not this environment's NumPy, SymPy and Jinja2: list those after its own.
+        inner = run(bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+        outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        (Path(inner) / "outer-environment.pth").write_text("".join(f"{p}\n" for p in sorted(outer)))
     run(bin_dir / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     where = run(bin_dir / "python", "-c", "import derive; print(derive.__file__)", cwd=tmp_path)
     assert str(venv) in where  # the wheel's derive, not this checkout's

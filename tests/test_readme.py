@@ -59,4 +59,4 @@ def test_the_setup_is_two_commands_and_ci_runs_the_second():
     # the TeX Live packages the README installs are the ones CI installs
     packages = re.search(r"apt-get install -y (.*?) &&", install).group(1).split()
     for package in packages:
-        assert package in ci, package
+        assert package in ci or package == "python3-venv", package  # CI needs no virtual environment
