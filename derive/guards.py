@@ -57,10 +57,13 @@ def input_check_lines(spec: Spec) -> list[str]:
         lines += [
             "def _one_hot(Y):",
             '    """Every row one 1 and the rest 0 (as the softmax loss assumes)."""',
+            "    m, n = Y.shape",
+            "    if m == 1:",
+            "        # One row: list.count on its Python floats is ~5x cheaper than NumPy's reductions.",
+            "        row = Y.tolist()[0]",
+            "        return row.count(1.0) == 1 and row.count(0.0) == n - 1",
             "    # m nonzero entries with every row summing to 1 leaves one nonzero per row, equal to 1.",
-            "    # At one example the whole sum says the same, a microsecond cheaper than the row sums.",
-            "    m = Y.shape[0]",
-            "    return numpy.count_nonzero(Y) == m and (Y.sum() == 1 if m == 1 else bool((Y.sum(1) == 1).all()))",
+            "    return numpy.count_nonzero(Y) == m and bool((Y.sum(1) == 1).all())",
             "",
             "",
         ]
