@@ -131,6 +131,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for spec, raw in specs:
         style = notation or spec.notation
         folder = out_dir / spec.name
+        # --module-name changes a file's name, so it is part of what the output depends on
         key = build_key(raw + f"|module={module_name}".encode(), style, compile_pdfs, templates)
         result = BuildResult(spec, folder)
         results.append(result)

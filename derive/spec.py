@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import keyword
 import math
 import re
 import stat
+import sys
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -222,13 +224,14 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
 
 def check_module_name(module: str, fail) -> str:
     """`module` if it can name the generated module's file; otherwise calls fail(problem)."""
-    import keyword
-
     if not MODULE_PATTERN.fullmatch(module):
         fail(f"{one_line(repr(module))} is not allowed; use 1-64 lowercase letters, digits and underscores, "
              "starting with a letter (it becomes <module>.py, imported by that name)")
-    elif keyword.iskeyword(module) or module == "numpy":
-        fail(f"{module!r} cannot name a module that is imported ({'a Python keyword' if module != 'numpy' else 'it would hide NumPy'})")
+    elif keyword.iskeyword(module):
+        fail(f"{module!r} is a Python keyword, which cannot be imported")
+    elif module == "numpy" or module in sys.stdlib_module_names:
+        # a script run beside it would import it in place of the real one (NumPy imports math, ...)
+        fail(f"{module!r} would hide {'NumPy' if module == 'numpy' else 'the Python module of that name'}; choose another name")
     return module
 
 

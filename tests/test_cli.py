@@ -166,7 +166,7 @@ def test_the_module_file_name_can_be_chosen(tmp_path, capsys):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.stdout.split() == ["True", "True"], done.stderr
     capsys.readouterr()
-    for name in ("toy-one", "Toy", "1toy", "class", "numpy", "", "a" * 65):
+    for name in ("toy-one", "Toy", "1toy", "class", "numpy", "math", "", "a" * 65):
         assert main(["build", "--no-pdf", "--out", str(out), "--module-name", name, str(toy)]) == 2
         assert capsys.readouterr().err.startswith("derive: error: --module-name: ")
         named.write_text(toy.read_text().replace('name = "toy-111"', f'name = "toy-two"\nmodule = "{name}"'))
