@@ -135,9 +135,15 @@ class Derivation:
         """One parameter's derivation: its chain-rule paths, how they factor into δ, and the δ form."""
         from .path_sums import parameter_section
 
-        section = parameter_section(self._typesetter, self._key(key))
+        ts = self._typesetter
+        section = parameter_section(ts, self._key(key))
+        delta_line = section["factoring"]["delta_line"]
+        p = self.derivation.parameter(key)
+        if not delta_line and p.layer < ts.L:
+            # Too many paths to write the grouping out; the δ recursion it leads to still fits a line.
+            delta_line = rf"{ts.s(ts.net.delta[p.layer][p.index[0]])} = {ts.hidden_delta(ts.net.z[p.layer][p.index[0]])}"
         return Explanation(key, section["paths"], section["factors"], section["lhs"], tuple(section["leibniz"]),
-                           tuple(section["factoring"]["lines"]), section["factoring"]["delta_line"], section["result"])
+                           tuple(section["factoring"]["lines"]), delta_line, section["result"])
 
     def _repr_latex_(self) -> str:
         from . import equations

@@ -102,7 +102,10 @@ def test_explain_shows_the_paths_the_factoring_and_the_delta_form(mazur):
     assert "pathblue" not in tex and r"\textcolor{blue}" in tex  # colours a notebook knows
     output = mazur.explain("W2[0,0]")
     assert output.path_count == 1 and output.delta == "" and r"\delta" in output.result
-    assert _balanced(tex) and _balanced(mazur._repr_latex_())
+    deep = derive.load(spec_text([3, 5, 5, 5, 2], bias=False)).explain("W1[0,0]")
+    assert deep.path_count == 50 and "42 more paths" in deep.paths[-1] and len(deep.paths) == 9 and deep.factoring == ()
+    assert deep.delta.startswith(r"\delta^{(2)}_{1} = \left(\theta^{(2)}_{11}\, \delta^{(3)}_{1} + ")  # still the δ form
+    assert _balanced(tex) and _balanced(mazur._repr_latex_()) and _balanced(deep._repr_latex_())
     assert r"\begin{aligned}" in mazur._repr_latex_() and "mazur-222" in repr(mazur)
 
 
@@ -119,7 +122,8 @@ def _balanced(tex: str) -> bool:
 def test_the_notebook_latex_compiles(mazur, tmp_path):
     # Jupyter typesets _repr_latex_ with MathJax; amsmath's LaTeX is the stricter judge of the same text.
     body = "\n\n".join(obj._repr_latex_() for obj in (mazur, mazur.explain("W1[0,0]"), mazur.explain("b2[1]"),
-                                                     derive.load(EXAMPLES / "welch-231.toml").explain("W1[0,0]")))
+                                                     derive.load(EXAMPLES / "welch-231.toml").explain("W1[0,0]"),
+                                                     derive.load(spec_text([3, 5, 5, 5, 2])).explain("W1[0,0]")))
     doc = tmp_path / "notebook.tex"
     doc.write_text("\\documentclass{article}\\usepackage{amsmath,amssymb,xcolor}\\begin{document}\n" + body + "\n\\end{document}\n")
     done = subprocess.run([shutil.which("pdflatex"), "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", doc.name],
