@@ -127,7 +127,8 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for spec, raw in specs:
         style = notation or spec.notation
         folder = out_dir / spec.name
-        key = build_key(raw, style, compile_pdfs, templates)
+        examples = repr((spec.values.x, spec.values.y)).encode() if spec.values is not None else b""
+        key = build_key(raw + examples, style, compile_pdfs, templates)  # examples from a CSV file are inputs too
         result = BuildResult(spec, folder)
         results.append(result)
         if not force and up_to_date(folder, key):

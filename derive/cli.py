@@ -39,6 +39,19 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("paths", help="count the chain-rule paths and factors of every parameter")
     p.add_argument("spec", type=Path)
     p.add_argument("--json", action="store_true")
+
+    t = sub.add_parser("train", help="train the spec's network with the generated gradients; loss and accuracy per epoch")
+    t.add_argument("spec", type=Path)
+    t.add_argument("--epochs", type=int, default=100, help="passes over the training examples (default 100)")
+    t.add_argument("--batch-size", type=int, metavar="B", help="1: online SGD, B > 1: mini-batches (default: the full batch)")
+    t.add_argument("--lr", type=float, metavar="ETA", help="learning rate (default: the spec's learning_rate)")
+    t.add_argument("--shuffle", type=int, metavar="SEED", help="shuffle the examples each epoch with this seed")
+    t.add_argument("--test-split", type=int, metavar="K", help="hold out K examples for testing")
+    t.add_argument("--split-seed", type=int, default=0, metavar="S", help="seed that draws the held-out examples (default 0)")
+    t.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    t.add_argument("--out", type=Path, default=Path("output"), help="writes OUT/<name>/training.json and training.pdf (default: output/)")
+    t.add_argument("--no-pdf", action="store_true", help="write training.json only")
+    t.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     return parser
 
 
@@ -148,4 +161,24 @@ def cmd_paths(args) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths}
+def cmd_train(args) -> int:
+    from .train import settings_for, train
+    from .training_output import print_table, progress_bar, write_training
+
+    derivation = _derivation(args.spec)
+    settings = settings_for(derivation, args.epochs, args.batch_size, args.lr, args.shuffle, args.test_split, args.split_seed)
+    bar = progress_bar(settings.epochs, sys.stderr) if not args.json and sys.stderr.isatty() else None
+    training = train(derivation, settings, progress=bar)
+    note = write_training(training, derivation.network.spec, args.out, pdf=not args.no_pdf, force=args.force)
+    if args.json:
+        from .train import as_json, dumps
+
+        sys.stdout.write(dumps(as_json(training)))
+        print(note, file=sys.stderr)
+    else:
+        print_table(training, sys.stdout)
+        print(note)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths, "train": cmd_train}

@@ -40,7 +40,7 @@ MAX_FILE_BYTES = 4_000_000
 TOP_KEYS = ("name", "title", "network", "values", "notation")
 NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
 NOTATION_KEYS = ("style",)
-VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
+VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed", "data", "inputs", "target")
 
 
 @dataclass(frozen=True)
@@ -137,10 +137,10 @@ def load_spec(path: str | Path) -> Spec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(source, "file", f"is not UTF-8 text (bad byte at offset {exc.start})") from None
-    return parse_spec(text, source)
+    return parse_spec(text, source, Path(path).parent)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> Spec:
+def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) -> Spec:
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
@@ -151,7 +151,7 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(source, "file", "is not valid TOML for derive (arrays or tables nested too deeply)") from None
     except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
         raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
-    return validate(data, source)
+    return validate(data, source, folder)
 
 
 def one_line(text: str) -> str:
@@ -161,8 +161,10 @@ def one_line(text: str) -> str:
                    for c in text)
 
 
-def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
+def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:
+    """`folder` is the spec file's own, where a `[values] data` CSV file is looked for."""
     v = _Validator(source)
+    v.folder = folder
     v.keys(data, "", TOP_KEYS, required=("name", "network"))
     name = v.string(data["name"], "name")
     if not NAME_PATTERN.fullmatch(name):
@@ -259,13 +261,19 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     for key in table:
         if key not in shapes and _PARAMETER_NAME.fullmatch(key):
             v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
-    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
     layout = "out_in"
     if "layout" in table:
         layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
     n_in, n_out = spec.layers[0], spec.layers[-1]
-    x = _rows(v, table["x"], "values.x", n_in, "input")
-    y = _rows(v, table["y"], "values.y", n_out, "output")
+    if "data" in table:
+        x, y = _csv_rows(v, table, n_in, n_out)
+    else:
+        for key in ("inputs", "target"):
+            if key in table:
+                v.fail(f"values.{key}", "names columns of a CSV file; give the file as values.data")
+        x = _rows(v, table["x"], "values.x", n_in, "input")
+        y = _rows(v, table["y"], "values.y", n_out, "output")
     if len(x) != len(y):
         v.fail("values.y", f"has {len(y)} rows but values.x has {len(x)}; give one target row per example")
     if len(x) > MAX_EXAMPLES:
@@ -302,6 +310,25 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     for pname in given:
         params[pname] = _parameter(v, table[pname], f"values.{pname}", shapes[pname], layout)
     return Values(x, y, params, rate, layout, seed)
+
+
+def _csv_rows(v: _Validator, table: dict[str, Any], n_in: int, n_out: int):
+    """x and y from the CSV file `values.data` names (csv_data.py reads and checks it)."""
+    from .csv_data import read_examples
+
+    for key in ("x", "y"):
+        if key in table:
+            v.fail(f"values.{key}", "cannot be combined with values.data; give the examples one way")
+    if "target" not in table:
+        v.fail("values.target", 'is missing; name the CSV column(s) to predict, e.g. target = "species"')
+    data = v.string(table["data"], "values.data")
+    names = lambda raw, where: [v.string(n, f"{where}[{i}]") for i, n in enumerate(raw)] if isinstance(raw, list) \
+        else [v.string(raw, where)]
+    target = names(table["target"], "values.target")
+    inputs = names(table["inputs"], "values.inputs") if "inputs" in table else None
+    x, y, _ = read_examples(v.source, v.folder, data, inputs, target, n_in, n_out,
+                            MAX_FILE_BYTES, MAX_EXAMPLES, 1e6)
+    return x, y
 
 
 _PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
@@ -382,6 +409,7 @@ def _shape_of(raw: Any) -> str:
 class _Validator:
     def __init__(self, source: str):
         self.source = source
+        self.folder: Path | None = None
 
     def fail(self, where: str, problem: str):
         raise SpecError(self.source, where, problem)
