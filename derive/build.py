@@ -77,6 +77,8 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None) -> tuple[Der
     if numbers is not None:
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
     proofs = prove(derivation, max_paths=PROOF_MAX_PATHS)
+    if spec.l2:  # the sheets do not show an L2 term yet: no sheet rather than one with unexplained numbers
+        return derivation, files, report
     for name, text in render_worksheets(derivation, numbers, notation, template_dir, proofs=proofs).items():
         files[name] = text.encode()
     return derivation, files, report
@@ -146,4 +148,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for r, files, key in pending:
         r.written = write_outputs(r.folder, files, key, force)
         r.pdf_note = "" if compile_pdfs else ("PDFs skipped (--no-pdf)" if not pdf else "PDFs skipped: no pdflatex found (install TeX Live)")
+        if r.spec.l2:
+            r.pdf_note = ("worksheets not written: they do not show the L2 term yet "
+                          "(gradients.py and answers.json include it)")
     return results

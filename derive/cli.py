@@ -110,7 +110,8 @@ def cmd_answers(args) -> int:
     if args.json:
         print(json.dumps(numbers, indent=2))
         return 0
-    print(f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}")
+    l2 = f" (with the L2 term, λ = {numbers['l2']['lambda']:g}, scale {numbers['l2']['scale']})" if "l2" in numbers else ""
+    print(f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}{l2}")
     for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
                          ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
         if table:
@@ -155,7 +156,9 @@ def cmd_paths(args) -> int:
         print(json.dumps({"total_paths": derivation.total_paths, "total_factors": derivation.total_factors,
                           "parameters": {k: {"paths": c.paths, "factors": c.factors} for k, c in counts.items()}}, indent=2))
         return 0
-    print(f"{derivation.network.spec.name}: {len(counts)} parameters, {derivation.total_paths} paths, {derivation.total_factors} factors")
+    direct = len(derivation.regularization)
+    l2 = f" (with the L2 term: {direct} weights reach J directly, 1 more path of 1 factor each)" if direct else ""
+    print(f"{derivation.network.spec.name}: {len(counts)} parameters, {derivation.total_paths} paths, {derivation.total_factors} factors{l2}")
     for key, c in counts.items():
         print(f"  {key:<12} {c.paths:>8} path{'s' if c.paths != 1 else ' '} {c.factors:>9} factors")
     return 0

@@ -38,7 +38,9 @@ MAX_PARAMETERS = 12_000
 MAX_FILE_BYTES = 4_000_000
 
 TOP_KEYS = ("name", "title", "network", "values", "notation")
-NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
+NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip", "l2", "l2_scale")
+# How λ enters J = loss + c·λ·ΣW²: a fixed table of the courses' conventions, looked up, never evaluated.
+L2_SCALES = ("1/(2m)", "1/m", "1/2", "1")
 NOTATION_KEYS = ("style",)
 VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed", "data", "inputs", "target")
 
@@ -80,6 +82,8 @@ class Spec:
     values: Values | None
     notation: str
     source: str = "<spec>"
+    l2: float = 0.0  # λ of the L2 term on every weight matrix (skips too, never biases); 0: none
+    l2_scale: str = "1/(2m)"  # one of L2_SCALES
 
     @property
     def depth(self) -> int:
@@ -201,6 +205,12 @@ def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None =
         v.fail("network.layers", f"{list(layers)} with these skips has {count} parameters; at most {MAX_PARAMETERS}: "
                                  "derive writes one formula per parameter, and past that the module and worksheets are unreadable")
 
+    l2 = v.number(net["l2"], "network.l2") if "l2" in net else 0.0
+    if l2 < 0:
+        v.fail("network.l2", f"must be at least 0 (the weight of the L2 term), got {l2}")
+    l2_scale = v.choice(v.string(net["l2_scale"], "network.l2_scale"), "network.l2_scale", L2_SCALES) \
+        if "l2_scale" in net else "1/(2m)"
+
     notation = "ng"
     if "notation" in data:
         table = v.table(data["notation"], "notation")
@@ -208,10 +218,10 @@ def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None =
         if "style" in table:
             notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
 
-    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source)
+    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, l2, l2_scale)
     if "values" in data:
         values = _values(v, v.table(data["values"], "values"), spec)
-        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source)
+        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, l2, l2_scale)
     return spec
 
 
