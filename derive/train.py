@@ -64,6 +64,7 @@ class Training:
     initial: Epoch
     epochs: tuple[Epoch, ...]
     final: dict[str, np.ndarray]
+    l2: str = ""  # "lambda = 0.7, scale 1/(2m)" when J has an L2 term
 
     @property
     def steps_per_epoch(self) -> int:
@@ -170,7 +171,8 @@ def train(derivation: Derivation, settings: Settings, module=None,
             records.append(measure(epoch))
             if progress is not None:
                 progress(records[-1])
-    return Training(spec.name, settings, rows, held, initial, tuple(records), params)
+    l2 = f"lambda = {spec.l2:g}, scale {spec.l2_scale}" if spec.l2 else ""
+    return Training(spec.name, settings, rows, held, initial, tuple(records), params, l2)
 
 
 def as_json(training: Training) -> dict:
@@ -180,7 +182,8 @@ def as_json(training: Training) -> dict:
         "network": training.network,
         "settings": {"epochs": s.epochs, "learning_rate": s.learning_rate, "batch_size": s.batch_size or len(training.train_examples),
                      "shuffle": s.shuffle, "test_split": s.test_split, "split_seed": s.split_seed if s.test_split else None,
-                     "train_examples": len(training.train_examples), "test_examples": len(training.test_examples)},
+                     "train_examples": len(training.train_examples), "test_examples": len(training.test_examples),
+                     **({"l2": training.l2} if training.l2 else {})},
         "test_rows": list(training.test_examples),
         "initial": training.initial.as_dict(),
         "epochs": [e.as_dict() for e in training.epochs],

@@ -29,7 +29,8 @@ def print_table(training: Training, out: TextIO) -> None:
     n_train, n_test = len(training.train_examples), len(training.test_examples)
     size = "full batch" if s.batch_size is None else ("online" if s.batch_size == 1 else f"batches of {s.batch_size}")
     print(f"{training.network}: {s.epochs} epochs, {size}, learning rate {s.learning_rate:g}, "
-          f"{n_train} training examples" + (f", {n_test} test examples" if n_test else ""), file=out)
+          f"{n_train} training examples" + (f", {n_test} test examples" if n_test else "")
+          + (f"; J includes the L2 term ({training.l2})" if training.l2 else ""), file=out)
     records = (training.initial, *training.epochs)
     columns = [("loss", "loss"), ("accuracy", "accuracy"), ("test_loss", "test loss"), ("test_accuracy", "test accuracy")]
     columns = [(field, title) for field, title in columns if getattr(training.initial, field) is not None]

@@ -60,7 +60,8 @@ def report_context(training, spec: Spec) -> dict:
     start = f"drawn with seed {spec.values.seed}" if spec.values.seed is not None else "as given in the spec"
     settings = [
         ("Network", escape_latex(f"layers {', '.join(map(str, spec.layers))}; activations {', '.join(spec.activations)}; "
-                                 f"loss {spec.loss}") + ("" if all(spec.biases) else "; " + ("no biases" if not any(spec.biases) else "biases in some layers"))),
+                                 f"loss {spec.loss}") + ("" if all(spec.biases) else "; " + ("no biases" if not any(spec.biases) else "biases in some layers"))
+                    + (rf"; L2 term $\lambda = {significant(spec.l2, 6)}$ (scale {escape_latex(spec.l2_scale)}) in $J$" if spec.l2 else "")),
         ("Learning rate", rf"$\eta = {significant(s.learning_rate, 6)}$"),
         ("Epochs", f"{s.epochs:,}"),
         ("Steps", batching + ("" if s.batch_size is None else f"; {order}")),

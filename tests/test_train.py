@@ -335,3 +335,32 @@ def test_a_build_from_a_csv_file_is_redone_when_the_file_changes(tmp_path, capsy
     assert main(["build", str(path), "--out", str(out), "--no-pdf"]) == 0
     assert "wrote" in capsys.readouterr().out
     assert json.loads((out / "s" / "answers.json").read_text())["inputs"]["x"][2][0] == 6.4
+
+
+@pytest.mark.skipif(not have_latex(), reason="needs pdflatex")
+@pytest.mark.parametrize("layers", [(2, 1), (8, 16, 16, 4)], ids=["tiny", "wide"])
+def test_the_report_is_one_clean_page(tmp_path, layers):
+    from derive.derivation import derive
+    from derive.latex import compile_with_log, overfull_boxes
+    from derive.network import build_network
+    from derive.spec import parse_spec
+    from derive.train import settings_for, train
+    from derive.training_report import render_report
+
+    rng = np.random.default_rng(0)
+    x = np.round(rng.uniform(-1, 1, (6, layers[0])), 2).tolist()
+    y = np.eye(layers[-1])[[k % layers[-1] for k in range(6)]].tolist() if layers[-1] > 1 else [0.2, 0.8, 0.1, 0.9, 0.3, 0.7]
+    act = ["tanh"] * (len(layers) - 2) + (["softmax"] if layers[-1] > 1 else ["sigmoid"])
+    loss = "cross_entropy_mean" if layers[-1] > 1 else "bce"
+    text = spec_text(list(layers), act, loss, name="w", extra=f"[values]\nx = {x}\ny = {y}\nseed = 1\nlearning_rate = 0.1\n")
+    spec = parse_spec(text.replace("[network]\n", "[network]\nl2 = 0.01\n"))
+    d = derive(build_network(spec))
+    training = train(d, settings_for(d, 1234, batch_size=4, shuffle=2, test_split=2))
+    tex = tmp_path / "training.tex"
+    tex.write_text(render_report(training, spec))
+    pdf, log = compile_with_log(tex, single_pass=True)
+    assert not overfull_boxes(log, 1.0)
+    import subprocess
+
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M)
