@@ -35,6 +35,9 @@ def compute_answers(derivation: Derivation, module=None) -> dict:
         "delta": {k: v.tolist() for k, v in trace["delta"].items()},
         "gradients": {k: v.tolist() for k, v in trace["gradients"].items()},
     }
+    if spec.l2:
+        # J and every weight's gradient include the L2 term (the generated code adds it); say which.
+        result["l2"] = {"lambda": spec.l2, "scale": spec.l2_scale, "weights": [n for n in params if n.startswith("W")]}
     rate = spec.values.learning_rate
     if rate is not None:
         result["learning_rate"] = rate

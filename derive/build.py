@@ -80,6 +80,8 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None,
     if numbers is not None:
         files["answers.json"] = (json.dumps(numbers, indent=2) + "\n").encode()
     proofs = prove(derivation, max_paths=PROOF_MAX_PATHS)
+    if spec.l2:  # the sheets do not show an L2 term yet: no sheet rather than one with unexplained numbers
+        return derivation, files, report
     for name, text in render_worksheets(derivation, numbers, notation, template_dir, proofs=proofs).items():
         files[name] = text.encode()
     return derivation, files, report
@@ -131,8 +133,9 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for spec, raw in specs:
         style = notation or spec.notation
         folder = out_dir / spec.name
-        # --module-name changes a file's name, so it is part of what the output depends on
-        key = build_key(raw + f"|module={module_name}".encode(), style, compile_pdfs, templates)
+        # --module-name changes a file's name, and examples from a CSV file are inputs too
+        examples = repr((spec.values.x, spec.values.y)).encode() if spec.values is not None else b""
+        key = build_key(raw + f"|module={module_name}".encode() + examples, style, compile_pdfs, templates)
         result = BuildResult(spec, folder)
         results.append(result)
         if not force and up_to_date(folder, key):
@@ -150,4 +153,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     for r, files, key in pending:
         r.written = write_outputs(r.folder, files, key, force)
         r.pdf_note = "" if compile_pdfs else ("PDFs skipped (--no-pdf)" if not pdf else "PDFs skipped: no pdflatex found (install TeX Live)")
+        if r.spec.l2:
+            r.pdf_note = ("worksheets not written: they do not show the L2 term yet "
+                          "(gradients.py and answers.json include it)")
     return results

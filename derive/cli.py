@@ -52,6 +52,19 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Count the chain-rule paths from every parameter to the loss, and their factors.")
     p.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help=SPEC_HELP)
     p.add_argument("--json", action="store_true", help="JSON instead of a table: one object (several specs: one object keyed by spec name)")
+
+    t = sub.add_parser("train", help="train the spec's network with the generated gradients; loss and accuracy per epoch")
+    t.add_argument("spec", type=Path, metavar="SPEC", help=SPEC_HELP)
+    t.add_argument("--epochs", type=int, default=100, help="passes over the training examples (default 100)")
+    t.add_argument("--batch-size", type=int, metavar="B", help="1: online SGD, B > 1: mini-batches (default: the full batch)")
+    t.add_argument("--lr", type=float, metavar="ETA", help="learning rate (default: the spec's learning_rate)")
+    t.add_argument("--shuffle", type=int, metavar="SEED", help="shuffle the examples each epoch with this seed")
+    t.add_argument("--test-split", type=int, metavar="K", help="hold out K examples for testing")
+    t.add_argument("--split-seed", type=int, default=0, metavar="S", help="seed that draws the held-out examples (default 0)")
+    t.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    t.add_argument("--out", type=Path, default=Path("output"), help="writes OUT/<name>/training.json and training.pdf (default: output/)")
+    t.add_argument("--no-pdf", action="store_true", help="write training.json only")
+    t.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     return parser
 
 
@@ -129,7 +142,8 @@ def cmd_answers(args) -> int:
         numbers = d.answers()
         if args.json:
             return 0, numbers
-        lines = [f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}"]
+        l2 = f" (with the L2 term, λ = {numbers['l2']['lambda']:g}, scale {numbers['l2']['scale']})" if "l2" in numbers else ""
+        lines = [f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}{l2}"]
         for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
                              ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
             if table:
@@ -172,11 +186,39 @@ def cmd_paths(args) -> int:
         if args.json:
             return 0, d.paths_summary()
         counts = d.derivation.path_count
-        lines = [f"{d.spec.name}: {len(counts)} parameters, {d.derivation.total_paths} paths, {d.derivation.total_factors} factors"]
+        direct = len(d.derivation.regularization)
+        l2 = f" (with the L2 term: {direct} weights reach J directly, 1 more path of 1 factor each)" if direct else ""
+        lines = [f"{d.spec.name}: {len(counts)} parameters, {d.derivation.total_paths} paths, {d.derivation.total_factors} factors{l2}"]
         lines += [f"  {key:<12} {c.paths:>8} path{'s' if c.paths != 1 else ' '} {c.factors:>9} factors" for key, c in counts.items()]
         return 0, "\n".join(lines)
 
     return for_each_spec(args.specs, one, args.json)
 
 
-COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths}
+def _derivation(path: Path):
+    from .api import load
+
+    return load(path).derivation
+
+
+def cmd_train(args) -> int:
+    from .train import settings_for, train
+    from .training_output import print_table, progress_bar, write_training
+
+    derivation = _derivation(args.spec)
+    settings = settings_for(derivation, args.epochs, args.batch_size, args.lr, args.shuffle, args.test_split, args.split_seed)
+    bar = progress_bar(settings.epochs, sys.stderr) if not args.json and sys.stderr.isatty() else None
+    training = train(derivation, settings, progress=bar)
+    note = write_training(training, derivation.network.spec, args.out, pdf=not args.no_pdf, force=args.force)
+    if args.json:
+        from .train import as_json, dumps
+
+        sys.stdout.write(dumps(as_json(training)))
+        print(note, file=sys.stderr)
+    else:
+        print_table(training, sys.stdout)
+        print(note)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths, "train": cmd_train}

@@ -7,7 +7,7 @@ cost grows with the number of weights while the number of paths grows with the p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import sympy as sp
@@ -53,6 +53,8 @@ class Derivation:
     gradient: dict[str, sp.Expr]  # parameter key -> one example's ∂J/∂p = δ · (input activation)
     path_count: dict[str, PathCount]
     matrix: MatrixForm
+    # weight key -> ∂(L2 term)/∂w, added once per batch to the examples' sum of `gradient` (network.l2)
+    regularization: dict[str, sp.Expr] = field(default_factory=dict)
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:
@@ -117,9 +119,14 @@ def derive(network: Network) -> Derivation:
         for src in spec.sources_of(l):
             readers[src].append(l)
 
+    regularization: dict[str, sp.Expr] = {}
     for p in network.parameters:
         z = network.z[p.layer][p.index[0]]
         edge(z, p.symbol, p.source if p.source is not None else sp.Integer(1))
+        if network.l2 is not None and p.source is not None:
+            # The L2 term reads every weight directly: one more path to J, of one factor.
+            regularization[p.key] = network.l2.slope(p.symbol)
+            edge(network.J, p.symbol, regularization[p.key])
     weights = {(p.matrix, p.index): p.symbol for p in network.parameters}
     for l in range(1, L + 1):
         act = network.activation(l)
@@ -162,7 +169,8 @@ def derive(network: Network) -> Derivation:
         gradient[p.key] = d * p.source if p.source is not None else d
 
     return Derivation(network, factors, {k: tuple(v) for k, v in successors.items()}, delta, delta_expr,
-                      output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta))
+                      output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta),
+                      regularization)
 
 
 
@@ -202,6 +210,6 @@ def _count_paths(network: Network, successors: dict[sp.Symbol, list[sp.Symbol]])
         factors[node] = sum(factors[n] + paths[n] for n in nxt)
     result = {}
     for p in network.parameters:
-        (z,) = successors[p.symbol]
-        result[p.key] = PathCount(paths[z], factors[z] + paths[z])
+        nxt = successors[p.symbol]  # its z, and J itself when an L2 term reads the weight
+        result[p.key] = PathCount(sum(paths[n] for n in nxt), sum(factors[n] + paths[n] for n in nxt))
     return result

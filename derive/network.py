@@ -13,12 +13,13 @@ import sympy as sp
 
 from . import activations
 from .losses import LOSSES, Loss
+from .regularization import L2Term, l2_term
 from .spec import Spec
 
 
 @dataclass(frozen=True)
 class SymbolInfo:
-    """What a symbol stands for: kind is x, y, W, b, z, a, delta or m; index is 0-based."""
+    """What a symbol stands for: kind is x, y, W, b, z, a, delta, m or lambda; index is 0-based."""
 
     kind: str
     layer: int | None = None
@@ -56,6 +57,7 @@ class Network:
     loss_stable: sp.Expr  # the same, with logarithms in stable z form
     info: dict[sp.Symbol, SymbolInfo]
     J: sp.Symbol
+    l2: L2Term | None = None  # the L2 term of J, when the spec has network.l2 > 0
 
     @property
     def depth(self) -> int:
@@ -127,5 +129,9 @@ def build_network(spec: Spec) -> Network:
     loss = LOSSES[spec.loss]
     loss_expr = loss.per_example(list(a[-1]), list(y), m)
     loss_stable = loss.stable_form(loss_expr, list(a[-1]), list(z[-1]), spec.activations[-1])
+    l2 = None
+    if spec.l2 > 0:
+        lam = symbol("lambda", SymbolInfo("lambda"), positive=True)
+        l2 = l2_term(spec.l2, spec.l2_scale, lam, m, [p.symbol for p in parameters if p.source is not None])
     return Network(spec, m, x, y, tuple(z), tuple(a), tuple(delta), z_expr, a_expr, tuple(parameters), loss,
-                   loss_expr, loss_stable, info, J)
+                   loss_expr, loss_stable, info, J, l2)

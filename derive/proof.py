@@ -36,7 +36,7 @@ def prove(derivation: Derivation, max_paths: int = 4096, points: int = 3, seed: 
             continue
         if count <= SYMBOLIC_LIMIT:
             paths = derivation.path_sum(p.key).xreplace(constraint)
-            delta_form = derivation.expanded_delta(derivation.gradient[p.key]).xreplace(constraint)
+            delta_form = derivation.expanded_delta(_delta_form(derivation, p.key)).xreplace(constraint)
             # cancel, not expand: a simplified output δ (σ with bce) leaves fractions in the path sum
             if sp.cancel(paths - delta_form) != 0:
                 raise AssertionError(f"{p.key}: the path sum and the δ form differ")
@@ -86,7 +86,12 @@ class _Evaluation:
 
     def delta_form(self, key: str) -> sp.Rational:
         """δ · (input activation), with every δ evaluated from its definition, output layer first."""
-        return self.derivation.gradient[key].xreplace(self.values)
+        return _delta_form(self.derivation, key).xreplace(self.values)
+
+
+def _delta_form(derivation: Derivation, key: str) -> sp.Expr:
+    """δ · (input activation), plus the L2 term's own ∂J/∂w when the spec has one."""
+    return derivation.gradient[key] + derivation.regularization.get(key, 0)
 
 
 def _target_constraint(derivation: Derivation) -> dict:

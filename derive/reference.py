@@ -196,11 +196,23 @@ def _loss_value(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> floa
     raise ValueError(f"unknown loss {spec.loss!r}")
 
 
+# L2 regularization, J += c·ΣW² over every weight matrix (skips too, not biases), by hand:
+# the number c multiplies λ with, for each `network.l2_scale`.
+_L2_FACTOR = {"1/(2m)": lambda m: 0.5 / m, "1/m": lambda m: 1.0 / m, "1/2": lambda m: 0.5, "1": lambda m: 1.0}
+
+
+def _l2_penalty(spec: Spec, P: dict[str, np.ndarray], m: int) -> float:
+    if not spec.l2:
+        return 0.0
+    c = spec.l2 * _L2_FACTOR[spec.l2_scale](m)
+    return float(c * sum(np.sum(P[name] ** 2) for name in spec.parameter_shapes() if name.startswith("W")))
+
+
 def loss(spec: Spec, params: Mapping[str, object], X, Y) -> float:
-    """The loss J of the whole batch, as a Python float."""
+    """The loss J of the whole batch (with its L2 term), as a Python float."""
     P, Xm, Ym = _inputs(spec, params, X, Y)
     zs, acts = _forward(spec, P, Xm)
-    return _loss_value(spec, zs[-1], acts[-1], Ym)
+    return _loss_value(spec, zs[-1], acts[-1], Ym) + _l2_penalty(spec, P, Xm.shape[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +244,7 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
     P, Xm, Ym = _inputs(spec, params, X, Y)
     zs, acts = _forward(spec, P, Xm)
     L = spec.depth
-    J = _loss_value(spec, zs[L], acts[L], Ym)
+    J = _loss_value(spec, zs[L], acts[L], Ym) + _l2_penalty(spec, P, Xm.shape[0])
 
     deltas: list = [None] * (L + 1)
     # grad_a[l] accumulates dJ/da_l from every layer that layer l feeds (the next one and skips).
@@ -246,6 +258,8 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
         for src in spec.sources_of(l):
             name = spec.weight_name(l, src)
             grads[name] = d.T @ acts[src]
+            if spec.l2:  # d(c·ΣW²)/dW = 2c·W; δ itself does not change
+                grads[name] = grads[name] + 2.0 * spec.l2 * _L2_FACTOR[spec.l2_scale](Xm.shape[0]) * P[name]
             grad_a[src] += d @ P[name]
         if spec.biases[l - 1]:
             grads[f"b{l}"] = d.sum(axis=0)
@@ -271,7 +285,7 @@ def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step:
 
     def J(theta):
         zs, acts = _forward(spec, theta, Xm)
-        return _loss_value(spec, zs[-1], acts[-1], Ym)
+        return _loss_value(spec, zs[-1], acts[-1], Ym) + _l2_penalty(spec, theta, Xm.shape[0])
 
     result: dict[str, np.ndarray] = {}
     for name, value in P.items():

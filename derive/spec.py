@@ -44,9 +44,11 @@ TOP_KEYS = ("name", "title", "module", "network", "values", "notation")
 # or a module it imports itself (a numpy.py beside it would be imported in numpy's place).
 MODULE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 DEFAULT_MODULE = "gradients"
-NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
+NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip", "l2", "l2_scale")
+# How λ enters J = loss + c·λ·ΣW²: a fixed table of the courses' conventions, looked up, never evaluated.
+L2_SCALES = ("1/(2m)", "1/m", "1/2", "1")
 NOTATION_KEYS = ("style",)
-VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
+VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed", "data", "inputs", "target")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Spec:
     notation: str
     source: str = "<spec>"
     module: str = DEFAULT_MODULE  # the generated module's file name, without .py
+    l2: float = 0.0  # λ of the L2 term on every weight matrix (skips too, never biases); 0: none
+    l2_scale: str = "1/(2m)"  # one of L2_SCALES
 
     @property
     def depth(self) -> int:
@@ -144,10 +148,10 @@ def load_spec(path: str | Path) -> Spec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(source, "file", f"is not UTF-8 text (bad byte at offset {exc.start})") from None
-    return parse_spec(text, source)
+    return parse_spec(text, source, Path(path).parent)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> Spec:
+def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) -> Spec:
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
@@ -158,7 +162,7 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(source, "file", "is not valid TOML for derive (arrays or tables nested too deeply)") from None
     except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
         raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
-    return validate(data, source)
+    return validate(data, source, folder)
 
 
 def one_line(text: str) -> str:
@@ -168,8 +172,10 @@ def one_line(text: str) -> str:
                    for c in text)
 
 
-def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
+def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:
+    """`folder` is the spec file's own, where a `[values] data` CSV file is looked for."""
     v = _Validator(source)
+    v.folder = folder
     v.keys(data, "", TOP_KEYS, required=("name", "network"))
     name = v.string(data["name"], "name")
     if not NAME_PATTERN.fullmatch(name):
@@ -208,6 +214,12 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
         v.fail("network.layers", f"{list(layers)} with these skips has {count} parameters; at most {MAX_PARAMETERS}: "
                                  "derive writes one formula per parameter, and past that the module and worksheets are unreadable")
 
+    l2 = v.number(net["l2"], "network.l2") if "l2" in net else 0.0
+    if l2 < 0:
+        v.fail("network.l2", f"must be at least 0 (the weight of the L2 term), got {l2}")
+    l2_scale = v.choice(v.string(net["l2_scale"], "network.l2_scale"), "network.l2_scale", L2_SCALES) \
+        if "l2_scale" in net else "1/(2m)"
+
     notation = "ng"
     if "notation" in data:
         table = v.table(data["notation"], "notation")
@@ -215,10 +227,10 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
         if "style" in table:
             notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
 
-    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, module)
+    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, module, l2, l2_scale)
     if "values" in data:
         values = _values(v, v.table(data["values"], "values"), spec)
-        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, module)
+        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, module, l2, l2_scale)
     return spec
 
 
@@ -281,13 +293,19 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     for key in table:
         if key not in shapes and _PARAMETER_NAME.fullmatch(key):
             v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
-    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
     layout = "out_in"
     if "layout" in table:
         layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
     n_in, n_out = spec.layers[0], spec.layers[-1]
-    x = _rows(v, table["x"], "values.x", n_in, "input")
-    y = _rows(v, table["y"], "values.y", n_out, "output")
+    if "data" in table:
+        x, y = _csv_rows(v, table, n_in, n_out)
+    else:
+        for key in ("inputs", "target"):
+            if key in table:
+                v.fail(f"values.{key}", "names columns of a CSV file; give the file as values.data")
+        x = _rows(v, table["x"], "values.x", n_in, "input")
+        y = _rows(v, table["y"], "values.y", n_out, "output")
     if len(x) != len(y):
         v.fail("values.y", f"has {len(y)} rows but values.x has {len(x)}; give one target row per example")
     if len(x) > MAX_EXAMPLES:
@@ -324,6 +342,25 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     for pname in given:
         params[pname] = _parameter(v, table[pname], f"values.{pname}", shapes[pname], layout)
     return Values(x, y, params, rate, layout, seed)
+
+
+def _csv_rows(v: _Validator, table: dict[str, Any], n_in: int, n_out: int):
+    """x and y from the CSV file `values.data` names (csv_data.py reads and checks it)."""
+    from .csv_data import read_examples
+
+    for key in ("x", "y"):
+        if key in table:
+            v.fail(f"values.{key}", "cannot be combined with values.data; give the examples one way")
+    if "target" not in table:
+        v.fail("values.target", 'is missing; name the CSV column(s) to predict, e.g. target = "species"')
+    data = v.string(table["data"], "values.data")
+    names = lambda raw, where: [v.string(n, f"{where}[{i}]") for i, n in enumerate(raw)] if isinstance(raw, list) \
+        else [v.string(raw, where)]
+    target = names(table["target"], "values.target")
+    inputs = names(table["inputs"], "values.inputs") if "inputs" in table else None
+    x, y, _ = read_examples(v.source, v.folder, data, inputs, target, n_in, n_out,
+                            MAX_FILE_BYTES, MAX_EXAMPLES, 1e6)
+    return x, y
 
 
 _PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
@@ -404,6 +441,7 @@ def _shape_of(raw: Any) -> str:
 class _Validator:
     def __init__(self, source: str):
         self.source = source
+        self.folder: Path | None = None
 
     def fail(self, where: str, problem: str):
         raise SpecError(self.source, where, problem)
