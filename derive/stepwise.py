@@ -68,7 +68,7 @@ class _Stepper:
         # differentiated ("definition of z"), which keeps every line short.
         self.reach = reach
         self.subs = {a: net.a_expr[a] for l in range(1, net.depth + 1) for a in net.a[l] if a in reach}
-        return net.loss_expr.xreplace(self.subs)
+        return self.ts.squared_order(net.loss_expr).xreplace(self.subs)
 
     def run(self) -> list[Step] | None:
         expr = self.expression()

@@ -125,8 +125,21 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
-        parts = [self.paren(f.value) for f in path]
+        parts = [self._factor_value(f) for f in path]
         return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
+
+    def _factor_value(self, f: Factor) -> str:
+        # A profile that writes ∂J/∂ŷ as −(y − ŷ) writes it so in the path sums too, not as SymPy's (ŷ − y).
+        if f.numerator == self.net.J and self.p.minus_y_first and self.net.loss.kind == "squared":
+            return self.loss_gradient(self.net.a[self.L].index(f.denominator))
+        return self.paren(f.value)
+
+    def squared_order(self, expr: sp.Expr) -> sp.Expr:
+        """The loss with (y − ŷ)² turned into (ŷ − y)² where the profile writes the error that way."""
+        if self.p.target_first:
+            return expr
+        return expr.xreplace({(y - a) ** 2: sp.Add(a, -y, evaluate=False) ** 2
+                              for a, y in zip(self.net.a[self.L], self.net.y)})
 
     def paren(self, expr: sp.Expr, names: dict | None = None) -> str:
         text = self.tex(expr, names)
@@ -165,9 +178,14 @@ class Typesetter:
         return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
 
     def loss_formula(self) -> str:
-        """The loss over all examples; ŷ becomes a^(L) where the course writes the output that way."""
+        """The loss over all examples, its placeholders filled in with the profile's symbols."""
+        p = self.p
+        out = self.names.output_symbol()
+        error = f"({p.target} - {out})" if p.target_first else f"({out} - {p.target})"
         formula = self.net.loss.formula
-        return formula if self.p.output_hat else formula.replace(r"\hat{y}", self.names.vector("a", self.L))
+        for token, text in (("<error>", error), ("<yhat>", out), ("<y>", p.target), ("<m>", p.examples)):
+            formula = formula.replace(token, text)
+        return formula
 
     def loss_rhs(self, names: dict | None = None, dot: bool = False, examples: list[dict] | None = None) -> str:
         """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant.
@@ -179,7 +197,7 @@ class Typesetter:
         mul = r" \cdot " if dot else " "
         pairs = [(ex[a], ex[y]) for ex in (examples or [names]) for a, y in zip(net.a[self.L], net.y)]
         if loss.kind == "squared":
-            terms = [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+            terms = [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}" for a, y in pairs]
         elif loss.kind == "binary":
             terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
         else:

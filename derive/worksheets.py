@@ -67,6 +67,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "summary": _summary(ts),
         "cost": ts.p.cost,
         "cost_full": ts.p.cost_full,
+        "learning_rate": ts.p.learning_rate,
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
