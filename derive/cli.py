@@ -21,7 +21,8 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="write gradients.py, answers.json and the worksheets for each spec")
     b.add_argument("specs", nargs="*", type=Path, help="spec files (default: every bundled example)")
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output/)")
-    b.add_argument("--notation", choices=NOTATIONS, help="override the spec's notation profile")
+    b.add_argument("--notation", metavar="NAME|FILE.toml",
+                   help=f"override the spec's notation profile: {', '.join(NOTATIONS)}, or a profile file (a copy of one in derive/profiles/)")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
     b.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     b.add_argument("--templates", type=Path, help="a folder of templates to use instead of derive's own")

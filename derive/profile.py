@@ -9,7 +9,7 @@ a lecturer copies one, edits it and passes its path (`--notation my.toml`, or `[
 
 Trust model: the LaTeX strings of a profile are TeX written by the lecturer and land verbatim in the
 .tex files, which derive compiles with shell escape off, in a private temporary folder, under a time
-limit. The strings are never evaluated by Python (no eval, sympify or parse_expr); they are checked to be
+limit. The strings are never evaluated by Python nor parsed as SymPy input; they are checked to be
 short, one line, brace-balanced and free of the TeX that reads or writes files or redefines macros, so
 that a typo fails here, in one line naming the field, rather than deep inside a LaTeX log.
 """
@@ -308,5 +308,5 @@ def _kind(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else _kind(value)
+    text = f'"{value}"' if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else _kind(value)
     return _one_line(text if len(text) <= 60 else text[:57] + "...")

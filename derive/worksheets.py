@@ -20,7 +20,7 @@ from . import activations, equations, path_sums
 from .derivation import Derivation
 from .diagram import network_diagram
 from .errors import TemplateError
-from .notation import get_profile
+from .notation import Profile, get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env
@@ -32,7 +32,7 @@ __all__ = ["DOCUMENTS", "default_template_dir", "escape_latex", "make_env", "pro
 DOCUMENTS = ("handout", "exercises", "answers")
 
 
-def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str,
+def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str | Profile,
                       template_dir: Path | None = None, precision: int = 4, proofs=None) -> dict[str, str]:
     """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}.
 
