@@ -72,7 +72,8 @@ def deltas(ts: Typesetter) -> dict:
         d = ts.d.delta[z]
         od = ts.d.output_delta[d]
         chain = join_terms([rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in ts.d.successors[z]])
-        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        gap = r" \\ &" if len(ts.d.successors[z]) > 2 else " "  # a softmax unit's chain has a term per output
+        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain}{gap}= {ts.output_chain(z)}"
         if od.simplified:
             line += rf" \\ &= {ts.tex(od.value)}"
         out_lines.append(line)
