@@ -68,6 +68,10 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "cost": ts.p.cost,
         "cost_full": ts.p.cost_full,
         "learning_rate": ts.p.learning_rate,
+        # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
+        "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
+                    "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
