@@ -311,3 +311,16 @@ def test_any_value_in_any_field_is_a_profile_or_one_profile_error():
             assert isinstance(profile, Profile)
 
     check()
+
+
+def test_the_docs_print_what_each_profile_prints():
+    """docs/notation.md's LaTeX samples are lines of mazur-222's handout in that profile."""
+    import re
+
+    docs = (PROFILE_DIR.parent.parent / "docs" / "notation.md").read_text()
+    d = derive(build_network(parse_spec((EXAMPLES / "mazur-222.toml").read_text())))
+    for name in BUILTIN:
+        lines = {line.rstrip(" \\").strip() for line in render_worksheets(d, None, name)["handout.tex"].splitlines()}
+        block = re.search(r"```latex\n(.*?)```", docs[docs.index(f"### `{name}`"):], re.S).group(1)
+        for line in block.splitlines():
+            assert line.rstrip(" \\").strip() in lines, (name, line)
