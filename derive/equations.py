@@ -27,7 +27,7 @@ def forward(ts: Typesetter) -> list[dict]:
 
 def _act_vector(ts: Typesetter, l: int, arg: str) -> str:
     act = ts.net.activation(l)
-    return rf"{activations.LATEX_NAME[act]}\left({arg}\right)"
+    return rf"{ts.names.function(act)}\left({arg}\right)"
 
 
 def forward_vector(ts: Typesetter) -> list[str]:

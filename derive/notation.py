@@ -175,10 +175,27 @@ class Names:
         return self.weight(name, nums[0], nums[1])
 
     def activation(self, l: int) -> str:
-        """The letter of the activation of layer l in general formulas: σ, tanh, … ."""
+        """How the activation of layer l is written in every section: σ, tanh, … or the profile's g."""
+        return self.function(self.spec.activations[l - 1])
+
+    def function(self, activation: str) -> str:
+        """How an activation function is written in this document, the same in every section.
+
+        With the profile's letter (nielsen's g, welch's f), the network's element-wise activation is
+        written g(z), g'(z) everywhere when its layers share one function; identity and softmax, and the
+        layers of a network that mixes functions, are written by their own names (σ, tanh)."""
         from .activations import LATEX_NAME
 
-        return LATEX_NAME[self.spec.activations[l - 1]]
+        if activation == self.lettered():
+            return self.p.activation
+        return LATEX_NAME[activation]
+
+    def lettered(self) -> str | None:
+        """The activation written with the profile's letter in this document, if any."""
+        if not self.p.activation_by_letter:
+            return None
+        shared = {a for a in self.spec.activations if a not in ("identity", "softmax")}
+        return next(iter(shared)) if len(shared) == 1 else None
 
 
 def symbol_names(network: Network, profile: Profile | str) -> dict[sp.Symbol, str]:

@@ -75,6 +75,9 @@ class Profile:
     hadamard: str  # the element-wise product
     learning_rate: str
     activation: str  # the letter of an unspecified activation, in rules that hold for every activation
+    # True: the network's activation is written with that letter everywhere (g(z), g'(z)) when its
+    # element-wise layers share one function; False: σ, tanh, ReLU by their own names.
+    activation_by_letter: bool
 
     @property
     def output_hat(self) -> bool:
@@ -101,7 +104,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "bias": {"shown": ("choice", ("vector", "unit")), "symbol": _latex(), "vector": _latex()},
     "loss": {"cost": _latex(), "cost_full": _latex(), "squared_error": ("choice", ("target_minus_output", "output_minus_target")),
              "output_gradient": ("choice", ("output_minus_target", "minus_target_minus_output"))},
-    "operators": {"elementwise": _latex(), "learning_rate": _latex(), "activation": _latex()},
+    "operators": {"elementwise": _latex(), "learning_rate": _latex(), "activation": _latex(),
+                  "activation_names": ("choice", ("own", "letter"))},
 }
 
 # TeX that reads or writes files, runs code or changes how TeX reads the rest of the document.
@@ -208,6 +212,7 @@ def validate_profile(data: dict[str, Any], source: str) -> Profile:
         cost=loss["cost"], cost_full=loss["cost_full"], target_first=loss["squared_error"] == "target_minus_output",
         minus_y_first=loss["output_gradient"] == "minus_target_minus_output",
         hadamard=ops["elementwise"], learning_rate=ops["learning_rate"], activation=ops["activation"],
+        activation_by_letter=ops["activation_names"] == "letter",
     )
 
 

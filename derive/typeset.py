@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from . import activations
 from .derivation import Derivation, Factor
 from .notation import Names, Profile, symbol_names, vector_names
 
@@ -22,6 +23,16 @@ MAX_TERMS = 5  # a longer sum is written as its first three terms, \cdots and it
 class _Printer(LatexPrinter):
     """SymPy's LaTeX printer, with the step function written as ReLU' (SymPy prints θ(z), which
     would read as a weight in the θ notation)."""
+
+    functions: dict = {}  # activation class -> the name this document writes it with (g, f), where not its own
+
+    def _print(self, expr, **kwargs):
+        name = self.functions.get(type(expr))
+        if name is None:
+            return super()._print(expr, **kwargs)
+        body = rf"{name}\left({self._print(expr.args[0])}\right)"
+        exp = kwargs.get("exp")
+        return rf"{body}^{{{exp}}}" if exp else body
 
     def _print_Heaviside(self, expr, exp=None):
         body = rf"\operatorname{{ReLU}}'\left({self._print(expr.args[0])}\right)"
@@ -45,8 +56,11 @@ class _Printer(LatexPrinter):
         return tex
 
 
-def _latex(expr, **settings) -> str:
-    return _Printer(settings).doprint(expr)
+def _latex(expr, functions: dict | None = None, **settings) -> str:
+    printer = _Printer(settings)
+    if functions:
+        printer.functions = functions
+    return printer.doprint(expr)
 
 
 def join_terms(terms: list[str], limit: int = MAX_TERMS) -> str:
@@ -82,6 +96,12 @@ class Typesetter:
         self.names = Names(self.spec, profile)
         self.sym = symbol_names(self.net, profile)
         self.vec = vector_names(self.net, profile)
+        # The activation classes printed with the profile's letter instead of their own name (σ → g).
+        lettered = self.names.lettered()
+        self.functions = {activations.function_class(lettered): self.names.function(lettered),
+                          sp.Heaviside: self.names.function(lettered) + "'"} if lettered else {}
+        if lettered != "relu":
+            self.functions.pop(sp.Heaviside, None)
         self.L = self.net.depth
         shapes = self.spec.parameter_shapes()
         self.large = derivation.total_paths > MAX_SMALL_PATHS or any(
@@ -97,7 +117,7 @@ class Typesetter:
 
     # -- printing --------------------------------------------------------------------------------
     def tex(self, expr, names: dict | None = None, **kw) -> str:
-        return _latex(expr, symbol_names=names or self.sym, **kw)
+        return _latex(expr, self.functions, symbol_names=names or self.sym, **kw)
 
     def sum_tex(self, expr: sp.Expr) -> str:
         """`tex(expr)`, but a sum of many terms is shortened to its first three terms, \\cdots and its last."""

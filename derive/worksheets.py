@@ -97,16 +97,29 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
 def _summary(ts: Typesetter) -> str:
     widths = ", ".join(str(w) for w in ts.spec.layers)
     acts = sorted(set(ts.spec.activations), key=ts.spec.activations.index)
-    act_text = ", ".join(f"${activations.LATEX_NAME[a]}$ ({a})" for a in acts)
-    bias = "with biases" if all(ts.spec.biases) else ("without biases" if not any(ts.spec.biases) else "with biases in some layers")
+    act_text = ", ".join(_activation_words(ts, a) for a in acts)
+    if all(ts.spec.biases) or not any(ts.spec.biases):
+        bias = "with biases" if all(ts.spec.biases) else "without biases"
+    else:
+        layers = [str(ts.names.layer(l)) for l in range(1, ts.L + 1) if ts.spec.biases[l - 1]]
+        bias = f"with biases into layer{'s' if len(layers) > 1 else ''} {' and '.join(layers)} only"
     skips = ""
     if ts.spec.skips:
         skips = "; skip connections " + ", ".join(
             f"${ts.names.matrix(s.name)}$ from layer {ts.names.layer(s.src)} to layer {ts.names.layer(s.dst)}"
+            + (f" (the spec's [{s.src}, {s.dst}]: the spec counts the input as layer 0)" if ts.p.first_layer else "")
             for s in ts.spec.skips)
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+
+
+def _activation_words(ts: Typesetter, name: str) -> str:
+    """σ (sigmoid); g = σ (sigmoid) where the profile writes the activation with its letter; tanh, not tanh (tanh)."""
+    own, shown = activations.LATEX_NAME[name], ts.names.function(name)
+    math = own if shown == own else f"{shown} = {own}"
+    plain = own.replace(r"\operatorname{", "").rstrip("}").lstrip("\\").lower()
+    return f"${math}$" if plain == name else f"${math}$ ({name})"
 
 
 # The loss's name as a sentence says it ("loss half sse" reads as a typo).

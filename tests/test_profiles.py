@@ -24,21 +24,23 @@ EXPECTED = {
     "ng": dict(cost="J", cost_full=r"J(\theta)", activation="g", hadamard=r"\odot", columns=True, parens=True,
                weight_letter=r"\theta", matrix_letter=r"\Theta", bias_unit=True, output="", minus_y_first=False,
                target_first=True, examples="m", target="y", input_matrix="x", learning_rate=r"\eta",
-               weight_by_target=False, first_layer=1, index_letters="ij"),
+               weight_by_target=False, first_layer=1, index_letters="ij", activation_by_letter=False),
     "nielsen": dict(cost="e", cost_full="e", activation="g", hadamard=r"\circ", columns=True, parens=False,
                     weight_letter="w", matrix_letter="w", bias_unit=False, bias_letter="b", output="",
                     minus_y_first=False, target_first=True, examples="m", target="y", learning_rate=r"\eta",
-                    weight_by_target=True, first_layer=1, index_letters="jk"),
+                    weight_by_target=True, first_layer=1, index_letters="jk", activation_by_letter=True),
     "welch": dict(cost="J", cost_full="J", activation="f", hadamard=r"\odot", columns=False, parens=True,
                   weight_letter="W", matrix_letter="W", bias_unit=False, bias_letter="b", output=r"\hat{y}",
                   output_matrix=r"\hat{y}", minus_y_first=True, target_first=True, examples="m", target="y",
-                  input_matrix="X", learning_rate=r"\eta", weight_by_target=False, first_layer=1, index_letters="ki"),
+                  input_matrix="X", learning_rate=r"\eta", weight_by_target=False, first_layer=1, index_letters="ki",
+                  activation_by_letter=True),
     "qbus": dict(cost="L", cost_full=r"L(\mathbf{W})", target="t", target_matrix=r"\mathbf{t}", examples="N",
                  output=r"f(\mathbf{x}, \mathbf{W})", output_matrix=r"f(\mathbf{X}, \mathbf{W})",
                  hadamard=r"\mathbin{.*}", columns=False, parens=True, input_matrix=r"\mathbf{X}",
                  preactivation_matrix=r"\mathbf{Z}", activation_matrix=r"\mathbf{a}", matrix_letter=r"\mathbf{W}",
                  weight_letter="w", bias_unit=False, bias_matrix=r"\mathbf{b}", learning_rate=r"\alpha",
-                 target_first=False, minus_y_first=False, weight_by_target=False, first_layer=1, index_letters="ij"),
+                 target_first=False, minus_y_first=False, weight_by_target=False, first_layer=1, index_letters="ij",
+                 activation=r"\sigma", activation_by_letter=False),
 }
 
 
@@ -108,14 +110,26 @@ def test_qbus_writes_the_lectures_matrix_equations():
 
 @pytest.mark.parametrize("name", BUILTIN)
 def test_one_activation_name_in_every_section(name):
-    """The forward pass writes σ(z), so the δ section and matrix form write σ'(z): never g' or f' for a sigmoid."""
-    docs = render_worksheets(derive(build_network(parse_spec((EXAMPLES / "mazur-222.toml").read_text()))), None, name)
+    """The activation is written one way in the forward pass, the δ section, the matrix form, the
+    one-rule-per-line derivation and the worked numbers: σ(z), σ'(z) (ng, qbus), or the course's
+    letter g(z), g'(z) (nielsen), f(z), f'(z) (welch), never σ in one section and g' in another."""
+    from derive.answers import compute_answers
+
+    d = derive(build_network(parse_spec((EXAMPLES / "mazur-222.toml").read_text())))
+    docs = render_worksheets(d, compute_answers(d), name)
+    profile = PROFILES[name]
+    used, unused = (profile.activation, r"\sigma") if profile.activation_by_letter else (r"\sigma", "g")
     for doc, tex in docs.items():
-        assert "g'\\left" not in tex and "f'\\left" not in tex, doc
-    assert r"\sigma'\left(" in docs["handout.tex"]
-    # mixed activations: each layer's derivative by its own name
+        assert used + r"\left(" in tex or doc == "exercises.tex", doc
+        assert unused + r"\left(" not in tex and unused + r"'\left(" not in tex, doc
+        assert "f'\\left" not in tex or used == "f", doc
+    assert used + r"'\left(" in docs["handout.tex"]
+    if profile.activation_by_letter:  # the sheet says what the letter stands for
+        assert rf"activation ${used} = \sigma$ (sigmoid)" in docs["handout.tex"]
+    # layers with different functions: each by its own name, in every profile (one letter cannot mean both)
     mixed = _doc(spec_text([2, 3, 1], activation=["tanh", "sigmoid"], name="mixed"), name)
     assert r"\tanh'\left(" in mixed and r"\sigma'\left(" in mixed
+    assert rf"{profile.activation}'\left(" not in mixed or profile.activation == r"\sigma"
 
 
 def test_welch_writes_the_output_error_one_way():

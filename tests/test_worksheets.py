@@ -164,7 +164,7 @@ def test_welch_231_answers(net231):
 def test_welch_231_handout_shapes_and_sign(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["handout.tex"]
-    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot \sigma'\left(z^{(3)}\right) && m\times 1" in tex
+    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && m\times 1" in tex
     assert r"\frac{\partial J}{\partial W^{(2)}} &= \left(a^{(2)}\right)^T \delta^{(3)} && 3\times 1" in tex
     assert r"z^{(2)} &= X W^{(1)}" in tex
 
@@ -172,7 +172,7 @@ def test_welch_231_handout_shapes_and_sign(net231):
 def test_nielsen_recursion(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
-    assert r"\delta^{2} &= \left(\left(w^{3}\right)^T \delta^{3}\right) \circ \sigma'\left(z^{2}\right)" in tex
+    assert r"\delta^{2} &= \left(\left(w^{3}\right)^T \delta^{3}\right) \circ g'\left(z^{2}\right)" in tex
 
 
 HOSTILE = r"#$%&~_^\{} \input{/etc/passwd} \write18{rm -rf /}"
@@ -285,7 +285,7 @@ def test_sse_output_delta_carries_the_factor_two():
     d, numbers = build((EXAMPLES / "nielsen-121.toml").read_text())
     tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
     assert r"= 2 \left(a^{3} - y\right)\, a^{3} \left(1 - a^{3}\right)" in tex
-    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ \sigma'\left(z^{3}\right)" in tex
+    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ g'\left(z^{3}\right)" in tex
     assert r"e = \left(y - a^{3}\right)^{2}" in tex
 
 
@@ -384,7 +384,7 @@ def test_negative_argument_is_bracketed_once():
     # nielsen-121: a^2_2 = σ(−0.1000), not σ((−0.1000)).
     d, numbers = _example("nielsen-121")
     tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
-    assert r"\sigma\left(-0.1000\right) = 0.4750" in tex
+    assert r"g\left(-0.1000\right) = 0.4750" in tex  # nielsen writes its activation g (g = σ)
     assert r"\left(\left(-" not in tex
 
 
