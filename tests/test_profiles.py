@@ -26,7 +26,7 @@ EXPECTED = {
                target_first=True, examples="m", target="y", input_matrix="x", learning_rate=r"\eta",
                weight_by_target=False, first_layer=1, index_letters="ij", activation_by_letter=False),
     "nielsen": dict(cost="e", cost_full="e", activation="g", hadamard=r"\circ", columns=True, parens=False,
-                    weight_letter="w", matrix_letter="w", bias_unit=False, bias_letter="b", output="",
+                    weight_letter="w", matrix_letter="w", bias_unit=False, bias_letter="b", output=r"\hat{y}",
                     minus_y_first=False, target_first=True, examples="m", target="y", learning_rate=r"\eta",
                     weight_by_target=True, first_layer=1, index_letters="jk", activation_by_letter=True),
     "welch": dict(cost="J", cost_full="J", activation="f", hadamard=r"\odot", columns=False, parens=True,

@@ -250,7 +250,7 @@ def test_golden_handout(profile):
 # ---------------------------------------------------------------------------------------------
 # The course's order and signs, in every profile
 
-OUTPUT = {"ng": "a^{(3)}", "nielsen": "a^{3}", "welch": r"\hat{y}", "qbus": r"f(\mathbf{x}, \mathbf{W})"}
+OUTPUT = {"ng": "a^{(3)}", "nielsen": r"\hat{y}", "welch": r"\hat{y}", "qbus": r"f(\mathbf{x}, \mathbf{W})"}
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -284,9 +284,10 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
 def test_sse_output_delta_carries_the_factor_two():
     d, numbers = build((EXAMPLES / "nielsen-121.toml").read_text())
     tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
-    assert r"= 2 \left(a^{3} - y\right)\, a^{3} \left(1 - a^{3}\right)" in tex
-    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ g'\left(z^{3}\right)" in tex
-    assert r"e = \left(y - a^{3}\right)^{2}" in tex
+    # the notes (seed 002) write ŷ, g'(z^3) and e = (y − ŷ)², not a^3 (which reads as a cubed)
+    assert r"= 2 \left(\hat{y} - y\right)\, \hat{y} \left(1 - \hat{y}\right)" in tex
+    assert r"\delta^{3} &= 2 \left(\hat{y} - y\right) \circ g'\left(z^{3}\right)" in tex
+    assert r"e = \left(y - \hat{y}\right)^{2}" in tex
 
 
 def test_hidden_delta_is_weighted_sum_then_slope(net222):
