@@ -98,10 +98,11 @@ class Typesetter:
         self.vec = vector_names(self.net, profile)
         # The activation classes printed with the profile's letter instead of their own name (σ → g).
         lettered = self.names.lettered()
-        self.functions = {activations.function_class(lettered): self.names.function(lettered),
-                          sp.Heaviside: self.names.function(lettered) + "'"} if lettered else {}
-        if lettered != "relu":
-            self.functions.pop(sp.Heaviside, None)
+        self.functions: dict[type, str] = {}
+        if lettered:
+            self.functions[activations.function_class(lettered)] = self.names.function(lettered)
+            if lettered == "relu":  # ReLU's derivative is SymPy's step function
+                self.functions[sp.Heaviside] = self.names.function(lettered) + "'"
         self.L = self.net.depth
         shapes = self.spec.parameter_shapes()
         self.large = derivation.total_paths > MAX_SMALL_PATHS or any(
