@@ -338,3 +338,15 @@ def test_the_docs_print_what_each_profile_prints():
         block = re.search(r"```latex\n(.*?)```", docs[docs.index(f"### `{name}`"):], re.S).group(1)
         for line in block.splitlines():
             assert line.rstrip(" \\").strip() in lines, (name, line)
+
+
+def test_the_summary_names_functions_bias_layers_and_renumbered_skips():
+    spec = spec_text([2, 3, 3, 2], activation=["tanh", "relu", "softmax"], bias=[True, False, True], skip=[[0, 2]],
+                     loss="cross_entropy", name="x")
+    summary = next(l for l in _doc(spec, "welch").splitlines() if l.startswith(r"\noindent\textbf{Network.}"))
+    assert r"activation $\tanh$, $\operatorname{ReLU}$, $\operatorname{softmax}$," in summary  # not "tanh (tanh)"
+    assert "with biases into layers 2 and 4 only" in summary
+    assert r"$W^{(1\to 3)}$ from layer 1 to layer 3 (the spec's [0, 2]: the spec counts the input as layer 0)" in summary
+    summary = next(l for l in _doc(spec_text([2, 3, 1], activation=["identity", "sigmoid"], name="y"), "ng").splitlines()
+                   if l.startswith(r"\noindent\textbf{Network.}"))
+    assert r"activation $\operatorname{id}$ (identity), $\sigma$ (sigmoid), with biases;" in summary
