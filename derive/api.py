@@ -19,7 +19,8 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import DeriveError, SpecError
-from .spec import NOTATIONS, Spec, check_module_name, load_spec, parse_spec
+from .profile import Profile
+from .spec import Spec, check_module_name, load_spec, parse_spec
 
 TEXT_SOURCE = "<text>"  # how errors name a spec given as text
 
@@ -43,15 +44,19 @@ def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
             raise
     else:
         raise TypeError(f"derive.load: expected a path or a spec's TOML text, got {type(spec).__name__}")
-    if notation is not None and notation not in NOTATIONS:
-        raise SpecError(parsed.source, "notation", f"unknown profile {notation!r}; choose one of {', '.join(NOTATIONS)}")
-    return Derivation(parsed, notation or parsed.notation)
+    from .build import resolve_notation
+    from .profile import load_profile
+
+    # The same rules as `derive build`: a name or a profile file; the spec's own file is relative to the spec.
+    folder = Path(spec).parent if not isinstance(spec, str) or "\n" not in spec else None
+    profile = resolve_notation(notation) if notation is not None else load_profile(parsed.notation, folder)
+    return Derivation(parsed, profile)
 
 
 class Derivation:
     """One spec's derivation with its renderings; everything is computed on first use and kept."""
 
-    def __init__(self, spec: Spec, notation: str):
+    def __init__(self, spec: Spec, notation: Profile):
         from .derivation import derive
         from .network import build_network
 
@@ -152,7 +157,7 @@ class Derivation:
         backward = equations.backward_vector(ts)
         rows = [*equations.forward_vector(ts), rf"{ts.p.cost_full} &= {ts.loss_formula()}",
                 *backward["lines"], *backward["gradients"]]
-        title = rf"\text{{{_text(self.spec.title)}: layers {', '.join(map(str, self.spec.layers))}, {self.notation} notation}}"
+        title = rf"\text{{{_text(self.spec.title)}: layers {', '.join(map(str, self.spec.layers))}, {self.notation.name} notation}}"
         return _display(title) + _display(_aligned(rows))
 
 
@@ -211,8 +216,6 @@ def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None =
         raise DeriveError(f"--jobs: must be at least 1, got {jobs}")
     if templates is not None and not Path(templates).is_dir():
         raise DeriveError(f"--templates: {templates} is not a folder")
-    if notation is not None and notation not in NOTATIONS:
-        raise DeriveError(f"--notation: unknown profile {notation!r}; choose one of {', '.join(NOTATIONS)}")
     if module_name is not None:
         def refuse(problem):
             raise DeriveError(f"--module-name: {problem}")

@@ -22,6 +22,7 @@ from .derivation import Derivation, derive
 from .errors import DeriveError, LatexError, SpecError
 from .latex import compile_pdf, have_latex
 from .network import build_network
+from .profile import BUILTIN, Profile, load_profile
 from .outputs import up_to_date, write_outputs
 from .proof import prove
 from .resources import examples_folder, template_folder
@@ -53,7 +54,9 @@ def bundled_examples() -> list[Path]:
 
 
 def build_key(spec_bytes: bytes, notation: str, pdf: bool, template_dir: Path) -> str:
-    """Everything a build's output depends on: the spec, derive's own code, the templates, the options."""
+    """Everything a build's output depends on: the spec, derive's own code, the templates, the options.
+
+    `notation` is the whole profile as text (its repr), so that editing a profile file rebuilds."""
     digest = hashlib.sha256()
     digest.update(f"{__version__}|{notation}|{pdf}|".encode())
     digest.update(spec_bytes)
@@ -64,7 +67,7 @@ def build_key(spec_bytes: bytes, notation: str, pdf: bool, template_dir: Path) -
     return digest.hexdigest()
 
 
-def artefacts(spec: Spec, notation: str, template_dir: Path | None,
+def artefacts(spec: Spec, notation: str | Profile, template_dir: Path | None,
               module_name: str | None = None) -> tuple[Derivation, dict[str, bytes], CheckReport]:
     """Derive one spec and produce its files in memory; raises CheckFailed on any mismatch.
 
@@ -118,6 +121,8 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
         raise DeriveError(f"no spec given and no bundled examples in {EXAMPLES}; name spec files, or reinstall "
                           "derive (its examples/ and templates/ ship inside the package)")
     specs = [(load_spec(p), Path(p).read_bytes()) for p in paths]  # all refusals happen before any work
+    override = resolve_notation(notation) if notation is not None else None
+    profiles = [override or load_profile(spec.notation, Path(path).parent) for path, (spec, _) in zip(paths, specs)]
     seen: dict[str, Path] = {}
     for path, (spec, _) in zip(paths, specs):
         if spec.name in seen:
@@ -130,12 +135,11 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     compile_pdfs = pdf and have_latex()
     results: list[BuildResult] = []
     pending: list[tuple[BuildResult, dict[str, bytes], str]] = []
-    for spec, raw in specs:
-        style = notation or spec.notation
+    for (spec, raw), style in zip(specs, profiles):
         folder = out_dir / spec.name
         # --module-name changes a file's name, and examples from a CSV file are inputs too
         examples = repr((spec.values.x, spec.values.y)).encode() if spec.values is not None else b""
-        key = build_key(raw + f"|module={module_name}".encode() + examples, style, compile_pdfs, templates)
+        key = build_key(raw + f"|module={module_name}".encode() + examples, repr(style), compile_pdfs, templates)
         result = BuildResult(spec, folder)
         results.append(result)
         if not force and up_to_date(folder, key):
@@ -157,3 +161,14 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
             r.pdf_note = ("worksheets not written: they do not show the L2 term yet "
                           "(gradients.py and answers.json include it)")
     return results
+
+
+def resolve_notation(notation: str) -> Profile:
+    """The profile `--notation` names: a built-in by name, or a profile file (relative to the working folder)."""
+    if notation in BUILTIN or notation.endswith(".toml") or Path(notation).is_file():
+        return load_profile(notation)
+    import difflib
+
+    close = difflib.get_close_matches(notation, BUILTIN, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise DeriveError(f"--notation: {notation!r} is not one of {', '.join(BUILTIN)}{hint} nor a .toml profile file")

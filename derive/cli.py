@@ -28,7 +28,8 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Derive, check and write every spec's gradient module, answers.json and worksheets (and PDFs).")
     b.add_argument("specs", nargs="*", type=Path, metavar="SPEC", help=f"{SPEC_HELP} (default: every bundled example)")
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder; each spec gets <out>/<name>/ (default: output/)")
-    b.add_argument("--notation", choices=NOTATIONS, help="override the spec's notation profile")
+    b.add_argument("--notation", metavar="NAME|FILE.toml",
+                   help=f"override the spec's notation profile: {', '.join(NOTATIONS)}, or a profile file (a copy of one in derive/profiles/)")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
     b.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     b.add_argument("--templates", type=Path, help="a folder of templates to use instead of derive's own")

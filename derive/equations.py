@@ -27,7 +27,7 @@ def forward(ts: Typesetter) -> list[dict]:
 
 def _act_vector(ts: Typesetter, l: int, arg: str) -> str:
     act = ts.net.activation(l)
-    return rf"{activations.LATEX_NAME[act]}\left({arg}\right)"
+    return rf"{ts.names.function(act)}\left({arg}\right)"
 
 
 def forward_vector(ts: Typesetter) -> list[str]:
@@ -40,7 +40,7 @@ def forward_vector(ts: Typesetter) -> list[str]:
             terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
         if ts.spec.biases[l - 1]:
             b = n.matrix(f"b{l}")
-            terms.append(b if ts.p.columns else rf"\mathbf{{1}}_m {b}")
+            terms.append(b if ts.p.columns else rf"{n.ones()} {b}")
         shape = _vshape(ts, l)
         eqs.append(rf"{n.vector('z', l)} &= {' + '.join(terms)} && {shape}")
         eqs.append(rf"{n.vector('a', l)} &= {_act_vector(ts, l, n.vector('z', l))} && {shape}")
@@ -54,7 +54,7 @@ def _transposed(symbol: str) -> str:
 
 def _vshape(ts: Typesetter, l: int) -> str:
     w = ts.spec.layers[l]
-    return rf"{w}\times 1" if ts.p.columns else rf"m\times {w}"
+    return rf"{w}\times 1" if ts.p.columns else rf"{ts.p.examples}\times {w}"
 
 
 def loss(ts: Typesetter) -> dict:
@@ -72,7 +72,8 @@ def deltas(ts: Typesetter) -> dict:
         d = ts.d.delta[z]
         od = ts.d.output_delta[d]
         chain = join_terms([rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in ts.d.successors[z]])
-        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        gap = r" \\ &" if len(ts.d.successors[z]) > 2 else " "  # a softmax unit's chain has a term per output
+        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain}{gap}= {ts.output_chain(z)}"
         if od.simplified:
             line += rf" \\ &= {ts.tex(od.value)}"
         out_lines.append(line)
@@ -95,8 +96,7 @@ def deltas(ts: Typesetter) -> dict:
     if any(od.used_target_sum for od in ts.d.output_delta.values()):
         notes.append("The simplification uses that the targets are one-hot (they sum to 1).")
     return {"output": out_lines, "output_more": more_out, "hidden": hidden, "notes": notes,
-            "definition": (rf"\delta_j^{{(l)}} := {ts.dcost('z_j^{(l)}')}" if ts.p.parens
-                           else rf"\delta_j^{{l}} := {ts.dcost('z_j^{l}')}")}
+            "definition": rf"{ts.p.delta}_j{ts.names.generic_layer()} := {ts.dcost(ts.p.preactivation + '_j' + ts.names.generic_layer())}"}
 
 
 def _output_delta_vector(ts: Typesetter) -> str:
@@ -115,7 +115,7 @@ def _output_delta_vector(ts: Typesetter) -> str:
         grad_tex = ts.loss_gradient(0, ts.vec)
     else:
         grad_tex = ts.paren(grad, ts.vec) if isinstance(grad, sp.Add) else ts.tex(grad, ts.vec, mul_symbol=had)
-    return rf"{grad_tex}{had}{ts.p.activation}'\left({n.vector('z', L)}\right)"
+    return rf"{grad_tex}{had}{n.activation(L)}'\left({n.vector('z', L)}\right)"
 
 
 def backward_vector(ts: Typesetter) -> dict:
@@ -129,13 +129,13 @@ def backward_vector(ts: Typesetter) -> dict:
                 M = n.matrix(ts.spec.weight_name(dst, l))
                 d = n.vector("delta", dst)
                 terms.append(rf"{_transposed(M)} {d}" if ts.p.columns else rf"{d} {_transposed(M)}")
-        lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{ts.p.activation}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
+        lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{n.activation(l)}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
     grads = []
     for name in ts.matrices:
         shape = n.matrix_shape(name)
         if name.startswith("b"):
             l = int(name[1:])
-            rhs = n.vector("delta", l) if ts.p.columns else rf"\mathbf{{1}}_m^T {n.vector('delta', l)}"
+            rhs = n.vector("delta", l) if ts.p.columns else rf"{n.ones()}^T {n.vector('delta', l)}"
         else:
             dst, src = Names._matrix_layers(name)
             a, d = n.vector("a", src), n.vector("delta", dst)
@@ -148,26 +148,27 @@ def backward_vector(ts: Typesetter) -> dict:
             continue
         a0, z0 = ts.net.a[l][0], ts.net.z[l][0]
         slope = ts.tex(activations.derivative_from_output(act, a0, z0), ts.vec, mul_symbol=had)
-        slopes.append(rf"{ts.p.activation}'\left({n.vector('z', l)}\right) = {slope}")
-    shapes_text = ("one example, column vectors" if ts.p.columns else "$m$ examples, one per row")
+        slopes.append(rf"{n.activation(l)}'\left({n.vector('z', l)}\right) = {slope}")
+    shapes_text = ("one example, column vectors" if ts.p.columns else f"${ts.p.examples}$ examples, one per row")
     return {"lines": lines, "gradients": grads, "slopes": slopes, "shapes": shapes_text,
             "activation": ts.p.activation}
 
 
 def general(ts: Typesetter) -> dict:
     rules = []
+    row, col = ts.p.index_letters
     for name in ts.matrices:
-        M = ts.names.matrix(name)
+        M = ts.names.entry(name)
         if name.startswith("b"):
             l = int(name[1:])
-            rules.append(rf"{ts.dcost(M + '_{i}' if ts.p.bias_letter else M.replace('_{0}', '') + '_{i0}')} = {ts.names.vector('delta', l)}_i")
+            rules.append(rf"{ts.dcost(M)} = {ts.names.vector('delta', l)}_{row if ts.p.columns else col}")
             continue
         dst, src = Names._matrix_layers(name)
         d, a = ts.names.vector("delta", dst), ts.names.vector("a", src)
         if ts.p.columns:
-            rules.append(rf"{ts.dcost(M + '_{ij}')} = {d}_i\, {a}_j")
+            rules.append(rf"{ts.dcost(M)} = {d}_{row}\, {a}_{col}")
         else:
-            rules.append(rf"{ts.dcost(M + '_{ki}')} = {a}_k\, {d}_i")
+            rules.append(rf"{ts.dcost(M)} = {a}_{row}\, {d}_{col}")
     every = []
     if not ts.large:
         for p in ts.d.parameters:

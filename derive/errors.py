@@ -23,3 +23,7 @@ class LatexError(DeriveError):
 
 class TemplateError(DeriveError):
     """A worksheet template is missing or has a mistake: names the file and, where known, the line."""
+
+
+class ProfileError(SpecError):
+    """A notation profile is malformed: names the file, the field and what is expected."""

@@ -22,7 +22,7 @@ from .errors import SpecError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
-NOTATIONS = ("ng", "nielsen", "welch")
+NOTATIONS = ("ng", "nielsen", "welch", "qbus")  # the files in derive/profiles/ (a test keeps them equal)
 LAYOUTS = ("out_in", "in_out")
 
 # A worksheet prints every unit of a layer in a row of the diagram and every entry of a matrix
@@ -225,7 +225,9 @@ def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None =
         table = v.table(data["notation"], "notation")
         v.keys(table, "notation", NOTATION_KEYS)
         if "style" in table:
-            notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
+            notation = v.string(table["style"], "notation.style")
+            if not notation.endswith(".toml"):  # a lecturer's own profile: a path relative to the spec, read at build time
+                v.choice(notation, "notation.style", NOTATIONS)
 
     spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, module, l2, l2_scale)
     if "values" in data:

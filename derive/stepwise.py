@@ -25,7 +25,12 @@ def _prime_class(latex_name: str) -> type:
     return type(f"Prime_{abs(hash(latex_name)) % 10**8}", (_Prime,), {"name": latex_name})
 
 
-_PRIMES = {name: _prime_class(tex) for name, tex in activations.LATEX_NAME.items()}
+_PRIMES: dict[str, type] = {}  # one class per printed name (σ, g, tanh, …)
+
+
+def _prime(ts: Typesetter, activation: str) -> type:
+    tex = ts.names.function(activation)
+    return _PRIMES.setdefault(tex, _prime_class(tex))
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class _Stepper:
         # differentiated ("definition of z"), which keeps every line short.
         self.reach = reach
         self.subs = {a: net.a_expr[a] for l in range(1, net.depth + 1) for a in net.a[l] if a in reach}
-        return net.loss_expr.xreplace(self.subs)
+        return self.ts.squared_order(net.loss_expr).xreplace(self.subs)
 
     def run(self) -> list[Step] | None:
         expr = self.expression()
@@ -116,11 +121,11 @@ class _Stepper:
             fs = factors + ([f] if f != 1 else [])
             return [(coeff * c, fs, base)], "power rule, chain rule"
         if isinstance(u, activations.Sigmoid):
-            return [(coeff, factors + [_PRIMES["sigmoid"](u.args[0])], u.args[0])], r"derivative of $\sigma$, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "sigmoid")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('sigmoid')}$, chain rule"
         if isinstance(u, sp.tanh):
-            return [(coeff, factors + [_PRIMES["tanh"](u.args[0])], u.args[0])], r"derivative of $\tanh$, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "tanh")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('tanh')}$, chain rule"
         if isinstance(u, activations.ReLU):
-            return [(coeff, factors + [_PRIMES["relu"](u.args[0])], u.args[0])], "derivative of ReLU, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "relu")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('relu')}$, chain rule"
         if isinstance(u, sp.log):
             return [(coeff, factors + [1 / u.args[0]], u.args[0])], r"derivative of $\ln$, chain rule"
         if isinstance(u, sp.exp):

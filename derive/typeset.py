@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from . import activations
 from .derivation import Derivation, Factor
 from .notation import Names, Profile, symbol_names, vector_names
 
@@ -22,6 +23,16 @@ MAX_TERMS = 5  # a longer sum is written as its first three terms, \cdots and it
 class _Printer(LatexPrinter):
     """SymPy's LaTeX printer, with the step function written as ReLU' (SymPy prints θ(z), which
     would read as a weight in the θ notation)."""
+
+    functions: dict = {}  # activation class -> the name this document writes it with (g, f), where not its own
+
+    def _print(self, expr, **kwargs):
+        name = self.functions.get(type(expr))
+        if name is None:
+            return super()._print(expr, **kwargs)
+        body = rf"{name}\left({self._print(expr.args[0])}\right)"
+        exp = kwargs.get("exp")
+        return rf"{body}^{{{exp}}}" if exp else body
 
     def _print_Heaviside(self, expr, exp=None):
         body = rf"\operatorname{{ReLU}}'\left({self._print(expr.args[0])}\right)"
@@ -45,8 +56,11 @@ class _Printer(LatexPrinter):
         return tex
 
 
-def _latex(expr, **settings) -> str:
-    return _Printer(settings).doprint(expr)
+def _latex(expr, functions: dict | None = None, **settings) -> str:
+    printer = _Printer(settings)
+    if functions:
+        printer.functions = functions
+    return printer.doprint(expr)
 
 
 def join_terms(terms: list[str], limit: int = MAX_TERMS) -> str:
@@ -82,6 +96,13 @@ class Typesetter:
         self.names = Names(self.spec, profile)
         self.sym = symbol_names(self.net, profile)
         self.vec = vector_names(self.net, profile)
+        # The activation classes printed with the profile's letter instead of their own name (σ → g).
+        lettered = self.names.lettered()
+        self.functions: dict[type, str] = {}
+        if lettered:
+            self.functions[activations.function_class(lettered)] = self.names.function(lettered)
+            if lettered == "relu":  # ReLU's derivative is SymPy's step function
+                self.functions[sp.Heaviside] = self.names.function(lettered) + "'"
         self.L = self.net.depth
         shapes = self.spec.parameter_shapes()
         self.large = derivation.total_paths > MAX_SMALL_PATHS or any(
@@ -97,7 +118,7 @@ class Typesetter:
 
     # -- printing --------------------------------------------------------------------------------
     def tex(self, expr, names: dict | None = None, **kw) -> str:
-        return _latex(expr, symbol_names=names or self.sym, **kw)
+        return _latex(expr, self.functions, symbol_names=names or self.sym, **kw)
 
     def sum_tex(self, expr: sp.Expr) -> str:
         """`tex(expr)`, but a sum of many terms is shortened to its first three terms, \\cdots and its last."""
@@ -125,8 +146,21 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
-        parts = [self.paren(f.value) for f in path]
+        parts = [self._factor_value(f) for f in path]
         return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
+
+    def _factor_value(self, f: Factor) -> str:
+        # A profile that writes ∂J/∂ŷ as −(y − ŷ) writes it so in the path sums too, not as SymPy's (ŷ − y).
+        if f.numerator == self.net.J and self.p.minus_y_first and self.net.loss.kind == "squared":
+            return self.loss_gradient(self.net.a[self.L].index(f.denominator))
+        return self.paren(f.value)
+
+    def squared_order(self, expr: sp.Expr) -> sp.Expr:
+        """The loss with (y − ŷ)² turned into (ŷ − y)² where the profile writes the error that way."""
+        if self.p.target_first:
+            return expr
+        return expr.xreplace({(y - a) ** 2: sp.Add(a, -y, evaluate=False) ** 2
+                              for a, y in zip(self.net.a[self.L], self.net.y)})
 
     def paren(self, expr: sp.Expr, names: dict | None = None) -> str:
         text = self.tex(expr, names)
@@ -165,9 +199,14 @@ class Typesetter:
         return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
 
     def loss_formula(self) -> str:
-        """The loss over all examples; ŷ becomes a^(L) where the course writes the output that way."""
+        """The loss over all examples, its placeholders filled in with the profile's symbols."""
+        p = self.p
+        out = self.names.output_symbol()
+        error = f"({p.target} - {out})" if p.target_first else f"({out} - {p.target})"
         formula = self.net.loss.formula
-        return formula if self.p.output_hat else formula.replace(r"\hat{y}", self.names.vector("a", self.L))
+        for token, text in (("<error>", error), ("<yhat>", out), ("<y>", p.target), ("<m>", p.examples)):
+            formula = formula.replace(token, text)
+        return formula
 
     def loss_rhs(self, names: dict | None = None, dot: bool = False, examples: list[dict] | None = None) -> str:
         """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant.
@@ -179,7 +218,7 @@ class Typesetter:
         mul = r" \cdot " if dot else " "
         pairs = [(ex[a], ex[y]) for ex in (examples or [names]) for a, y in zip(net.a[self.L], net.y)]
         if loss.kind == "squared":
-            terms = [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+            terms = [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}" for a, y in pairs]
         elif loss.kind == "binary":
             terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
         else:

@@ -61,7 +61,7 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
             total = nb["gradients"][name][p.index[0]][p.index[1]] if len(p.index) == 2 else nb["gradients"][name][p.index[0]]
             if batch:
                 per_example = [ts.tex(g, ex, mul_symbol="dot") for ex in batch]
-                eqs.append(_line(ts.dcost(ts.pname(p.key)), rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}",
+                eqs.append(_line(ts.dcost(ts.pname(p.key)), rf"\sum_{{n=1}}^{{{ts.p.examples}}} {ts.tex(g)}",
                                  join_terms(per_example), ts.num(total)))
             elif g.is_Symbol:
                 eqs.append(rf"{ts.dcost(ts.pname(p.key))} &= {ts.tex(g)} = {ts.num(total)}")  # ∂J/∂b = δ: nothing to substitute
@@ -73,7 +73,7 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
                 old = vals[p.symbol]
                 g = nb["gradients"][name][p.index[0]][p.index[1]] if len(p.index) == 2 else nb["gradients"][name][p.index[0]]
                 new = nb["updated"][name][p.index[0]][p.index[1]] if len(p.index) == 2 else nb["updated"][name][p.index[0]]
-                upd.append(rf"{ts.pname(p.key)} &\leftarrow {ts.pname(p.key)} - \eta\, {ts.dcost(ts.pname(p.key))} "
+                upd.append(rf"{ts.pname(p.key)} &\leftarrow {ts.pname(p.key)} - {ts.p.learning_rate}\, {ts.dcost(ts.pname(p.key))} "
                            rf"= {ts.num(old)} - {ts.num(rate)} \cdot {_pn(ts.num(g))} = {ts.num(new)}")
         grads.append({"name": ts.names.matrix(name), "equations": eqs, "more": more,
                       "matrix": _matrix_tex(ts, name, nb["gradients"][name]),

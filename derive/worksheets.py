@@ -20,7 +20,7 @@ from . import activations, equations, path_sums
 from .derivation import Derivation
 from .diagram import network_diagram
 from .errors import TemplateError
-from .notation import get_profile
+from .notation import Profile, get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env
@@ -32,7 +32,7 @@ __all__ = ["DOCUMENTS", "default_template_dir", "escape_latex", "make_env", "pro
 DOCUMENTS = ("handout", "exercises", "answers")
 
 
-def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str,
+def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str | Profile,
                       template_dir: Path | None = None, precision: int = 4, proofs=None) -> dict[str, str]:
     """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}.
 
@@ -67,6 +67,11 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "summary": _summary(ts),
         "cost": ts.p.cost,
         "cost_full": ts.p.cost_full,
+        "learning_rate": ts.p.learning_rate,
+        # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
+        "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
+                    "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
@@ -92,16 +97,29 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
 def _summary(ts: Typesetter) -> str:
     widths = ", ".join(str(w) for w in ts.spec.layers)
     acts = sorted(set(ts.spec.activations), key=ts.spec.activations.index)
-    act_text = ", ".join(f"${activations.LATEX_NAME[a]}$ ({a})" for a in acts)
-    bias = "with biases" if all(ts.spec.biases) else ("without biases" if not any(ts.spec.biases) else "with biases in some layers")
+    act_text = ", ".join(_activation_words(ts, a) for a in acts)
+    if all(ts.spec.biases) or not any(ts.spec.biases):
+        bias = "with biases" if all(ts.spec.biases) else "without biases"
+    else:
+        layers = [str(ts.names.layer(l)) for l in range(1, ts.L + 1) if ts.spec.biases[l - 1]]
+        bias = f"with biases into layer{'s' if len(layers) > 1 else ''} {' and '.join(layers)} only"
     skips = ""
     if ts.spec.skips:
         skips = "; skip connections " + ", ".join(
             f"${ts.names.matrix(s.name)}$ from layer {ts.names.layer(s.src)} to layer {ts.names.layer(s.dst)}"
+            + (f" (the spec's [{s.src}, {s.dst}]: the spec counts the input as layer 0)" if ts.p.first_layer else "")
             for s in ts.spec.skips)
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+
+
+def _activation_words(ts: Typesetter, name: str) -> str:
+    """σ (sigmoid); g = σ (sigmoid) where the profile writes the activation with its letter; tanh, not tanh (tanh)."""
+    own, shown = activations.LATEX_NAME[name], ts.names.function(name)
+    math = own if shown == own else f"{shown} = {own}"
+    plain = own.replace(r"\operatorname{", "").rstrip("}").lstrip("\\").lower()
+    return f"${math}$" if plain == name else f"${math}$ ({name})"
 
 
 # The loss's name as a sentence says it ("loss half sse" reads as a typo).

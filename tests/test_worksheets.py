@@ -250,18 +250,20 @@ def test_golden_handout(profile):
 # ---------------------------------------------------------------------------------------------
 # The course's order and signs, in every profile
 
-OUTPUT = {"ng": "a^{(3)}", "nielsen": "a^{3}", "welch": r"\hat{y}"}
+OUTPUT = {"ng": "a^{(3)}", "nielsen": r"\hat{y}", "welch": r"\hat{y}", "qbus": r"f(\mathbf{x}, \mathbf{W})"}
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_loss_is_written_y_minus_y_hat(profile, net231):
     d, numbers = net231
     docs = render_worksheets(d, numbers, profile)
-    cost, out = PROFILES[profile].cost, OUTPUT[profile]
-    assert rf"{cost} = \frac{{1}}{{2}} \left(y - {out}\right)^{{2}}" in docs["handout.tex"]
+    p = PROFILES[profile]
+    cost, out, y = p.cost, OUTPUT[profile], p.target
+    error = rf"\left({y} - {out}\right)" if p.target_first else rf"\left({out} - {y}\right)"
+    assert rf"{cost} = \frac{{1}}{{2}} {error}^{{2}}" in docs["handout.tex"]
     for name, tex in docs.items():
         # SymPy's canonical order would print (-ŷ + y); nothing anywhere may start a sum with -a … + y
-        assert not re.search(r"\\left\(- [^()]*\+ y", tex), name
+        assert not re.search(r"\\left\(- [^()]*\+ " + re.escape(y), tex), name
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -270,7 +272,8 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
     d, numbers = net231
     docs = render_worksheets(d, numbers, profile)
     out, delta = OUTPUT[profile], ("\\delta^{3}" if profile == "nielsen" else "\\delta^{(3)}")
-    error = rf"-\left(y - {out}\right)" if profile == "welch" else rf"\left({out} - y\right)"
+    y = PROFILES[profile].target
+    error = rf"-\left({y} - {out}\right)" if PROFILES[profile].minus_y_first else rf"\left({out} - {y}\right)"
     line = next(l for l in docs["handout.tex"].splitlines() if l.startswith(rf"{delta} &="))
     assert line.endswith(rf"= {error}\, {out} \left(1 - {out}\right)"), line
     # ŷ = 0.9135 > y = 0.75, so ∂J/∂z of the output is positive in every profile
@@ -281,9 +284,10 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
 def test_sse_output_delta_carries_the_factor_two():
     d, numbers = build((EXAMPLES / "nielsen-121.toml").read_text())
     tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
-    assert r"= 2 \left(a^{3} - y\right)\, a^{3} \left(1 - a^{3}\right)" in tex
-    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ g'\left(z^{3}\right)" in tex
-    assert r"e = \left(y - a^{3}\right)^{2}" in tex
+    # the notes (seed 002) write ŷ, g'(z^3) and e = (y − ŷ)², not a^3 (which reads as a cubed)
+    assert r"= 2 \left(\hat{y} - y\right)\, \hat{y} \left(1 - \hat{y}\right)" in tex
+    assert r"\delta^{3} &= 2 \left(\hat{y} - y\right) \circ g'\left(z^{3}\right)" in tex
+    assert r"e = \left(y - \hat{y}\right)^{2}" in tex
 
 
 def test_hidden_delta_is_weighted_sum_then_slope(net222):
@@ -381,7 +385,7 @@ def test_negative_argument_is_bracketed_once():
     # nielsen-121: a^2_2 = σ(−0.1000), not σ((−0.1000)).
     d, numbers = _example("nielsen-121")
     tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
-    assert r"\sigma\left(-0.1000\right) = 0.4750" in tex
+    assert r"g\left(-0.1000\right) = 0.4750" in tex  # nielsen writes its activation g (g = σ)
     assert r"\left(\left(-" not in tex
 
 
