@@ -57,7 +57,7 @@ def test_errors_are_the_cli_spec_errors(tmp_path, capsys):
         derive.load("nope.toml")
     with pytest.raises(derive.SpecError, match="TOML text for a spec has several lines"):
         derive.load('name = "one-line"')
-    with pytest.raises(derive.SpecError, match="notation: unknown profile 'bishop'"):
+    with pytest.raises(derive.DeriveError, match="--notation: 'bishop' is not one of ng, nielsen, welch, qbus"):
         derive.load(MAZUR, notation="bishop")
     with pytest.raises(derive.SpecError, match="values: is missing"):
         derive.load(spec_text([2, 1])).answers()
@@ -133,7 +133,7 @@ def test_the_notebook_latex_compiles(mazur, tmp_path):
 
 def test_build_refuses_what_the_cli_refuses(tmp_path):
     for kwargs, message in (({"jobs": 0}, "--jobs: must be at least 1"), ({"templates": tmp_path / "none"}, "is not a folder"),
-                            ({"notation": "bishop"}, "--notation: unknown profile"),
+                            ({"notation": "bishop"}, "--notation: 'bishop' is not one of"),
                             ({"module_name": "my-grads"}, "--module-name: 'my-grads' is not allowed")):
         with pytest.raises(derive.DeriveError, match=message):
             derive.build([MAZUR], tmp_path, pdf=False, **kwargs)
