@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, escape_controls
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
@@ -155,10 +155,8 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
 
 
 def one_line(text: str) -> str:
-    """`text` with line breaks and other control characters escaped, so a message stays one line."""
-    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return "".join(escapes.get(c, f"\\u{ord(c):04x}") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-                   for c in text)
+    """`text` with line breaks, control and bidirectional characters escaped, so a message stays one safe line."""
+    return escape_controls(text)
 
 
 def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:

@@ -37,14 +37,16 @@ def test_a_second_build_with_nothing_changed_is_skipped(tmp_path, capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def test_a_bad_spec_among_good_ones_writes_nothing(tmp_path, capsys):
+def test_a_bad_spec_among_good_ones_costs_them_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\n[network]\nlayers = [2, 2]\nactivation = "softmax"\nloss = "bce"\n')
     out = tmp_path / "out"
-    assert main(["build", str(EXAMPLES / "toy-111.toml"), str(bad), "--out", str(out), "--no-pdf"]) == 2
-    assert not out.exists()
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "network.loss" in err
+    assert main(["build", str(bad), str(EXAMPLES / "toy-111.toml"), str(bad), "--out", str(out), "--no-pdf"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["toy-111"]  # the good one is written, the bad one nothing
+    assert (out / "toy-111" / "gradients.py").is_file()
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "network.loss" in captured.err
+    assert "toy-111: wrote" in captured.out
 
 
 def test_every_bundled_example_builds(tmp_path, examples_dir):
