@@ -22,7 +22,7 @@ from .check import CheckReport, check_module
 from .codegen import load_module, module_source
 from .derivation import Derivation, derive
 from .errors import DeriveError, LatexError, SpecError
-from .latex import cancel_all, compile_pdf, have_latex, reset_cancel
+from .latex import cancel_all, compile_pdf, have_latex, reset_cancel, sandbox_available
 from .network import build_network
 from .outputs import up_to_date, write_outputs
 from .proof import prove
@@ -166,6 +166,8 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
     templates = template_dir or TEMPLATES
     trusted = template_dir is None or Path(template_dir).resolve() == TEMPLATES.resolve()
     compile_pdfs = pdf and have_latex()
+    unsafe = compile_pdfs and not trusted and not sandbox_available()
+    compile_pdfs = compile_pdfs and not unsafe
     pending: list[tuple[BuildResult, dict[str, bytes], str]] = []
     for result, raw in loaded:
         spec = result.spec
@@ -197,5 +199,9 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
         except DeriveError as exc:
             r.error = exc
             continue
-        r.pdf_note = "" if compile_pdfs else ("PDFs skipped (--no-pdf)" if not pdf else "PDFs skipped: no pdflatex found (install TeX Live)")
+        r.pdf_note = "" if compile_pdfs else ("PDFs skipped (--no-pdf)" if not pdf else
+                                              f"PDFs skipped: the templates in {template_dir} are not derive's own and this system has "
+                                              "no Landlock sandbox (Linux 5.13+) to keep TeX from reading your files; compile the "
+                                              ".tex yourself if you trust them" if unsafe else
+                                              "PDFs skipped: no pdflatex found (install TeX Live)")
     return results

@@ -153,3 +153,16 @@ def test_a_template_folder_reading_a_file_fails_the_build_in_the_sandbox(tmp_pat
     assert f"{out / 'toy-111' / 'handout.tex'}: LaTeX failed" in err and "Permission denied" in err
     assert "SECRET" not in err
     assert not (out / "toy-111").exists()
+
+
+def test_without_the_sandbox_a_template_folder_gets_its_tex_but_no_pdf(tmp_path, capsys, monkeypatch):
+    import derive.build
+
+    monkeypatch.setattr(derive.build, "sandbox_available", lambda: False)
+    monkeypatch.setattr(derive.build, "have_latex", lambda: True)
+    monkeypatch.setattr(derive.build, "compile_text", lambda *a, **k: pytest.fail("must not compile"))
+    folder = templates_with(tmp_path, "")
+    out = tmp_path / "out"
+    assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out), "--templates", str(folder)]) == 0
+    assert "no Landlock sandbox" in capsys.readouterr().out
+    assert (out / "toy-111" / "handout.tex").is_file() and not list((out / "toy-111").glob("*.pdf"))
