@@ -27,6 +27,11 @@ y = [[0.5]]
 """
 UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
+def toml_key(key: str) -> str:
+    """`key` as a TOML quoted key: quotes, backslashes and control characters escaped."""
+    return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 or c in '"\\' else c for c in key) + '"'
+
+
 parameter_like = st.from_regex(r"[Wb][0-9]{1,4}(_[0-9]{1,4})?", fullmatch=True)
 any_key = st.text(min_size=1, max_size=12)
 
@@ -40,7 +45,7 @@ def test_any_values_key_is_a_parameter_or_one_clear_line(key, skip):
     if skip:
         params["W2_0"] = "[[0.5]]"
     lines = [f"{name} = {value}" for name, value in params.items() if name != key]
-    text = BASE.format(skip=spec_skip) + "\n".join(lines) + f"\n{json.dumps(key, ensure_ascii=False)} = {params.get(key, '[[1.0]]')}\n"
+    text = BASE.format(skip=spec_skip) + "\n".join(lines) + f"\n{toml_key(key)} = {params.get(key, '[[1.0]]')}\n"
     try:
         spec = parse_spec(text, "fuzz.toml")
     except SpecError as exc:
