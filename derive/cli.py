@@ -1,17 +1,20 @@
 """The command line: parses, calls the library, prints, and maps errors to exit codes.
 
-Exit status: 0 success, 1 a check found a mismatch, 2 bad input (one line on stderr), 130 interrupted.
+Exit status: 0 success, 1 a check found a mismatch, 2 bad input (one line on stderr), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM). Every message is printed with control and bidirectional
+characters escaped, so a key name or path cannot rewrite the terminal line it is shown on.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import DeriveError
+from .errors import DeriveError, escape_controls, printable_lines
 from .spec import NOTATIONS
 
 
@@ -69,24 +72,48 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every `finally` (temporary folders, LaTeX) runs."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def print_error(exc: BaseException) -> None:
+    for line in printable_lines(str(exc)):
+        print(f"derive: error: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
     try:
         return COMMANDS[args.command](args)
     except DeriveError as exc:
-        print(f"derive: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("derive: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         # The reader went away (`derive paths big.toml | head`): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
@@ -124,18 +151,32 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
 def cmd_build(args) -> int:
     from .api import build
 
+    from .build import CheckFailed
+
     results = build(args.specs, args.out, notation=args.notation, pdf=not args.no_pdf, force=args.force,
                     templates=args.templates, jobs=args.jobs, module_name=args.module_name)
     for r in results:
+        if r.error is not None:
+            continue
         if r.skipped:
-            print(f"{r.spec.name}: up to date ({r.folder})")
+            print(escape_controls(f"{r.spec.name}: up to date ({r.folder})"))
             continue
         state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
-        print(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].worst:.1e} vs backprop, "
-              f"{r.check.comparisons[2].worst:.1e} vs finite differences")
+        print(escape_controls(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].worst:.1e} vs backprop, "
+                              f"{r.check.comparisons[2].worst:.1e} vs finite differences"))
+        skipped = [name for c in r.check.comparisons for name in c.skipped]
+        if skipped:
+            print(f"{r.spec.name}: not differenced, a ReLU kink lies within the step: {', '.join(skipped)}")
         if r.pdf_note:
             print(f"{r.spec.name}: {r.pdf_note}")
-    return 0
+    # A spec that failed cost the others nothing; its lines come last, each message once (a broken
+    # template fails every spec the same way).
+    errors = [r.error for r in results if r.error is not None]
+    for message in dict.fromkeys(str(e) for e in errors):
+        print_error(DeriveError(message))
+    if not errors:
+        return 0
+    return 1 if all(isinstance(e, CheckFailed) for e in errors) else 2
 
 
 def cmd_answers(args) -> int:
@@ -170,6 +211,8 @@ def cmd_check(args) -> int:
     def one(d):
         report = check_module(d.spec, d.module, args.seed)
         lines = report.lines()
+        for line in report.failures(d.spec.source):
+            print(f"derive: error: {escape_controls(line)}", file=sys.stderr)
         if not args.no_proof:
             proofs = prove(d.derivation)
             methods = {}

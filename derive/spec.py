@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, escape_controls
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
@@ -166,10 +166,8 @@ def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) ->
 
 
 def one_line(text: str) -> str:
-    """`text` with line breaks and other control characters escaped, so a message stays one line."""
-    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return "".join(escapes.get(c, f"\\u{ord(c):04x}") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-                   for c in text)
+    """`text` with line breaks, control and bidirectional characters escaped, so a message stays one safe line."""
+    return escape_controls(text)
 
 
 def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:
@@ -187,6 +185,11 @@ def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None =
         v.fail("title", f"is {len(title)} characters long; at most {MAX_TITLE} fit a worksheet heading")
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title):
         v.fail("title", "contains a control character or line break (newline, tab, ...); use a single line of text")
+    foreign = sorted({c for c in title if not _typesettable(c)})
+    if foreign:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in foreign[:8]) + (f" and {len(foreign) - 8} more" if len(foreign) > 8 else "")
+        v.fail("title", f"contains characters the worksheets cannot typeset (pdflatex with Latin fonts): {shown}; "
+                        "use Latin letters, accents and punctuation")
 
     net = v.table(data["network"], "network")
     v.keys(net, "network", NETWORK_KEYS, required=("layers", "activation", "loss"))
@@ -249,6 +252,14 @@ def check_module_name(module: str, fail) -> str:
     return module
 
 
+# What a worksheet title can hold: printable Latin-1 and the dashes and quotes escape_latex spells out.
+_TITLE_EXTRAS = frozenset("\u2013\u2014\u2018\u2019\u201c\u201d")
+
+
+def _typesettable(c: str) -> bool:
+    return 32 <= ord(c) < 127 or 160 <= ord(c) <= 255 or c in _TITLE_EXTRAS
+
+
 def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:
     if not isinstance(raw, list):
         v.fail("network.layers", f"expected a list of layer widths like [2, 2, 2], got {_kind(raw)}")
@@ -296,6 +307,15 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
         if key not in shapes and _PARAMETER_NAME.fullmatch(key):
             v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
     v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
+
+
+        if key in shapes or not _PARAMETER_NAME.fullmatch(key):
+            continue
+        canonical = _canonical(key)
+        if canonical in shapes:  # W01, b001, W03_01: the same parameter written with leading zeros
+            v.fail(_join("values", key), f"unknown key; did you mean {canonical!r}? (parameters are written without leading zeros)")
+        v.fail(_join("values", key), f"the network has no {canonical}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
     layout = "out_in"
     if "layout" in table:
         layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
@@ -368,13 +388,25 @@ def _csv_rows(v: _Validator, table: dict[str, Any], n_in: int, n_out: int):
 _PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
 
 
+def _canonical(key: str) -> str:
+    """A parameter key as derive names it: W01 → W1, W03_001 → W3_1."""
+    match = _PARAMETER_NAME.fullmatch(key)
+    src = match["src"]
+    return f"{match['kind']}{int(match['dst'])}" + (f"_{int(src)}" if src is not None else "")
+
+
 def _why_no_parameter(spec: Spec, key: str) -> str:
+    """Why the canonical form of `key` (a W or b name that the network lacks) is not a parameter."""
     match = _PARAMETER_NAME.fullmatch(key)
     dst, src = int(match["dst"]), match["src"]
     if not 1 <= dst <= spec.depth:
         return f"its layers are 1 to {spec.depth}"
     if match["kind"] == "b":
         return f"network.bias is false for layer {dst}" if src is None else "biases have no _<from> part"
+    if src is None:
+        return f"layer {dst} has no weights"  # unreachable: every computing layer has W<l>
+    if int(src) == dst - 1:
+        return f"the weights into layer {dst} from layer {dst - 1} are W{dst}, without a _<from> part"
     return f"network.skip has no [{int(src)}, {dst}]"
 
 
@@ -395,6 +427,10 @@ def _rows(v: _Validator, raw: Any, where: str, width: int, what: str) -> tuple[t
         v.fail(where, f"expected a non-empty list of rows, one per example, got {'an empty list' if raw == [] else _kind(raw)}")
     if width == 1 and all(not isinstance(r, list) for r in raw):
         raw = [[r] for r in raw]  # a single unit may be written as a flat list, one number per example
+    if any(isinstance(r, list) for r in raw) and not all(isinstance(r, list) for r in raw):
+        flat = " (or a flat list of numbers, one per example, for a single unit)" if width == 1 else ""
+        v.fail(where, f"mixes numbers and rows; write one row of {width} number{'s' if width != 1 else ''} per example, "
+                      f"e.g. [[{', '.join(['0.5'] * width)}], [{', '.join(['1.0'] * width)}]]{flat}")
     rows = []
     for r, row in enumerate(raw):
         if not isinstance(row, list):

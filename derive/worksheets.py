@@ -23,7 +23,7 @@ from .errors import TemplateError
 from .notation import Profile, get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
-from .texenv import default_template_dir, escape_latex, make_env
+from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter
 from .worked import worked
 
@@ -54,8 +54,9 @@ def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Pat
         raise TemplateError(f"{folder}: {exc.name}: template not found (copy derive's templates/ folder and edit it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename or folder / name}:{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{folder / name}: {exc}") from None
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError, RecursionError) as exc:
+        # Runtime mistakes and sandbox refusals (a template reaching for Python internals): file and line.
+        raise TemplateError(template_error(exc, Path(folder), name)) from None
 
 
 def _context(ts: Typesetter, numbers: dict | None) -> dict:
