@@ -304,18 +304,13 @@ def _skips(v: _Validator, raw: Any, depth: int) -> tuple[Skip, ...]:
 def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     shapes = spec.parameter_shapes()
     for key in table:
-        if key not in shapes and _PARAMETER_NAME.fullmatch(key):
-            v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
-    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
-
-
         if key in shapes or not _PARAMETER_NAME.fullmatch(key):
             continue
         canonical = _canonical(key)
         if canonical in shapes:  # W01, b001, W03_01: the same parameter written with leading zeros
             v.fail(_join("values", key), f"unknown key; did you mean {canonical!r}? (parameters are written without leading zeros)")
         v.fail(_join("values", key), f"the network has no {canonical}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
-    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
     layout = "out_in"
     if "layout" in table:
         layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
