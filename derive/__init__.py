@@ -8,15 +8,12 @@
 
 Bad specs raise `derive.SpecError` (a `derive.DeriveError`) with the line the command line prints.
 """
-import sys
-import types
-
 from .errors import DeriveError, SpecError
 
 __version__ = "0.1.0"
 __all__ = ["Derivation", "DeriveError", "Explanation", "SpecError", "__version__", "build", "load"]
 
-_API = ("Derivation", "Explanation", "load")
+_API = ("Derivation", "Explanation", "build", "load")
 
 
 def __getattr__(name: str):
@@ -30,24 +27,3 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """`derive.build` is the API's function, though derive/build.py (the build stage) has the same name.
-
-    Importing a submodule sets it as an attribute of its package; this property keeps the function
-    there. The build stage itself is `sys.modules["derive.build"]` (`from derive.build import ...`).
-    """
-
-    @property
-    def build(self):
-        from .api import build
-
-        return build
-
-    @build.setter
-    def build(self, value):
-        pass  # the import system announcing the submodule: it stays in sys.modules
-
-
-sys.modules[__name__].__class__ = _Package

@@ -44,7 +44,7 @@ def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
             raise
     else:
         raise TypeError(f"derive.load: expected a path or a spec's TOML text, got {type(spec).__name__}")
-    from .build import resolve_notation
+    from .builder import resolve_notation
     from .profile import load_profile
 
     # The same rules as `derive build`: a name or a profile file; the spec's own file is relative to the spec.
@@ -120,7 +120,7 @@ class Derivation:
     # -- LaTeX ---------------------------------------------------------------------------------
     def worksheets(self, templates: str | os.PathLike | None = None) -> dict[str, str]:
         """The .tex texts {"handout.tex", "exercises.tex", "answers.tex"}, as `derive build` writes them."""
-        from .build import PROOF_MAX_PATHS
+        from .builder import PROOF_MAX_PATHS
         from .proof import prove
         from .worksheets import render_worksheets
 
@@ -208,7 +208,7 @@ def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None =
           force: bool = False, templates: str | os.PathLike | None = None, jobs: int | None = None,
           module_name: str | None = None):
     """`derive build`: the same checks, the same files; returns one `build.BuildResult` per spec."""
-    from .build import build as build_all
+    from .builder import build as build_all
 
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]  # one spec, not the characters of its name

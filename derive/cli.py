@@ -151,7 +151,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
 def cmd_build(args) -> int:
     from .api import build
 
-    from .build import CheckFailed
+    from .builder import CheckFailed
 
     results = build(args.specs, args.out, notation=args.notation, pdf=not args.no_pdf, force=args.force,
                     templates=args.templates, jobs=args.jobs, module_name=args.module_name)

@@ -105,7 +105,7 @@ def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expe
 def test_without_tex_the_tex_files_are_written_and_derive_says_pdfs_were_skipped(tmp_path, capsys, monkeypatch):
     import importlib
 
-    build_stage = importlib.import_module("derive.build")  # the module; `derive.build` is the API's function
+    build_stage = importlib.import_module("derive.builder")
     monkeypatch.setattr(build_stage, "have_latex", lambda: False)
     out = tmp_path / "out"
     assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out)]) == 0
@@ -146,10 +146,10 @@ def _fake_latex(monkeypatch):
     """PDFs without TeX: the 'PDF' of a .tex is its bytes' digest, so a stale one is recognisable."""
     import hashlib
 
-    import derive.build
+    import derive.builder
 
-    monkeypatch.setattr(derive.build, "have_latex", lambda: True)
-    monkeypatch.setattr(derive.build, "compile_text",
+    monkeypatch.setattr(derive.builder, "have_latex", lambda: True)
+    monkeypatch.setattr(derive.builder, "compile_text",
                         lambda text, name, trusted=True: b"%PDF-fake " + hashlib.sha256(text).hexdigest().encode())
 
 

@@ -101,9 +101,9 @@ def test_differences_away_from_kinks_agree_with_the_reference_ones():
 
 
 def _corrupt(monkeypatch):
-    import derive.build
+    import derive.builder
 
-    real = derive.build.module_source
+    real = derive.builder.module_source
 
     def wrong(derivation):
         source = real(derivation)
@@ -112,7 +112,7 @@ def _corrupt(monkeypatch):
         return source + ("\n_right = gradients\n\ndef gradients(params, X, Y):\n    g = _right(params, X, Y)\n"
                          "    g['W2'] = g['W2'] * 1.01\n    return g\n")
 
-    monkeypatch.setattr(derive.build, "module_source", wrong)
+    monkeypatch.setattr(derive.builder, "module_source", wrong)
 
 
 def test_a_real_mismatch_is_one_line_per_comparison_exit_1_and_the_other_specs_are_written(tmp_path, capsys, monkeypatch):

@@ -156,11 +156,11 @@ def test_a_template_folder_reading_a_file_fails_the_build_in_the_sandbox(tmp_pat
 
 
 def test_without_the_sandbox_a_template_folder_gets_its_tex_but_no_pdf(tmp_path, capsys, monkeypatch):
-    import derive.build
+    import derive.builder
 
-    monkeypatch.setattr(derive.build, "sandbox_available", lambda: False)
-    monkeypatch.setattr(derive.build, "have_latex", lambda: True)
-    monkeypatch.setattr(derive.build, "compile_text", lambda *a, **k: pytest.fail("must not compile"))
+    monkeypatch.setattr(derive.builder, "sandbox_available", lambda: False)
+    monkeypatch.setattr(derive.builder, "have_latex", lambda: True)
+    monkeypatch.setattr(derive.builder, "compile_text", lambda *a, **k: pytest.fail("must not compile"))
     folder = templates_with(tmp_path, "")
     out = tmp_path / "out"
     assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out), "--templates", str(folder)]) == 0
