@@ -117,7 +117,7 @@ def kink_aware_differences(spec: Spec, params, X, Y, rel_step: float = REL_STEP)
 
     def run(theta):
         zs, acts = reference._forward(spec, theta, Xm)
-        return reference._loss_value(spec, zs[-1], acts[-1], Ym), zs
+        return reference._loss_value(spec, zs[-1], acts[-1], Ym) + reference._l2_penalty(spec, theta, Xm.shape[0]), zs
 
     def moved(zs) -> float:
         return max(float(np.max(np.abs(zs[l] - base_zs[l]), initial=0.0)) for l in range(1, spec.depth + 1))
