@@ -215,6 +215,9 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                                               "no Landlock sandbox (Linux 5.13+) to keep TeX from reading your files; compile the "
                                               ".tex yourself if you trust them" if unsafe else
                                               "PDFs skipped: no pdflatex found (install TeX Live)")
+        if r.spec.l2:
+            r.pdf_note = ("worksheets not written: they do not show the L2 term yet "
+                          "(gradients.py and answers.json include it)")
     return results
 
 
