@@ -15,6 +15,7 @@ derive removes only temporary files its journal recorded before creating them
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -94,7 +95,7 @@ def read_regular(path: Path, limit: int | None = None) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        if exc.errno == getattr(__import__("errno"), "ENXIO", None):  # a socket or a FIFO with no writer
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer
             raise OutputError(f"{path}: is not a regular file (a FIFO, device or socket); move it away") from None
         raise
     try:

@@ -1,5 +1,6 @@
 """derive build: the main job, on the bundled examples and on a single spec."""
 import json
+import os
 
 import pytest
 
@@ -204,7 +205,7 @@ def _run_build(tmp_path, *extra, timeout=120):
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.parametrize("name", ["gradients.py", "handout.tex", ".derive-manifest.json"])
 def test_a_fifo_where_derive_writes_is_refused_in_one_line(tmp_path, name):
     import os
@@ -221,7 +222,7 @@ def test_a_fifo_where_derive_writes_is_refused_in_one_line(tmp_path, name):
     assert result.stderr == f"derive: error: {folder / name}: is not a regular file (a FIFO, device or socket); move it away\n"
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_manifest_entries_outside_the_folder_are_never_read(tmp_path):
     import json
     import os
