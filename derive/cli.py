@@ -26,6 +26,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     b.add_argument("--templates", type=Path, help="a folder of templates to use instead of derive's own")
     b.add_argument("--jobs", type=int, help="LaTeX compilations run at once (default: number of cores)")
+    b.add_argument("--quiet", action="store_true", help="print nothing but errors (no per-spec lines, no progress)")
+    b.add_argument("--timings", action="store_true", help="after each spec, print how long each stage took (on stderr)")
 
     a = sub.add_parser("answers", help="print the worked numbers of a spec with [values]")
     a.add_argument("spec", type=Path)
@@ -68,22 +70,36 @@ def _derivation(path: Path):
 
 
 def cmd_build(args) -> int:
-    from .build import build
+    import time
 
+    start = time.perf_counter()
+    from .build import build
+    from .progress import Progress
+
+    imported = time.perf_counter() - start
     if args.jobs is not None and args.jobs < 1:
         raise DeriveError(f"--jobs: must be at least 1, got {args.jobs}")
     if args.templates is not None and not args.templates.is_dir():
         raise DeriveError(f"--templates: {args.templates} is not a folder")
-    results = build(args.specs, args.out, args.notation, not args.no_pdf, args.force, args.templates, args.jobs)
-    for r in results:
+
+    def report(r) -> None:
+        # Printed as soon as each spec is done, so a long build shows its results as it goes.
+        if args.timings:
+            print(f"{r.spec.name}: timings: import {1e3 * imported:.0f} ms, {r.stages.line()}", file=sys.stderr, flush=True)
+        if args.quiet:
+            return
         if r.skipped:
-            print(f"{r.spec.name}: up to date ({r.folder})")
-            continue
+            print(f"{r.spec.name}: up to date ({r.folder})", flush=True)
+            return
         state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
         print(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].worst:.1e} vs backprop, "
-              f"{r.check.comparisons[2].worst:.1e} vs finite differences")
+              f"{r.check.comparisons[2].worst:.1e} vs finite differences", flush=True)
         if r.pdf_note:
-            print(f"{r.spec.name}: {r.pdf_note}")
+            print(f"{r.spec.name}: {r.pdf_note}", flush=True)
+
+    progress = Progress(enabled=False if args.quiet else None)
+    build(args.specs, args.out, args.notation, not args.no_pdf, args.force, args.templates, args.jobs,
+          on_result=report, progress=progress)
     return 0
 
 
@@ -126,12 +142,11 @@ def cmd_check(args) -> int:
     for line in report.lines():
         print(line)
     if not args.no_proof:
+        from .proof import bits, failure_bound
+
         proofs = prove(derivation)
-        methods = {}
-        for p in proofs:
-            methods[p.method] = methods.get(p.method, 0) + 1
-        summary = ", ".join(f"{n} {method}" for method, n in sorted(methods.items()))
-        print(f"  path sum = δ form for {len(proofs)} parameters ({summary})")
+        print(f"  path sum = δ form for {len(proofs)} parameters (polynomial identity test at {proofs[0].points} random "
+              f"points modulo 2^61 - 1; a difference would pass unnoticed with probability < 2^-{bits(failure_bound(proofs))})")
     return 0 if report.ok else 1
 
 
