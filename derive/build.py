@@ -23,7 +23,7 @@ from .check import CheckReport, check_module
 from .codegen import load_module, module_source
 from .derivation import Derivation, derive
 from .errors import DeriveError, LatexError, SpecError
-from .latex import compile_pdf, have_latex
+from .latex import compile_with_log, have_latex
 from .network import build_network
 from .outputs import up_to_date, write_outputs
 from .progress import Progress, Stages
@@ -106,19 +106,16 @@ def artefacts(spec: Spec, notation: str, template_dir: Path | None, stages: Stag
     return derivation, files, report
 
 
-def compile_text(text: bytes, name: str) -> bytes:
-    """Compile one .tex text in a private temporary folder and return the PDF's bytes."""
+def compile_text(text: bytes, name: str, single_pass: bool = False) -> bytes:
+    """Compile one .tex text in a private temporary folder and return the PDF's bytes.
+
+    `single_pass`: one pdflatex run, for derive's own templates, which have no cross-references
+    (the PDF is byte-identical to latexmk's, in half the time); a lecturer's templates get latexmk.
+    """
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as tmp:
         tex = Path(tmp) / name
         tex.write_bytes(text)
-        return compile_pdf(tex).read_bytes()
-
-
-def compile_all(jobs: list[tuple[Path, str, bytes]], workers: int) -> dict[tuple[Path, str], bytes]:
-    """Compile (folder, name.tex, text) jobs in parallel; returns the PDFs' bytes by (folder, name)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {(folder, name): pool.submit(compile_text, text, name) for folder, name, text in jobs}
-        return {where: _pdf(where, future) for where, future in futures.items()}
+        return compile_with_log(tex, single_pass=single_pass)[0].read_bytes()
 
 
 def _pdf(where: tuple[Path, str], future: Future) -> bytes:
@@ -200,7 +197,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
             item = _Pending(result, files, key, {}, time.perf_counter(), {})
             if compile_pdfs:
                 for name in sorted(n for n in files if n.endswith(".tex")):
-                    future = pool.submit(compile_text, files[name], name)
+                    future = pool.submit(compile_text, files[name], name, template_dir is None)
                     future.add_done_callback(lambda f, item=item, name=name: item.done_at.__setitem__(name, time.perf_counter()))
                     future.add_done_callback(compiled.one_done)
                     item.futures[name] = future

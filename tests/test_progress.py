@@ -77,7 +77,7 @@ def test_pdfs_compile_in_the_background_within_jobs_and_are_counted(tmp_path, mo
     running, most = [0], [0]
     lock = threading.Lock()
 
-    def fake_compile(text, name):
+    def fake_compile(text, name, single_pass=False):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
