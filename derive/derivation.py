@@ -14,7 +14,7 @@ import sympy as sp
 
 from . import activations
 from .matrix_form import MatrixForm, build_matrix_form
-from .network import Network, Parameter
+from .network import Network, Parameter, symbol_product
 
 
 @dataclass(frozen=True)
@@ -153,13 +153,13 @@ def derive(network: Network) -> Derivation:
         for j, z in enumerate(network.z[l]):
             a = network.a[l][j]
             local = factors[(a, z)].value
-            back = sp.Add(*(factors[(zk, a)].value * delta[zk] for zk in successors[a]))
+            back = sp.Add(*(symbol_product(factors[(zk, a)].value, delta[zk]) for zk in successors[a]))
             delta_expr[delta[z]] = local * back
 
     gradient = {}
     for p in network.parameters:
         d = delta[network.z[p.layer][p.index[0]]]
-        gradient[p.key] = d * p.source if p.source is not None else d
+        gradient[p.key] = symbol_product(d, p.source) if p.source is not None else d
 
     return Derivation(network, factors, {k: tuple(v) for k, v in successors.items()}, delta, delta_expr,
                       output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta))
