@@ -263,9 +263,14 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
 
 
 FD_BATCH_FLOATS = 1 << 21  # rows × width of one batch of perturbed forward passes (16 MB of float64)
+# Multiply-adds of all perturbed forward passes (about a second). Every entry costs a pass from its
+# layer on for every example, so the total grows with parameters × weights × examples; past this
+# budget an evenly spread sample of each matrix's entries is differenced and the rest are NaN.
+FD_WORK_BUDGET = 1e9
 
 
-def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3) -> dict[str, np.ndarray]:
+def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3,
+                       budget: float = FD_WORK_BUDGET) -> dict[str, np.ndarray]:
     """dJ/dtheta for every parameter entry by Richardson-extrapolated central differences.
 
     With D(h) = (J(theta + h) - J(theta - h)) / 2h and h = rel_step * max(1, |theta|) / max(1, |X|),
@@ -276,20 +281,31 @@ def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step:
     Each J(theta ± step) is a real forward pass of the perturbed network. Moving entry (j, k) of a
     matrix into layer l by t moves z_l[:, j] by t·a_src[:, k] and nothing before layer l, so the
     layers before l are computed once and the perturbed passes from layer l on run many at a time,
-    stacked as rows (a batched forward pass, not a linearisation).
+    stacked as rows (a batched forward pass, not a linearisation). When all of them would cost more
+    than `budget` multiply-adds, an evenly spread sample of each matrix's entries (at least one) is
+    differenced and the other entries are NaN.
     """
     P, Xm, Ym = _inputs(spec, params, X, Y)
     input_scale = max(1.0, float(np.max(np.abs(Xm)))) if Xm.size else 1.0
     zs, acts = _forward(spec, P, Xm)
     m = Xm.shape[0]
     c = _scale(spec, m)
+    # Multiply-adds of one example's forward pass from layer l on, for every l.
+    tail = [sum(P[spec.weight_name(k, s)].size for k in range(max(l, 1), spec.depth + 1) for s in spec.sources_of(k))
+            for l in range(spec.depth + 2)]
+    work = 4 * m * sum(P[name].size * tail[_layer_of(name)] for name in P)
+    share = min(1.0, budget / work) if work else 1.0
     result: dict[str, np.ndarray] = {}
     for l in range(1, spec.depth + 1):
         for src in list(spec.sources_of(l)) + (["bias"] if spec.biases[l - 1] else []):
             name = f"b{l}" if src == "bias" else spec.weight_name(l, src)
             value = P[name]
             entries = list(np.ndindex(value.shape))
-            h = rel_step * np.maximum(1.0, np.abs(value.reshape(-1))) / input_scale
+            chosen = np.arange(len(entries))
+            if share < 1.0:
+                chosen = np.unique(np.linspace(0, len(entries) - 1, max(1, int(share * len(entries)))).round().astype(int))
+                entries = [entries[i] for i in chosen]
+            h = rel_step * np.maximum(1.0, np.abs(value.reshape(-1)[chosen])) / input_scale
             steps = np.stack([h / 2.0, -h / 2.0, h, -h], axis=1)  # per entry: J at θ + each
             width = max(spec.layers[l:])
             chunk = max(1, FD_BATCH_FLOATS // (4 * m * width))
@@ -300,8 +316,15 @@ def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step:
                                                                steps[start:start + len(part)], c)
             d_half = (J[:, 0] - J[:, 1]) / (2.0 * steps[:, 0])
             d_full = (J[:, 2] - J[:, 3]) / (2.0 * steps[:, 2])
-            result[name] = ((4.0 * d_half - d_full) / 3.0).reshape(value.shape)
+            grad = np.full(value.size, np.nan)
+            grad[chosen] = (4.0 * d_half - d_full) / 3.0
+            result[name] = grad.reshape(value.shape)
     return {name: result[name] for name in spec.parameter_shapes()}
+
+
+def _layer_of(name: str) -> int:
+    """The layer a parameter matrix feeds: W3, W3_1 and b3 feed layer 3."""
+    return int(name[1:].split("_")[0])
 
 
 def _perturbed_losses(spec: Spec, P, zs, acts, Y, layer: int, src, entries, steps: np.ndarray, c: float) -> np.ndarray:

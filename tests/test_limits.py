@@ -68,3 +68,23 @@ def test_the_classic_two_layer_net_builds_checks_and_gives_the_published_numbers
         np.testing.assert_allclose(answers["gradients"][name], want, rtol=1e-10, atol=1e-14)
     handout = (folder / "handout.tex").read_text()
     assert "For every one of the 657 parameters, the sum over its paths equals its $\\delta$ form" in handout
+
+
+def test_finite_differences_of_a_large_problem_cover_an_even_sample_and_say_so():
+    from derive.check import compare, _sample_note
+
+    spec = parse_spec(spec_text([3, 4, 3, 2], ["tanh", "relu", "softmax"], "cross_entropy_mean", skip=[(0, 2), (1, 3)]))
+    params, X, Y = reference.random_problem(spec, 5, examples=3)
+    full = reference.finite_differences(spec, params, X, Y)
+    assert all(np.isfinite(v).all() for v in full.values()) and _sample_note(full) == ""
+    part = reference.finite_differences(spec, params, X, Y, budget=4000)
+    done = sum(int(np.isfinite(v).sum()) for v in part.values())
+    assert 0 < done < 56 and all(np.isfinite(v).any() for v in part.values())  # every matrix sampled
+    for name, v in part.items():
+        known = np.isfinite(v)
+        np.testing.assert_array_equal(v[known], full[name][known])
+    assert _sample_note(part) == f" (on {done} of 56 entries)"
+    _, grads, _ = reference.backprop(spec, params, X, Y)
+    assert compare("fd", grads, part, 1e-7, 1e-11).ok
+    wrong = {k: v + 1e-3 for k, v in grads.items()}
+    assert not compare("fd", wrong, part, 1e-7, 1e-11).ok  # the sampled entries still catch a wrong gradient
