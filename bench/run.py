@@ -1,8 +1,10 @@
-"""Speed at every size: the whole `derive build` command first, then its stages, memory, and
-gradient speed against NumPy.
+"""Speed at every size: the whole `derive build` command first, then its stages, memory, gradients.
+
+Gradient speed is measured against a hand-written NumPy backprop.
 
     python bench/run.py            # the full run; writes bench/RESULTS.md
     python bench/run.py --quick    # a short smoke run: the whole command on the three small targets only
+    python bench/run.py --commands # only the whole-command section again, in place in bench/RESULTS.md
 
 The whole command is timed as a user runs it: `python -m derive build SPEC --out DIR --force`
 (with and without --no-pdf) in a fresh process, from start to exit, with --timings so that the
@@ -663,9 +665,28 @@ def report(info, rows, grow, sizes, quick: bool, builds: dict | None = None, com
     return "\n".join(lines) + "\n"
 
 
+def rerun_command_section(info: dict, output: Path) -> int:
+    """Time the whole command again (a quieter moment, say) and replace only that section of `output`."""
+    commands = command_times(False)
+    section = command_section(commands)
+    section.insert(1, f"\nRe-run on its own {info['date']}; load average (1/5/15 min) at the start: {info['load']}, at the end: "
+                      f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+    text = output.read_text(encoding="utf-8")
+    start, end = text.index("## The whole command"), text.index("## Stages in one process")
+    text = text[:start] + "\n".join(section) + "\n\n" + text[end:]
+    print("\n".join(section))
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, output)
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run: the whole command on the three small targets, one run each")
+    parser.add_argument("--commands", action="store_true",
+                        help="re-run only the whole-command section (full repeats) and put it in place of that section of bench/RESULTS.md")
     parser.add_argument("--output", type=Path, default=None, help="where to write the markdown (default bench/RESULTS.md for a full run, nothing for --quick)")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="rerun with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to this (a diagnostic: threaded BLAS "
@@ -689,6 +710,8 @@ def main(argv=None) -> int:
         return 0
     quick = args.quick
     info = machine()
+    if args.commands:
+        return rerun_command_section(info, args.output or HERE / "RESULTS.md")
     commands = command_times(quick)
     if quick:
         text = "\n".join(header(info, quick) + command_section(commands)) + "\n"
