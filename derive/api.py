@@ -120,12 +120,11 @@ class Derivation:
     # -- LaTeX ---------------------------------------------------------------------------------
     def worksheets(self, templates: str | os.PathLike | None = None) -> dict[str, str]:
         """The .tex texts {"handout.tex", "exercises.tex", "answers.tex"}, as `derive build` writes them."""
-        from .builder import PROOF_MAX_PATHS
         from .proof import prove
         from .worksheets import render_worksheets
 
         numbers = self.answers() if self.spec.values is not None else None
-        proofs = prove(self.derivation, max_paths=PROOF_MAX_PATHS)
+        proofs = prove(self.derivation)
         folder = Path(templates) if templates is not None else None
         return render_worksheets(self.derivation, numbers, self.notation, folder, proofs=proofs)
 
@@ -206,8 +205,10 @@ def _text(title: str) -> str:
 
 def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None = None, pdf: bool = True,
           force: bool = False, templates: str | os.PathLike | None = None, jobs: int | None = None,
-          module_name: str | None = None):
-    """`derive build`: the same checks, the same files; returns one `build.BuildResult` per spec."""
+          module_name: str | None = None, on_result=None, progress=None):
+    """`derive build`: the same checks, the same files; returns one `builder.BuildResult` per spec.
+
+    `on_result(result)` is called as each spec is done; `progress` is a `derive.progress.Progress`."""
     from .builder import build as build_all
 
     if isinstance(specs, (str, os.PathLike)):
@@ -221,4 +222,4 @@ def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None =
             raise DeriveError(f"--module-name: {problem}")
         check_module_name(module_name, refuse)
     return build_all([Path(s) for s in specs], Path(out), notation, pdf, force,
-                     Path(templates) if templates is not None else None, jobs, module_name)
+                     Path(templates) if templates is not None else None, jobs, module_name, on_result, progress)

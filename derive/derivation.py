@@ -14,7 +14,7 @@ import sympy as sp
 
 from . import activations
 from .matrix_form import MatrixForm, build_matrix_form
-from .network import Network, Parameter
+from .network import Network, Parameter, symbol_product
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def derive(network: Network) -> Derivation:
                 for j, zj in enumerate(network.z[dst]):
                     edge(zj, a, weights[(name, (j, k))])
     for a in network.a[L]:
-        slope = sp.diff(network.loss_expr, a)
+        slope = _loss_slope(network.loss_expr, a)
         if network.loss.kind == "squared":
             slope = sp.factor_terms(sp.cancel(slope))  # ½·2(a − y) written as (a − y), as every course does
         edge(network.J, a, slope)
@@ -160,13 +160,13 @@ def derive(network: Network) -> Derivation:
         for j, z in enumerate(network.z[l]):
             a = network.a[l][j]
             local = factors[(a, z)].value
-            back = sp.Add(*(factors[(zk, a)].value * delta[zk] for zk in successors[a]))
+            back = sp.Add(*(symbol_product(factors[(zk, a)].value, delta[zk]) for zk in successors[a]))
             delta_expr[delta[z]] = local * back
 
     gradient = {}
     for p in network.parameters:
         d = delta[network.z[p.layer][p.index[0]]]
-        gradient[p.key] = d * p.source if p.source is not None else d
+        gradient[p.key] = symbol_product(d, p.source) if p.source is not None else d
 
     return Derivation(network, factors, {k: tuple(v) for k, v in successors.items()}, delta, delta_expr,
                       output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta),
@@ -177,12 +177,20 @@ def derive(network: Network) -> Derivation:
 def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -> OutputDelta:
     chain = sp.Add(*(factors[(network.J, a)].value * factors[(a, z)].value for a in successors[z]))
     value, simplified, used = chain, False, False
-    cancelled = sp.cancel(chain)
-    # Keep the cancelled form only when it is a real simplification (σ with bce: the σ' cancels).
-    if 2 * sp.count_ops(cancelled) <= sp.count_ops(chain):
-        value, simplified = cancelled, True
-    if network.loss.kind == "categorical" and network.activation(network.depth) == "softmax":
-        value, used = _use_target_sum(sp.expand(value), network.y, j), True
+    categorical_softmax = network.loss.kind == "categorical" and network.activation(network.depth) == "softmax"
+    if network.activation(network.depth) == "softmax":
+        # The chain is a sum over all n outputs with no denominator but m: cancelling it would only
+        # expand it (and costs O(n²) per unit); the one simplification there is Σ y = 1, below.
+        pass
+    else:
+        cancelled = sp.cancel(chain)
+        # Keep the cancelled form only when it is a real simplification (σ with bce: the σ' cancels).
+        if 2 * sp.count_ops(cancelled) <= sp.count_ops(chain):
+            value, simplified = cancelled, True
+    if categorical_softmax:
+        # expand_mul term by term: the same sum as expand(), without its other hints walking every term
+        expanded = sp.Add(*(sp.expand_mul(t) for t in sp.Add.make_args(value)))
+        value, used = _use_target_sum(expanded, network.y, j), True
         simplified = True
     if simplified:
         value = sp.factor(value)
@@ -191,11 +199,27 @@ def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -
 
 def _use_target_sum(expr: sp.Expr, y: tuple[sp.Symbol, ...], j: int) -> sp.Expr:
     """Apply Σ_k y_k = 1 (one-hot targets): remove the multiple of (Σ_k y_k − 1) that expr contains."""
-    others = [yk for k, yk in enumerate(y) if k != j]
-    coefficient = expr.coeff(others[0])
-    if any(sp.expand(expr.coeff(yk) - coefficient) != 0 for yk in others):
+    # The coefficient of every y_k in one pass over the terms (expr.coeff(y_k) per k is O(n²) per unit).
+    targets = set(y)
+    parts: dict[sp.Symbol, list[sp.Expr]] = {yk: [] for yk in y}
+    for term in sp.Add.make_args(expr):
+        found = [f for f in sp.Mul.make_args(term) if f in targets]
+        if len(found) > 1 or any(f.is_Pow and f.base in targets for f in sp.Mul.make_args(term)):
+            return expr  # not linear in the targets: nothing to remove
+        if found:
+            parts[found[0]].append(term.as_independent(found[0], as_Add=False)[0])
+    coefficient = sp.Add(*parts[y[1] if j == 0 else y[0]])
+    if any(sp.expand_mul(sp.Add(*parts[yk]) - coefficient) != 0 for k, yk in enumerate(y) if k != j):
         return expr
-    return sp.expand(expr - coefficient * (sp.Add(*y) - 1))
+    return sp.expand_mul(expr - coefficient * (sp.Add(*y) - 1))
+
+
+def _loss_slope(loss: sp.Expr, a: sp.Symbol) -> sp.Expr:
+    """∂J/∂a, differentiating only the terms of J that contain a (diff of the whole sum is O(n) per output)."""
+    scale, body = loss.as_independent(a, as_Add=False) if loss.is_Mul else (sp.Integer(1), loss)
+    if body.is_Add:
+        body = sp.Add(*(t for t in body.args if t.has(a)))
+    return sp.diff(scale * body, a)
 
 
 def _count_paths(network: Network, successors: dict[sp.Symbol, list[sp.Symbol]]) -> dict[str, PathCount]:

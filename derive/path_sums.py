@@ -143,30 +143,30 @@ def chain_exercise(ts: Typesetter, key: str) -> dict:
 
 
 def proof_sentence(proofs) -> str:
-    """One sentence (LaTeX text) saying, per method, for how many parameters path sum = δ form was proved."""
-    by_method: dict[str, int] = {}
-    for proof in proofs:
-        by_method[proof.method] = by_method.get(proof.method, 0) + 1
+    """A few sentences (LaTeX text) saying that, and how, path sum = δ form was proved for every parameter.
+
+    `proofs` is what `derive.proof.prove` returns: one ParameterProof per parameter, each with the
+    method, the number of random points and the prime, and a bound on the chance of a missed difference.
+    """
+    from .proof import bits, failure_bound
+
     total = len(proofs)
-    parts = []
-    if by_method.get("symbolic"):
-        parts.append(f"for {_count(by_method['symbolic'], 'parameter')} symbolically (the difference cancels to 0)")
-    if by_method.get("numeric"):
-        parts.append(f"for {_count(by_method['numeric'], 'parameter')} by exact rational arithmetic at random points "
-                     "(both sides are rational functions of the local derivatives)")
-    checked = total - by_method.get("skipped", 0)
-    if checked == 0:
-        return (f"The path sums were not compared with the $\\delta$ form: all {total} exceed the proof's limit "
-                "on the number of paths.")
-    if checked == total:
-        lead = f"For every one of the {total} parameters, the sum over its paths equals its $\\delta$ form; this was proved "
-    else:
-        lead = f"For {checked} of the {total} parameters, the sum over the paths equals the $\\delta$ form; this was proved "
-    text = lead + " and ".join(parts) + "."
-    if by_method.get("skipped"):
-        n = by_method["skipped"]
-        text += f" The other {n} {'has' if n == 1 else 'have'} too many paths to enumerate and {'was' if n == 1 else 'were'} not compared."
-    return text
+    if total == 0:
+        return ""
+    methods = {p.method for p in proofs}
+    points = min(p.points for p in proofs)
+    prime = max(p.prime for p in proofs)
+    modulus = f"2^{{{prime.bit_length()}}}-1" if prime == 2 ** prime.bit_length() - 1 else str(prime)
+    if methods != {"polynomial identity test"}:
+        raise ValueError(f"unknown proof method(s): {sorted(methods)}")
+    every = "For the only parameter" if total == 1 else f"For every one of the {total} parameters"
+    return (f"{every}, the sum over its paths equals its $\\delta$ form; this was proved without listing the paths. "
+            "A sum over paths splits by the first step of the path, so the path sums were accumulated unit by unit "
+            "from $J$ backwards, each local derivative used once. Both sides are polynomials in the local derivatives "
+            "and the output $\\delta$'s, and each output $\\delta$ equals its chain through the loss as a rational "
+            f"function; every one of these identities was tested exactly, in whole numbers modulo the prime ${modulus}$, "
+            f"at {points} random points (a polynomial identity test). Had any two sides differed, all the tests "
+            f"would have passed with a probability below $2^{{-{bits(failure_bound(proofs))}}}$.")
 
 
 def _count(n: int, word: str) -> str:

@@ -116,7 +116,7 @@ CASES = [
     ("one-layer", edit(GOOD, "layers = [2, 2, 2]", "layers = [2]"), "network.layers", "needs at least an input and an output layer"),
     ("zero-width", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, 0, 2]"), "network.layers[1]", "width must be at least 1, got 0"),
     ("negative-width", edit(GOOD, "layers = [2, 2, 2]", "layers = [-2, 2, 2]"), "network.layers[0]", "width must be at least 1, got -2"),
-    ("too-wide", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, 33, 2]"), "network.layers[1]", f"over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page"),
+    ("too-wide", edit(GOOD, "layers = [2, 2, 2]", f"layers = [2, {MAX_WIDTH + 1}, 2]"), "network.layers[1]", f"width {MAX_WIDTH + 1} is over the limit of {MAX_WIDTH} units a layer"),
     ("astronomically-wide", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, " + "9" * 4000 + ", 2]"), "network.layers[1]", "width 1e3999 is over the limit"),
     ("too-deep", edit(GOOD, "layers = [2, 2, 2]", f"layers = {[2] * 12}"), "network.layers", "at most 10 fit a worksheet"),
     ("too-many-parameters", edit(DEEP, "layers = [2, 3, 3, 1]\nactivation = [\"tanh\", \"relu\", \"identity\"]",
