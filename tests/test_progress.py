@@ -4,8 +4,8 @@ import io
 import re
 import threading
 
-import derive.build
-from derive.build import build
+import derive.builder
+from derive.builder import build
 from derive.cli import main
 from derive.progress import STAGES, Progress, Stages
 
@@ -55,7 +55,7 @@ def test_stages_add_up_and_print_in_pipeline_order():
 
 def test_each_spec_is_reported_as_soon_as_its_files_are_written(tmp_path, monkeypatch):
     events = []
-    real = derive.build.artefacts
+    real = derive.builder.artefacts
 
     def recording(spec, *args, **kwargs):
         events.append(f"derive {spec.name}")
