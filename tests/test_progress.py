@@ -61,7 +61,7 @@ def test_each_spec_is_reported_as_soon_as_its_files_are_written(tmp_path, monkey
         events.append(f"derive {spec.name}")
         return real(spec, *args, **kwargs)
 
-    monkeypatch.setattr(derive.build, "artefacts", recording)
+    monkeypatch.setattr(derive.builder, "artefacts", recording)
 
     def report(result):
         assert (result.folder / "gradients.py").is_file()  # written before it is reported
@@ -86,8 +86,8 @@ def test_pdfs_compile_in_the_background_within_jobs_and_are_counted(tmp_path, mo
             running[0] -= 1
         return b"%PDF-1.5 " + name.encode()
 
-    monkeypatch.setattr(derive.build, "have_latex", lambda: True)
-    monkeypatch.setattr(derive.build, "compile_text", fake_compile)
+    monkeypatch.setattr(derive.builder, "have_latex", lambda: True)
+    monkeypatch.setattr(derive.builder, "compile_text", fake_compile)
     screen = Terminal()
     order = []
     for jobs in (1, 3):
