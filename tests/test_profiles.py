@@ -246,14 +246,15 @@ def test_a_profile_that_is_not_a_utf8_toml_file_is_refused(tmp_path, capsys, con
     assert err.count("\n") == 1 and err.startswith(f"derive: error: {bad}: {problem}"), err
 
 
-def test_a_spec_naming_a_bad_or_missing_profile_writes_nothing(tmp_path, capsys):
+def test_a_spec_naming_a_missing_profile_writes_nothing_and_costs_the_others_nothing(tmp_path, capsys):
     good = EXAMPLES / "toy-111.toml"
     spec = tmp_path / "s.toml"
     spec.write_text(good.read_text().replace('name = "toy-111"', 'name = "other"').replace('style = "ng"', 'style = "none.toml"'))
     assert main(["build", str(good), str(spec), "--out", str(tmp_path / "out"), "--no-pdf"]) == 2
     err = capsys.readouterr().err
     assert err == f"derive: error: {tmp_path / 'none.toml'}: file: no such file (a notation is ng, nielsen, welch, qbus or the path of a .toml profile)\n"
-    assert not (tmp_path / "out").exists()  # the good spec is not built either: all refusals come first
+    assert not (tmp_path / "out" / "other").exists()  # the refused spec writes nothing…
+    assert (tmp_path / "out" / "toy-111" / "gradients.py").is_file()  # …and the good one is still built
 
 
 def test_an_unknown_notation_name_is_refused_with_a_suggestion(tmp_path, capsys):
