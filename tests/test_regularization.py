@@ -89,13 +89,18 @@ def test_each_weight_gains_one_path_of_one_factor_and_biases_none():
 
 @pytest.mark.parametrize("scale", L2_SCALES)
 def test_the_proof_covers_the_term(scale):
+    from derive.proof import METHOD, ProofFailed
+
     d = derive(build_network(_spec(0.7, scale, skip=[[0, 2]])))
     proofs = prove(d)
-    assert len(proofs) == len(d.parameters) and all(p.method == "symbolic" for p in proofs)
-    # and the numeric proof (random rational points, λ among them) for parameters with many paths
+    assert len(proofs) == len(d.parameters) and all(p.method == METHOD for p in proofs)
+    # deeper: the direct path is one of 3·3·2 + 1, and a wrong L2 slope is caught
     deep = derive(build_network(_spec(0.7, scale, layers=(2, 3, 3, 3, 2), activation=("tanh", "tanh", "tanh", "sigmoid"))))
-    methods = {p.key: p.method for p in prove(deep, points=2)}
-    assert methods["W1[0,0]"] == "numeric" and deep.path_count["W1[0,0]"].paths == 3 * 3 * 2 + 1
+    assert deep.path_count["W1[0,0]"].paths == 3 * 3 * 2 + 1
+    prove(deep, points=2)
+    deep.regularization["W2[1,1]"] = 2 * deep.regularization["W2[1,1]"]
+    with pytest.raises(ProofFailed, match=r"W2\[1,1\]"):
+        prove(deep, points=2)
 
 
 def test_without_l2_nothing_changes():
