@@ -117,7 +117,7 @@ def cmd_build(args) -> int:
         if skipped:
             print(f"{r.spec.name}: not differenced, a ReLU kink lies within the step: {', '.join(skipped)}")
         if r.pdf_note:
-            print(f"{r.spec.name}: {r.pdf_note}")
+            print(escape_controls(f"{r.spec.name}: {r.pdf_note}"))
     # A spec that failed cost the others nothing; its lines come last, each message once (a broken
     # template fails every spec the same way).
     errors = [r.error for r in results if r.error is not None]
