@@ -193,7 +193,7 @@ def cmd_build(args) -> int:
         if skipped:
             print(f"{r.spec.name}: not differenced, a ReLU kink lies within the step: {', '.join(skipped)}", flush=True)
         if r.pdf_note:
-            print(f"{r.spec.name}: {r.pdf_note}", flush=True)
+            print(escape_controls(f"{r.spec.name}: {r.pdf_note}"), flush=True)
 
     progress = Progress(enabled=False if args.quiet else None)
     build(args.specs, args.out, notation=args.notation, pdf=not args.no_pdf, force=args.force,

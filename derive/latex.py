@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -29,6 +28,11 @@ import threading
 from pathlib import Path
 
 from .errors import LatexError
+
+try:
+    import resource
+except ImportError:  # Windows: no CPU limit, no parent-death signal, no sandbox
+    resource = None
 
 PDFLATEX_FLAGS = ("-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "-file-line-error")
 MAX_RUNS = 3  # pdflatex runs per document: one, plus reruns while the log asks for them (cross-references)
@@ -125,14 +129,16 @@ def _child_setup(work: Path, sandbox: bool, cpu_seconds: int):
                           _READ_FILE | _WRITE_FILE if folder.startswith("/dev/") else _READ_FILE | _EXECUTE))
         rules.append((str(work), _ALL_FS))
     ruleset_attr = ctypes.c_uint64(_ALL_FS)
-    syscall, prctl = _libc.syscall, _libc.prctl
+    syscall, prctl = getattr(_libc, "syscall", None), getattr(_libc, "prctl", None)  # prctl: Linux only
 
     def setup():
         # Die with derive: SIGKILL when the thread that started us ends (derive killed, even by SIGKILL).
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(1)
+        if resource is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         if not sandbox:
             return
         fd = syscall(_SYS_CREATE_RULESET, ctypes.byref(ruleset_attr), 8, 0)
@@ -244,7 +250,7 @@ def _run(argv: list[str], work: Path, env: dict, timeout: float, tex_path: Path,
     """Run pdflatex in its own process group, tied to derive's life, so a time-out or Ctrl-C ends it."""
     if _cancelled.is_set():
         raise KeyboardInterrupt
-    setup = _child_setup(work, sandbox, int(timeout) + 5)
+    setup = _child_setup(work, sandbox, int(timeout) + 5) if os.name == "posix" else None
     with subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=setup) as proc:
         with _running_lock:

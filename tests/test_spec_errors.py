@@ -380,3 +380,44 @@ def _toml_string(text: str) -> str:
     import json
 
     return json.dumps(text)  # a JSON string literal is a valid TOML basic string for these names
+
+
+# ---------------------------------------------------------------------------------------------
+# [values] keys against canonical names, mixed rows, and messages that cannot rewrite a terminal line
+
+VALUES_BASE = 'name = "t"\n[network]\nlayers = [1, 1, 1]\nactivation = "sigmoid"\nbias = {bias}\nloss = "half_sse"\n[values]\ny = [[1.0]]\n'
+
+
+@pytest.mark.parametrize("line,field,message", [
+    ("W01 = [[1.0]]", "values.W01", "unknown key; did you mean 'W1'? (parameters are written without leading zeros)"),
+    ("W001 = [[1.0]]", "values.W001", "unknown key; did you mean 'W1'?"),
+    ("b01 = [0.0]", "values.b01", "unknown key; did you mean 'b1'?"),
+    ("W2_1 = [[1.0]]", "values.W2_1", "the network has no W2_1: the weights into layer 2 from layer 1 are W2, without a _<from> part"),
+    ("W2_01 = [[1.0]]", "values.W2_01", "the network has no W2_1: the weights into layer 2 from layer 1 are W2"),
+    ("W3 = [[1.0]]", "values.W3", "the network has no W3: its layers are 1 to 2"),
+])
+def test_values_keys_are_matched_against_canonical_names(tmp_path, capsys, line, field, message):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + "x = [[1.0]]\n" + line + "\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, field, message, str(spec))
+
+
+def test_a_bias_written_with_a_leading_zero_in_a_net_without_biases(tmp_path, capsys):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="false") + "x = [[1.0]]\nb01 = [0.0]\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, "values.b01", "the network has no b1: network.bias is false for layer 1", str(spec))
+
+
+def test_a_list_mixing_numbers_and_rows_is_explained(tmp_path, capsys):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + "x = [1, [2]]\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, "values.x", "mixes numbers and rows; write one row of 1 number per example", str(spec))
+
+
+@pytest.mark.parametrize("key", ["W1\u202e", "x\u2066y", "a\x1b[2Jb", "\u200fW1"])
+def test_bidirectional_and_control_characters_in_a_key_are_shown_escaped(tmp_path, capsys, key):
+    import json as _json
+
+    quoted = '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 32 else c for c in key) + '"'
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + f"x = [[1.0]]\n{quoted} = 1\n")
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"derive: error: {spec}: values.")
+    assert not any(c in err[:-1] for c in key if not c.isalnum() and c not in "[") and "\\u" in err, ascii(err)
