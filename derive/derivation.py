@@ -8,6 +8,7 @@ cost grows with the number of weights while the number of paths grows with the p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import sympy as sp
@@ -68,11 +69,12 @@ class Derivation:
     def total_factors(self) -> int:
         return sum(c.factors for c in self.path_count.values())
 
+    @cached_property
+    def _parameters_by_key(self) -> dict[str, Parameter]:
+        return {p.key: p for p in self.network.parameters}
+
     def parameter(self, key: str) -> Parameter:
-        for p in self.network.parameters:
-            if p.key == key:
-                return p
-        raise KeyError(key)
+        return self._parameters_by_key[key]
 
     def paths(self, key: str) -> Iterator[tuple[Factor, ...]]:
         """Every chain-rule path from parameter `key` to J, factors ordered from J down to the parameter."""

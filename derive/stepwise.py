@@ -43,7 +43,8 @@ def stepwise(ts: Typesetter) -> dict | None:
     """The first-layer weight with the fewest factors, else an output-layer weight, derived line by
     line; None when neither can be written out in a few short lines."""
     layer1 = [p for p in ts.d.parameters if p.layer == 1 and p.source is not None]
-    candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, ts.d.parameters.index(p)))[:1]
+    order = {p.key: i for i, p in enumerate(ts.d.parameters)}  # list.index per candidate is quadratic in the weights
+    candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, order[p.key]))[:1]
     last = [p for p in ts.d.parameters if p.layer == ts.L and p.source is not None][:1]
     for p in candidates + last:
         steps = _Stepper(ts, p).run()
@@ -76,9 +77,11 @@ class _Stepper:
         return self.ts.squared_order(net.loss_expr).xreplace(self.subs)
 
     def run(self) -> list[Step] | None:
-        expr = self.expression()
         ts = self.ts
-        if len(ts.tex(expr)) > 500 or ts.net.activation(ts.L) == "softmax":
+        if ts.net.activation(ts.L) == "softmax":
+            return None  # decided before the nested loss is built and typeset: over a wide softmax that is slow
+        expr = self.expression()
+        if len(ts.tex(expr)) > 500:
             return None
         # a term is (coefficient, [factors], pending expression or None)
         terms = [(sp.Integer(1), [], expr)]
