@@ -6,6 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import activations
+from .scope import examples, one_example, per_example
 from .notation import Names
 from .typeset import Typesetter, chunked, join_terms, listed
 
@@ -54,12 +55,13 @@ def _transposed(symbol: str) -> str:
 
 def _vshape(ts: Typesetter, l: int) -> str:
     w = ts.spec.layers[l]
-    return rf"{w}\times 1" if ts.p.columns else rf"m\times {w}"
+    m = examples(ts)
+    return rf"{w}\times 1" if ts.p.columns else rf"{m if m is not None else 'm'}\times {w}"
 
 
 def loss(ts: Typesetter) -> dict:
     y_hat = [ts.s(a) for a in ts.net.a[ts.L]]
-    return {"scalar": rf"{ts.p.cost} = {ts.loss_rhs()}",
+    return {"scalar": rf"{one_example(ts).p.cost} = {ts.loss_rhs()}",
             "general": rf"{ts.p.cost_full} = {ts.loss_formula()}",
             "outputs": ", ".join(f"${v}$" for v in y_hat)}
 
@@ -130,7 +132,9 @@ def backward_vector(ts: Typesetter) -> dict:
                 d = n.vector("delta", dst)
                 terms.append(rf"{_transposed(M)} {d}" if ts.p.columns else rf"{d} {_transposed(M)}")
         lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{ts.p.activation}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
-    grads = []
+    grads, sums = [], []
+    one = one_example(ts)
+    batch = per_example(ts)
     for name in ts.matrices:
         shape = n.matrix_shape(name)
         if name.startswith("b"):
@@ -140,7 +144,11 @@ def backward_vector(ts: Typesetter) -> dict:
             dst, src = Names._matrix_layers(name)
             a, d = n.vector("a", src), n.vector("delta", dst)
             rhs = rf"{d} {_transposed(a)}" if ts.p.columns else rf"{_transposed(a)} {d}"
-        grads.append(rf"{ts.dcost(n.matrix(name))} &= {rhs} && {shape[0]}\times {shape[1]}")
+        # Column vectors hold one example: that example's term. Rows of X hold all m: the whole J.
+        lhs = one.dcost(n.matrix(name)) if ts.p.columns else ts.dcost(n.matrix(name))
+        grads.append(rf"{lhs} &= {rhs} && {shape[0]}\times {shape[1]}")
+        if batch and ts.p.columns:
+            sums.append(rf"{ts.dcost(n.matrix(name))} &= \sum_{{n}} {lhs}")
     slopes = []
     for l in range(1, L + 1):
         act = ts.net.activation(l)
@@ -149,31 +157,65 @@ def backward_vector(ts: Typesetter) -> dict:
         a0, z0 = ts.net.a[l][0], ts.net.z[l][0]
         slope = ts.tex(activations.derivative_from_output(act, a0, z0), ts.vec, mul_symbol=had)
         slopes.append(rf"{ts.p.activation}'\left({n.vector('z', l)}\right) = {slope}")
-    shapes_text = ("one example, column vectors" if ts.p.columns else "$m$ examples, one per row")
-    return {"lines": lines, "gradients": grads, "slopes": slopes, "shapes": shapes_text,
-            "activation": ts.p.activation}
+    m = examples(ts)
+    if ts.p.columns:
+        shapes_text = "one example, column vectors"
+    elif m is None:
+        shapes_text = "$m$ examples, one per row"
+    else:
+        shapes_text = f"the spec's {m} example{'' if m == 1 else 's'}, one per row ($m = {m}$)"
+    batch_note = ""
+    if batch and not ts.p.columns:
+        d, a = n.vector("delta", L), n.vector("a", L - 1)
+        rows = "m" if m is None else str(m)
+        batch_note = (rf"Row $n$ of ${d}$ is example $n$'s $\delta$, so ${d}$ is ${rows}\times {ts.spec.layers[L]}$, and a product "
+                      rf"such as ${_transposed(a)} {d}$ adds the examples: its entry $(k, i)$ is "
+                      rf"$\sum_{{n=1}}^{{{rows}}} {a}_{{nk}}\, {d}_{{ni}}$, example $n$'s contribution "
+                      rf"$\frac{{\partial {one.p.cost}}}{{\partial \theta}}$ summed over the {rows} examples.")
+    elif batch:
+        batch_note = (rf"These are one example's terms; ${ts.p.cost}$ adds the examples' terms, so its gradients add them over "
+                      rf"the examples $n$ (with $\delta$ and $a$ of example $n$ in each term):")
+    return {"lines": lines, "gradients": grads, "sums": sums, "batch_note": batch_note, "slopes": slopes,
+            "shapes": shapes_text, "activation": ts.p.activation}
 
 
 def general(ts: Typesetter) -> dict:
+    """The rule for every entry of every matrix; with m ≠ 1 examples a sum over the examples n
+    (δ and a of example n: row n of the matrices in the row-vector profile, column n otherwise)."""
+    batch = per_example(ts)
+    total = r"\sum_{n} " if batch else ""
     rules = []
     for name in ts.matrices:
         M = ts.names.matrix(name)
         if name.startswith("b"):
             l = int(name[1:])
-            rules.append(rf"{ts.dcost(M + '_{i}' if ts.p.bias_letter else M.replace('_{0}', '') + '_{i0}')} = {ts.names.vector('delta', l)}_i")
+            lhs = ts.dcost(M + '_{i}' if ts.p.bias_letter else M.replace('_{0}', '') + '_{i0}')
+            d = ts.names.vector('delta', l)
+            if not batch:
+                rules.append(rf"{lhs} = {d}_i")
+            else:
+                rules.append(rf"{lhs} = \sum_{{n}} {d}_{{in}}" if ts.p.columns else rf"{lhs} = \sum_{{n}} {d}_{{ni}}")
             continue
         dst, src = Names._matrix_layers(name)
         d, a = ts.names.vector("delta", dst), ts.names.vector("a", src)
         if ts.p.columns:
-            rules.append(rf"{ts.dcost(M + '_{ij}')} = {d}_i\, {a}_j")
+            body = rf"{d}_{{in}}\, {a}_{{jn}}" if batch else rf"{d}_i\, {a}_j"
+            rules.append(rf"{ts.dcost(M + '_{ij}')} = {total}{body}")
         else:
-            rules.append(rf"{ts.dcost(M + '_{ki}')} = {a}_k\, {d}_i")
+            body = rf"{a}_{{nk}}\, {d}_{{ni}}" if batch else rf"{a}_k\, {d}_i"
+            rules.append(rf"{ts.dcost(M + '_{ki}')} = {total}{body}")
+    note = ""
+    if batch:
+        where = "column" if ts.p.columns else "row"
+        note = (rf"Here ${ts.names.vector('delta', ts.L)}_{{{'in' if ts.p.columns else 'ni'}}}$ and the like are the values of "
+                f"example $n$ (its {where} when the examples are stacked), and $n$ runs over all the examples.")
     every = []
     if not ts.large:
+        one = one_example(ts)
         for p in ts.d.parameters:
-            every.append(rf"{ts.dcost(ts.pname(p.key))} &= {ts.tex(ts.d.gradient[p.key])}")
+            every.append(rf"{one.dcost(one.pname(p.key))} &= {one.tex(ts.d.gradient[p.key])}")
     rows = [r",\qquad ".join(chunk) for chunk in chunked(rules, 2)]
-    return {"rules": rules, "rule_rows": rows, "every": chunked(every, 2)}
+    return {"rules": rules, "rule_rows": rows, "every": chunked(every, 2), "note": note}
 
 
 def dimensions(ts: Typesetter) -> list[dict]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import activations
+from .scope import one_example
 from .typeset import Typesetter
 
 MAX_STEP_LINES = 16
@@ -37,6 +38,7 @@ class Step:
 def stepwise(ts: Typesetter) -> dict | None:
     """The first-layer weight with the fewest factors, else an output-layer weight, derived line by
     line; None when neither can be written out in a few short lines."""
+    ts = one_example(ts)  # the loss differentiated here is one example's term
     layer1 = [p for p in ts.d.parameters if p.layer == 1 and p.source is not None]
     candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, ts.d.parameters.index(p)))[:1]
     last = [p for p in ts.d.parameters if p.layer == ts.L and p.source is not None][:1]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import activations, equations, path_sums
+from . import activations, equations, path_sums, scope
 from .derivation import Derivation
 from .diagram import network_diagram
 from .errors import TemplateError
@@ -67,6 +67,9 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "summary": _summary(ts),
         "cost": ts.p.cost,
         "cost_full": ts.p.cost_full,
+        "one_cost": scope.one_cost(ts),
+        "per_example": scope.per_example(ts),
+        "relu_note": _relu_note(ts),
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
@@ -85,7 +88,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
                      f"{ts.precision} decimals; a value that would show as zero is given to two significant figures."),
     }
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
-    ctx["chain_exercise"] = path_sums.chain_exercise(ts, ts.shown[0])
+    ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
 
 
@@ -102,6 +105,14 @@ def _summary(ts: Typesetter) -> str:
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+
+
+def _relu_note(ts: Typesetter) -> str:
+    """ReLU's slope at the kink, stated on every sheet of a network that uses ReLU."""
+    if "relu" not in ts.spec.activations:
+        return ""
+    return (r"$\operatorname{ReLU}'(z) = 1$ for $z > 0$ and $0$ for $z \le 0$: at the kink $z = 0$ this sheet "
+            r"takes $\operatorname{ReLU}'(0) = 0$.")
 
 
 # The loss's name as a sentence says it ("loss half sse" reads as a typo).
