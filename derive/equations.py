@@ -61,9 +61,30 @@ def _vshape(ts: Typesetter, l: int) -> str:
 
 def loss(ts: Typesetter) -> dict:
     y_hat = [ts.s(a) for a in ts.net.a[ts.L]]
-    return {"scalar": rf"{one_example(ts).p.cost} = {ts.loss_rhs()}",
+    return {"scalar": rf"{one_example(ts).p.cost} = {_loss_one_example(ts)}",
             "general": rf"{ts.p.cost_full} = {ts.loss_formula()}",
             "outputs": ", ".join(f"${v}$" for v in y_hat)}
+
+
+# Output units past which one example's loss is written as a sum over i (its terms would run off the line).
+MAX_LOSS_TERMS = {"squared": 4, "binary": 2, "categorical": 4}
+
+
+def _loss_one_example(ts: Typesetter) -> str:
+    """One example's loss: every output's term written out for a few outputs, else Σ over the outputs."""
+    net, loss = ts.net, ts.net.loss
+    k = len(net.a[ts.L])
+    if k <= MAX_LOSS_TERMS[loss.kind]:
+        return ts.loss_rhs()
+    a, y = rf"{ts.names.vector('a', ts.L)}_{{i}}", "y_{i}"
+    scale = loss.scale(net.m)
+    lead = "" if scale == 1 else ts.pr(scale) + " "
+    total = rf"\sum_{{i=1}}^{{{k}}}"
+    if loss.kind == "squared":
+        return rf"{lead}{total} \left({y} - {a}\right)^{{2}}"
+    if loss.kind == "binary":
+        return rf"-{lead}{total} \left[{y} \ln {a} + \left(1 - {y}\right) \ln\left(1 - {a}\right)\right]"
+    return rf"-{lead}{total} {y} \ln {a}"
 
 
 def deltas(ts: Typesetter) -> dict:
@@ -73,8 +94,16 @@ def deltas(ts: Typesetter) -> dict:
     for z in zs:
         d = ts.d.delta[z]
         od = ts.d.output_delta[d]
-        chain = join_terms([rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in ts.d.successors[z]])
-        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        succ = ts.d.successors[z]
+        if len(succ) <= 2:
+            chain = " + ".join(rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in succ)
+            line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        else:  # a softmax output: every output depends on z, one term per output
+            a_i = rf"{ts.names.vector('a', L)}_{{i}}"
+            chain = rf"\sum_{{i=1}}^{{{len(succ)}}} {ts.dcost(a_i)}\,\frac{{\partial {a_i}}}{{\partial {ts.s(z)}}}"
+            line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain}"
+            if len(succ) <= 3:
+                line += rf" \\ &= {ts.output_chain(z)}"
         if od.simplified:
             line += rf" \\ &= {ts.tex(od.value)}"
         out_lines.append(line)
