@@ -85,7 +85,7 @@ def test_every_group_sentence_matches_the_enumerated_paths(net, profile):
 def test_each_groups_leading_factors_add_up_to_that_units_delta():
     """Σ over the paths from u to J of the product of the factors = δ_u (the handout's claim), at a random point."""
     rng = random.Random(7)
-    for name in ("deep-22222", "tanh-softmax-233", "skip-3542"):
+    for name in ("deep-22222", "tanh-softmax-233", "tanh-softmax-2333", "skip-3542"):
         d = _derived(NETS[name])
         ts = Typesetter(d, get_profile("ng"), 4)
         key = ts.shown[0]
@@ -99,8 +99,9 @@ def test_each_groups_leading_factors_add_up_to_that_units_delta():
             symbols = (prefix_sum.free_symbols | delta.free_symbols) - {d.network.m}
             point = {s: sp.Rational(rng.randint(1, 9), rng.randint(10, 19)) for s in symbols}
             point[d.network.m] = sp.Integer(1)
-            # softmax outputs sum to 1 and targets are one-hot where the simplified δ assumed so
-            assert sp.simplify(_numeric(prefix_sum, point) - _numeric(delta, point)) == 0 or name.startswith("tanh-softmax"), (name, u)
+            # one-hot targets: the softmax output δ a − y was simplified with Σ y = 1
+            point.update({y: sp.Integer(int(k == 0)) for k, y in enumerate(d.network.y)})
+            assert _numeric(prefix_sum, point) - _numeric(delta, point) == 0, (name, u)
 
 
 @pytest.mark.parametrize("profile", ["ng", "nielsen", "welch"])
