@@ -20,6 +20,8 @@ from .typeset import Typesetter
 PATH_COLOURS = ("pathblue", "pathorange", "pathgreen", "pathred", "pathviolet", "pathbrown", "pathteal", "pathmagenta")
 MAX_PATHS_SHOWN = 8  # paths written out one by one for a parameter; more are collected in grouped form
 MAX_PATHS_DRAWN = 4  # paths highlighted in a diagram; with more, one path per output unit (at most this many)
+MAX_EXERCISE_PATHS = 12  # paths asked in the fill-in-the-factor exercise (one short line each)
+MAX_EXERCISE_FACTORS = 9  # factors per path that fit one line beside a blank
 MAX_UNITS_NAMED = 5  # units named in a sentence before "…"
 MAX_FRACTIONS_PER_LINE = 9  # Leibniz fractions ∂u/∂v that fit across one line of the text block
 MAX_FACTORS_LISTED = 11  # a longer path (a deep net) is too wide for a line: its paths are collected in grouped form
@@ -304,10 +306,12 @@ def counts(ts: Typesetter) -> dict:
 
 
 def chain_exercise_key(ts: Typesetter) -> str:
-    """The parameter of the fill-in-the-factor exercise: the first representative whose paths can
-    all be listed, else the weight with the fewest paths (of which the first few are asked)."""
+    """The parameter of the fill-in-the-factor exercise: the first representative (earliest layer
+    first, so that δ has a recursion to give) whose paths can all be asked, else the weight with the
+    fewest paths (of which the first MAX_EXERCISE_PATHS are asked, and the sheet says so)."""
     for key in ts.shown:
-        if ts.d.path_count[key].paths <= MAX_PATHS_SHOWN:
+        count = ts.d.path_count[key]
+        if count.paths <= MAX_EXERCISE_PATHS and count.factors <= MAX_EXERCISE_FACTORS * count.paths:
             return key
     weights = [p.key for p in ts.d.parameters if p.source is not None]
     return min(weights, key=lambda k: ts.d.path_count[k].paths)
@@ -319,7 +323,7 @@ def chain_exercise(ts: Typesetter, key: str | None = None) -> dict:
     key = key if key is not None else chain_exercise_key(ts)
     section = parameter_section(ts, key)
     ts = one_example(ts)
-    paths = _first_paths(ts, key, MAX_PATHS_SHOWN)
+    paths = _first_paths(ts, key, MAX_EXERCISE_PATHS)
     count = ts.d.path_count[key]
     more = count.paths - len(paths)
     lines, answers = [], []

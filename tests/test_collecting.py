@@ -16,7 +16,7 @@ from derive.answers import compute_answers
 from derive.derivation import derive
 from derive.network import build_network
 from derive.notation import get_profile
-from derive.path_sums import MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, path_counts
+from derive.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, path_counts
 from derive.spec import load_spec, parse_spec
 from derive.typeset import Typesetter
 from derive.worksheets import render_worksheets
@@ -133,21 +133,32 @@ def test_the_exercise_asks_for_exactly_the_factors_the_answer_gives():
         ts = Typesetter(d, get_profile("ng"), 4)
         ex = chain_exercise(ts)
         blanks = sum(line.count(r"\underline{\hspace{2.2cm}}") for line in ex["lines"])
-        assert blanks == len(ex["answers"]) <= MAX_PATHS_SHOWN, name
+        assert blanks == len(ex["answers"]) <= MAX_EXERCISE_PATHS, name
         # the answer's lines are the exercise's lines with the blanks filled in, in the same order
         assert len(ex["full"]) == len(ex["lines"])
-        if ex["paths"] <= MAX_PATHS_SHOWN:
+        if ex["paths"] <= MAX_EXERCISE_PATHS:
             assert ex["more"] == 0 and blanks == ex["paths"]
         docs = render_worksheets(d, None, "ng")
         assert docs["exercises.tex"].count(r"\underline{\hspace{2.2cm}}") == blanks
 
 
-def test_a_9_path_softmax_weight_is_asked_with_9_blanks_or_says_how_many_it_asks():
+def test_a_9_path_softmax_weight_is_asked_with_9_blanks_and_answered_with_9_factors():
     d = _derived(NETS["tanh-softmax-233"])
     docs = render_worksheets(d, None, "ng")
     ex = chain_exercise(Typesetter(d, get_profile("ng"), 4))
-    if ex["more"]:
-        assert f"Here are the first {len(ex['answers'])} of its paths" in docs["exercises.tex"]
+    assert ex["name"] == r"\theta^{(1)}_{11}" and ex["paths"] == 9 and ex["more"] == 0
+    assert docs["exercises.tex"].count(r"\underline{\hspace{2.2cm}}") == 9 == len(ex["answers"])
+    answer = docs["answers.tex"].split("Complete the chain")[1].split(r"\item")[0]
+    assert answer.count(r"\textcolor{path") == 9
+
+
+def test_an_exercise_on_more_paths_than_it_asks_says_so_in_both_sheets():
+    d = _derived(spec_text([2, 13], activation="softmax", loss="cross_entropy"))  # every weight: 13 paths
+    docs = render_worksheets(d, None, "ng")
+    ex = chain_exercise(Typesetter(d, get_profile("ng"), 4))
+    assert ex["paths"] == 13 and ex["more"] == 13 - MAX_EXERCISE_PATHS
+    assert f"Here are the first {len(ex['answers'])} of its paths" in docs["exercises.tex"]
+    assert f"the other {ex['more']} path)" in docs["answers.tex"] and f"the other {ex['more']} path)" in docs["exercises.tex"]
     assert docs["exercises.tex"].count(r"\underline{\hspace{2.2cm}}") == len(ex["answers"])
 
 
