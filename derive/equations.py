@@ -20,10 +20,23 @@ def forward(ts: Typesetter) -> list[dict]:
             eqs.append(rf"{ts.s(z)} &= {ts.z_rhs(z)}")
         act = ts.net.activation(l)
         for z, a in zip(zs, ts.net.a[l]):
-            rhs = ts.tex(activations.apply(act, z)) if act != "softmax" else ts.tex(ts.net.a_expr[a])
+            rhs = ts.tex(activations.apply(act, z)) if act != "softmax" else _softmax(ts, l, z)
             eqs.append(rf"{ts.s(a)} &= {rhs}")
         layers.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
     return layers
+
+
+def _softmax(ts: Typesetter, l: int, z) -> str:
+    """e^{z_j} over the sum of e^{z_k}: the units in order, or Σ_k for a layer too wide for one line."""
+    zs = ts.net.z[l]
+    if len(zs) <= MAX_SOFTMAX_TERMS:
+        below = " + ".join(rf"e^{{{ts.s(zk)}}}" for zk in zs)
+    else:
+        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.vector('z', l)}_{{k}}}}"
+    return rf"\frac{{e^{{{ts.s(z)}}}}}{{{below}}}"
+
+
+MAX_SOFTMAX_TERMS = 4
 
 
 def _act_vector(ts: Typesetter, l: int, arg: str) -> str:
