@@ -207,7 +207,7 @@ def _collect_output(ts: Typesetter, z, delta, last: str, counts, paths) -> dict:
                   rf"output ({_units(ts, outs)}: the softmax couples them); the factors before ${last}$ are the "
                   rf"{len(outs)} paths from ${ts.s(z)}$ to ${ts.p.cost}$, and they add up to ${ts.dcost(ts.s(z))}$, "
                   rf"which is ${ts.s(delta)}$ by definition.")
-    if paths:
+    if paths and sum(len(path) - 1 for path in paths) <= MAX_FRACTIONS_PER_LINE:
         body = " + ".join(_colour(i, ts.leibniz(path[:-1])) for i, path in enumerate(paths))
         body = rf"\left({body}\right)" if len(paths) > 1 else body
     else:
