@@ -59,7 +59,6 @@ def test_every_group_sentence_matches_the_enumerated_paths(net, profile):
         assert len(every) == d.path_count[key].paths
         listed = every if len(every) <= MAX_PATHS_SHOWN else []
         info = collecting(ts, key, listed)
-        z = d.network.z[p.layer][p.index[0]]
         # the units named as "entered next" are exactly those the enumerated paths enter next
         position = -2 if p.layer == ts.L else -3
         entered: dict = {}
@@ -79,7 +78,6 @@ def test_every_group_sentence_matches_the_enumerated_paths(net, profile):
             assert f"({n} path{'' if n == 1 else 's'}" in info["repeat"]
         assert "starts every path" not in info["repeat"]
         assert info["lines"], "the collecting step is always written"
-        del z
 
 
 def test_each_groups_leading_factors_add_up_to_that_units_delta():
