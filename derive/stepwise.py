@@ -2,11 +2,13 @@
 nested loss is differentiated with respect to one weight, expanding each z only when it is reached."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
 
 from . import activations
+from .scope import one_example
 from .typeset import Typesetter
 
 MAX_STEP_LINES = 16
@@ -38,10 +40,28 @@ class Step:
     rhs: str
     rule: str
 
+    @property
+    def rule_below(self) -> bool:
+        """True when the line and its rule would not fit side by side: the rule gets a row of its own."""
+        return _width(self.rhs) + (7 * len(self.rule)) // 10 > MAX_LINE_WIDTH
+
+
+# In the rough units of `_width` (about 5.5 pt each), calibrated on generated sheets: a 482 pt text
+# block holds about 85; a derivation with a wider line is not shown (the next candidate is tried).
+MAX_LINE_WIDTH = 80
+
+
+def _width(tex: str) -> int:
+    """A rough width of a line of LaTeX: its printed characters, with fractions and brackets counted once."""
+    tex = re.sub(r"\\(left|right|,|;|quad|qquad)", "", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    return len(re.sub(r"[{}^_&\s]|\\\\", "", tex))
+
 
 def stepwise(ts: Typesetter) -> dict | None:
     """The first-layer weight with the fewest factors, else an output-layer weight, derived line by
     line; None when neither can be written out in a few short lines."""
+    ts = one_example(ts)  # the loss differentiated here is one example's term
     layer1 = [p for p in ts.d.parameters if p.layer == 1 and p.source is not None]
     order = {p.key: i for i, p in enumerate(ts.d.parameters)}  # list.index per candidate is quadratic in the weights
     candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, order[p.key]))[:1]
@@ -96,6 +116,8 @@ class _Stepper:
             new, rule = result
             terms = terms[:i] + new + terms[i + 1:]
             steps.append(Step(self.show(terms), rule))
+        if any(_width(step.rhs) > MAX_LINE_WIDTH for step in steps):
+            return None
         return steps
 
     def rule(self, coeff, factors, u):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import activations, equations, path_sums
+from . import activations, equations, path_sums, scope
 from .derivation import Derivation
 from .diagram import network_diagram
 from .errors import TemplateError
@@ -73,6 +73,9 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
                     "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
                     "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
+        "one_cost": scope.one_cost(ts),
+        "per_example": scope.per_example(ts),
+        "relu_note": _relu_note(ts),
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
@@ -91,7 +94,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
                      f"{ts.precision} decimals; a value that would show as zero is given to two significant figures."),
     }
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
-    ctx["chain_exercise"] = path_sums.chain_exercise(ts, ts.shown[0])
+    ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
 
 
@@ -121,6 +124,12 @@ def _activation_words(ts: Typesetter, name: str) -> str:
     math = own if shown == own else f"{shown} = {own}"
     plain = own.replace(r"\operatorname{", "").rstrip("}").lstrip("\\").lower()
     return f"${math}$" if plain == name else f"${math}$ ({name})"
+def _relu_note(ts: Typesetter) -> str:
+    """ReLU's slope at the kink, stated on every sheet of a network that uses ReLU."""
+    if "relu" not in ts.spec.activations:
+        return ""
+    return (r"$\operatorname{ReLU}'(z) = 1$ for $z > 0$ and $0$ for $z \le 0$: at the kink $z = 0$ this sheet "
+            r"takes $\operatorname{ReLU}'(0) = 0$.")
 
 
 # The loss's name as a sentence says it ("loss half sse" reads as a typo).

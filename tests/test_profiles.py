@@ -84,15 +84,15 @@ def test_qbus_writes_the_lectures_matrix_equations():
     docs = render_worksheets(d, compute_answers(d), "qbus")
     tex = docs["handout.tex"]
     # seed 004: Z(2) = X W(1); δ(3) = (f(X, W) − t) .* σ'(Z(3)); ∂L/∂W(2) = (a(2))ᵀ δ(3); δ(2) = (δ(3) W(2)ᵀ) .* σ'(Z(2))
-    assert r"\mathbf{Z}^{(2)} &= \mathbf{X} \mathbf{W}^{(1)} && N\times 3" in tex
+    assert r"\mathbf{Z}^{(2)} &= \mathbf{X} \mathbf{W}^{(1)} && 4\times 3" in tex  # the spec's N = 4 examples
     assert (r"\delta^{(3)} &= \left(f(\mathbf{X}, \mathbf{W}) - \mathbf{t}\right) \mathbin{.*} "
-            r"\sigma'\left(\mathbf{Z}^{(3)}\right) && N\times 1") in tex
+            r"\sigma'\left(\mathbf{Z}^{(3)}\right) && 4\times 1") in tex
     assert (r"\delta^{(2)} &= \left(\delta^{(3)} \left(\mathbf{W}^{(2)}\right)^T\right) \mathbin{.*} "
-            r"\sigma'\left(\mathbf{Z}^{(2)}\right) && N\times 3") in tex
+            r"\sigma'\left(\mathbf{Z}^{(2)}\right) && 4\times 3") in tex
     assert r"\frac{\partial L}{\partial \mathbf{W}^{(2)}} &= \left(\mathbf{a}^{(2)}\right)^T \delta^{(3)} && 3\times 1" in tex
     assert r"L(\mathbf{W}) = \frac{1}{2}\sum (f(\mathbf{x}, \mathbf{W}) - t)^2" in tex
     # one example's loss and the line-by-line derivation keep the lecture's order (f − t), not (t − f)
-    assert r"L = \frac{1}{2} \left(f(\mathbf{x}, \mathbf{W}) - t\right)^{2}" in tex
+    assert r"L_{n} = \frac{1}{2} \left(f(\mathbf{x}, \mathbf{W}) - t\right)^{2}" in tex
     assert r"\left(\sigma\left(z^{(3)}\right) - t\right)" in tex and r"\left(t - " not in tex
     # the gradient step uses α, the batch sums run to N
     assert r"w^{(1)}_{11} &\leftarrow w^{(1)}_{11} - \alpha\, " in docs["answers.tex"]
@@ -145,8 +145,9 @@ def test_welch_writes_the_output_error_one_way():
 
 def test_ng_writes_bias_entries_and_the_general_rule_with_lowercase_theta():
     tex = _doc(spec_text([2, 3, 1], bias=True, name="b"), "ng")
-    assert r"\frac{\partial J}{\partial \theta^{(1)}_{ij}} = \delta^{(2)}_i\, x_j" in tex
-    assert r"\frac{\partial J}{\partial \theta^{(1)}_{i0}} = \delta^{(2)}_i" in tex
+    # J sums over the m examples, so the rule sums δ and a of each example n
+    assert r"\frac{\partial J}{\partial \theta^{(1)}_{ij}} = \sum_{n} \delta^{(2)}_{in}\, x_{jn}" in tex
+    assert r"\frac{\partial J}{\partial \theta^{(1)}_{i0}} = \sum_{n} \delta^{(2)}_{in}" in tex
     assert r"\Theta^{(1)}_{ij}" not in tex and r"\theta^{(1)}_{0}" not in tex
     # the whole bias vector is column 0 of Θ, not a scalar-looking θ_0
     assert r"z^{(2)} &= \Theta^{(1)} x + \Theta^{(1)}_{\cdot 0} && 3\times 1" in tex
@@ -155,8 +156,8 @@ def test_ng_writes_bias_entries_and_the_general_rule_with_lowercase_theta():
 def test_nielsen_general_rule_uses_the_jk_of_its_notation_line():
     tex = _doc(spec_text([1, 2, 1], bias=True, name="b"), "nielsen")
     assert r"w^{l}_{jk}" in tex
-    assert r"\frac{\partial e}{\partial w^{2}_{jk}} = \delta^{2}_j\, x_k" in tex
-    assert r"\frac{\partial e}{\partial b^{3}_{j}} = \delta^{3}_j" in tex
+    assert r"\frac{\partial e}{\partial w^{2}_{jk}} = \sum_{n} \delta^{2}_{jn}\, x_{kn}" in tex
+    assert r"\frac{\partial e}{\partial b^{3}_{j}} = \sum_{n} \delta^{3}_{jn}" in tex
     assert r"_{ij}" not in tex
 
 
@@ -182,7 +183,8 @@ def test_a_copied_and_edited_profile_builds(tmp_path, capsys):
     folder = tmp_path / "out" / "regression-231"
     handout, answers = (folder / "handout.tex").read_text(), (folder / "answers.tex").read_text()
     # counted from 0: the first hidden layer is z^(1), the first weight matrix W^(0)
-    assert r"\mathbf{Z}^{(1)} &= \mathbf{X} \mathbf{W}^{(0)} && n\times 3" in handout
+    assert r"\mathbf{Z}^{(1)} &= \mathbf{X} \mathbf{W}^{(0)} && 4\times 3" in handout  # the spec's n = 4 examples
+    assert r"one per row ($n = 4$)" in handout
     assert r"\sum_{n=1}^{n}" in answers and r"- \gamma\, " in answers
     # the same profile named in the spec, relative to the spec's folder
     (tmp_path / "profiles").mkdir()
@@ -198,7 +200,7 @@ def test_a_copied_and_edited_profile_builds(tmp_path, capsys):
     edited = (tmp_path / "profiles" / "mine.toml").read_text().replace("count = 'n'", "count = 'k'")
     (tmp_path / "profiles" / "mine.toml").write_text(edited)
     assert main(["build", str(local), "--out", str(tmp_path / "out2"), "--no-pdf"]) == 0
-    assert r"k\times 3" in (tmp_path / "out2" / "regression-231" / "handout.tex").read_text()
+    assert r"one per row ($k = 4$)" in (tmp_path / "out2" / "regression-231" / "handout.tex").read_text()
 
 
 BAD = [

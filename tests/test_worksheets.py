@@ -126,11 +126,12 @@ def test_skip_matrix_has_a_display_name():
 def test_222_handout_has_every_path_sum_and_the_counts(net222):
     d, numbers = net222
     tex = render_worksheets(d, numbers, "ng")["handout.tex"]
-    # the four layer-1 path sums, each with both paths (one through each output unit)
+    # the four layer-1 path sums, each with both paths (one through each output unit); the spec gives
+    # no examples, so m is general and the path sums are example n's term J_n
     for i in (1, 2):
         for j in (1, 2):
             theta = rf"\theta^{{(1)}}_{{{i}{j}}}"
-            block = re.search(rf"\\frac{{\\partial J}}{{\\partial {re.escape(theta)}}} &= (.*?)\\end{{align\*}}", tex, re.S)
+            block = re.search(rf"\\frac{{\\partial J_{{n}}}}{{\\partial {re.escape(theta)}}} &= (.*?)\\end{{align\*}}", tex, re.S)
             assert block, theta
             for out in (1, 2):
                 assert rf"\partial a^{{(3)}}_{{{out}}}" in block.group(1)
@@ -164,7 +165,7 @@ def test_welch_231_answers(net231):
 def test_welch_231_handout_shapes_and_sign(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["handout.tex"]
-    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && m\times 1" in tex
+    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && 1\times 1" in tex  # the spec's one example: m = 1
     assert r"\frac{\partial J}{\partial W^{(2)}} &= \left(a^{(2)}\right)^T \delta^{(3)} && 3\times 1" in tex
     assert r"z^{(2)} &= X W^{(1)}" in tex
 
@@ -391,7 +392,7 @@ def test_sentences_read_as_english():
     assert "loss half sse" not in sheets["answers.tex"]
     # one path: "the missing factor is", "1 path of 5 factors" (not "factors each")
     assert "The missing factor is $" in sheets["answers.tex"]
-    assert "along 1 path of 5 factors " in sheets["handout.tex"] and "1 path of 5 factors each" not in sheets["handout.tex"]
+    assert "along 1 path of 5 factors." in sheets["handout.tex"] and "1 path of 5 factors each" not in sheets["handout.tex"]
     d, numbers = _example("mazur-222")
     handout = render_worksheets(d, numbers, "nielsen")["handout.tex"]
     # "So ... = δ x_1," continues into "with δ = ...": a comma, not a full stop before "with"
