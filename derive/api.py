@@ -168,16 +168,20 @@ class Explanation:
     path_count: int
     factor_count: int
     lhs: str  # ∂J/∂θ
-    paths: tuple[str, ...]  # each path as a product of local derivatives (at most 8 written out)
+    paths: tuple[str, ...]  # each path as a product of local derivatives (empty when too many to list)
     factoring: tuple[str, ...]  # "&= ..." lines grouping the paths until δ appears
     delta: str  # δ = (Σ w δ) σ'(z): the recursion (empty for an output-layer parameter)
     result: str  # ∂J/∂θ = δ · input
 
     def _repr_latex_(self) -> str:
-        sums = [rf"{self.lhs} &= {self.paths[0]}"] + [rf"&\quad + {p}" for p in self.paths[1:]]
+        # too many paths to list: the grouped collecting step (Σ over the next layer's units) stands for them
+        sums = [rf"{self.lhs} &= {self.paths[0]}"] + [rf"&\quad + {p}" for p in self.paths[1:]] if self.paths else []
+        factoring = list(self.factoring)
+        if not sums and factoring:
+            factoring[0] = self.lhs + " " + factoring[0]
         head = _display(rf"\text{{{self.key}: {self.path_count} path{'s' if self.path_count != 1 else ''}, "
                         rf"{self.factor_count} factors}}")
-        parts = [head, _display(_aligned(sums + list(self.factoring))), _display(self.result)]
+        parts = [head, _display(_aligned(sums + factoring)), _display(self.result)]
         if self.delta:
             parts.append(_display(self.delta))
         return "".join(parts)
