@@ -204,6 +204,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                 compiled.add(len(item.futures))
             pending.append(item)
             finish_ready(wait=False)
+        progress.idle()
         finish_ready(wait=True)
     progress.clear()
     return results
