@@ -256,6 +256,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                     item.futures[name] = future
                 compiled.add(len(item.futures))
             finish_ready(wait=False)
+        progress.idle()
         finish_ready(wait=True)
     except BaseException:
         cancel_all()

@@ -56,6 +56,11 @@ class Progress:
         self._stage = name
         self._show()
 
+    def idle(self) -> None:
+        """Every spec is derived: only a counter (the PDFs still compiling) remains on the line."""
+        self._spec = self._stage = ""
+        self._show()
+
     def count(self, what: str, done: int, total: int) -> None:
         self._count = f"{what} {done}/{total}" if done < total else ""
         self._show()
@@ -78,6 +83,7 @@ class Progress:
         width = max(20, shutil.get_terminal_size().columns - 1)
         text = text[:width]
         with self._lock:
-            self.stream.write("\r" + text.ljust(self._shown))
+            padded = text.ljust(self._shown)  # spaces over what a longer line left behind, then back
+            self.stream.write("\r" + padded + ("\r" + text if len(padded) > len(text) else ""))
             self.stream.flush()
             self._shown = len(text)

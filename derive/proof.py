@@ -70,7 +70,7 @@ def prove(derivation: Derivation, points: int = POINTS, seed: int | None = None,
     for n in range(points):
         for attempt in range(MAX_REDRAWS):
             try:
-                _check_point(derivation, _Point(derivation, rng), outputs)
+                _check_point(derivation, _Point(derivation, rng))
                 break
             except _ZeroDenominator:
                 continue  # a denominator vanished at this point (probability ≤ degree / p): draw another
@@ -97,7 +97,7 @@ def failure_bound(proofs) -> float:
     return min(1.0, sum(p.failure for p in proofs))
 
 
-def _check_point(derivation: Derivation, at: _Point, outputs: list[sp.Symbol]) -> None:
+def _check_point(derivation: Derivation, at: _Point) -> None:
     net = derivation.network
     succ, factor = derivation.successors, at.factor
     # (1) Output units: printed δ_j against the chain through the loss, both from the same point.

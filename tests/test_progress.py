@@ -35,8 +35,10 @@ def test_the_status_line_shows_only_on_a_terminal():
     shown.count("compiling PDFs", 14, 27)
     text = screen.getvalue()
     assert "\r[1/2] toy-111: prove" in text and text.endswith("[1/2] toy-111: prove · compiling PDFs 14/27")
+    shown.count("compiling PDFs", 27, 27)  # done: the counter goes, the cursor ends after the shorter line
+    assert screen.getvalue().endswith("\r[1/2] toy-111: prove")
     shown.clear()
-    assert screen.getvalue().endswith("\r" + " " * len("[1/2] toy-111: prove · compiling PDFs 14/27") + "\r")
+    assert screen.getvalue().endswith("\r" + " " * len("[1/2] toy-111: prove") + "\r")
     assert Progress(Terminal(), enabled=False).enabled is False  # --quiet
 
 
