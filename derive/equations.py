@@ -205,7 +205,7 @@ def backward_vector(ts: Typesetter) -> dict:
     elif m is None:
         shapes_text = "$m$ examples, one per row"
     else:
-        shapes_text = f"the spec's {m} example{'' if m == 1 else 's'}, one per row ($m = {m}$)"
+        shapes_text = "the spec's one example, a row ($m = 1$)" if m == 1 else f"the spec's {m} examples, one per row ($m = {m}$)"
     batch_note = ""
     if batch and not ts.p.columns:
         d, a = n.vector("delta", L), n.vector("a", L - 1)
