@@ -204,7 +204,8 @@ def backward_vector(ts: Typesetter) -> dict:
     elif m is None:
         shapes_text = f"${ts.p.examples}$ examples, one per row"
     else:
-        shapes_text = f"the spec's {m} example{'' if m == 1 else 's'}, one per row (${ts.p.examples} = {m}$)"
+        shapes_text = (f"the spec's one example, a row (${ts.p.examples} = 1$)" if m == 1 else
+                       f"the spec's {m} examples, one per row (${ts.p.examples} = {m}$)")
     batch_note = ""
     if batch and not ts.p.columns:
         d, a = n.vector("delta", L), n.vector("a", L - 1)

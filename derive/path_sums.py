@@ -37,6 +37,17 @@ def path_counts(ts: Typesetter) -> dict[sp.Symbol, int]:
     return count
 
 
+def path_lengths(ts: Typesetter) -> dict[sp.Symbol, tuple[int, int]]:
+    """The fewest and most factors on a path from every a and z to J (skips make them differ)."""
+    d, net = ts.d, ts.net
+    span: dict[sp.Symbol, tuple[int, int]] = {net.J: (0, 0)}
+    for l in range(net.depth, 0, -1):
+        for node in net.a[l] + net.z[l]:
+            nxt = [span[n] for n in d.successors[node]]
+            span[node] = (1 + min(lo for lo, _ in nxt), 1 + max(hi for _, hi in nxt))
+    return span
+
+
 def _first_paths(ts: Typesetter, key: str, limit: int) -> list[tuple[Factor, ...]]:
     return list(islice(ts.d.paths(key), limit))
 
@@ -65,7 +76,10 @@ def parameter_section(ts: Typesetter, key: str) -> dict:
     delta = ts.net.delta[p.layer][p.index[0]]
     z = ts.net.z[p.layer][p.index[0]]
     source = ts.s(p.source) if p.source is not None else "1"
+    shortest, longest = (n + 1 for n in path_lengths(ts)[z])  # + ∂z/∂θ
     return {
+        "shortest": shortest,
+        "longest": longest,
         "name": theta,
         "key": key,
         "lhs": ts.dcost(theta),

@@ -16,7 +16,7 @@ from derive.answers import compute_answers
 from derive.derivation import derive
 from derive.network import build_network
 from derive.notation import get_profile
-from derive.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, path_counts
+from derive.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, parameter_section, path_counts
 from derive.spec import load_spec, parse_spec
 from derive.typeset import Typesetter
 from derive.worksheets import render_worksheets
@@ -32,6 +32,8 @@ NETS = {
     "skip-3542": spec_text([3, 5, 4, 2], activation=["relu", "tanh", "sigmoid"], skip=[[0, 2], [1, 3]]),
     "wide-8-16-16-4": spec_text([8, 16, 16, 4]),
     "softmax-out-12": spec_text([2, 3, 12], activation=["sigmoid", "softmax"], loss="cross_entropy"),
+    # paths of different lengths: "2 paths of 6 factors each" was printed for paths of 7 and 5
+    "narrow-skips-11111": spec_text([1, 1, 1, 1, 1], skip=[[0, 2], [0, 3], [0, 4], [1, 4], [2, 4]]),
 }
 
 
@@ -71,6 +73,8 @@ def test_every_group_sentence_matches_the_enumerated_paths(net, profile):
             tails = {path[position:] for path in entered[g["through"]]}
             assert len(tails) == 1
         assert sum(g["paths"] for g in info["groups"]) == len(every)
+        section = parameter_section(ts, key)
+        assert (section["shortest"], section["longest"]) == (min(map(len, every)), max(map(len, every))), (name, key)
         # ... and the sentence prints the numbers it was given
         per = {g["paths"] for g in info["groups"]}
         if len(per) == 1 and p.layer != ts.L:
@@ -187,6 +191,12 @@ def test_column_profiles_sum_one_examples_gradients_over_the_batch(profile):
     cost = get_profile(profile).cost
     assert rf"\frac{{\partial {cost}_{{n}}}}" in tex
     assert r"&= \sum_{n} \frac{\partial " + cost + "_{n}}" in tex
+
+
+def test_paths_of_different_lengths_are_not_counted_as_equal():
+    tex = render_worksheets(_derived(NETS["narrow-skips-11111"]), None, "ng")["handout.tex"]
+    assert "along 2 paths with 12 factors in total, from 5 to 7 on a path (coloured" in tex
+    assert "of 6 factors each" not in tex
 
 
 def test_relu_sheets_define_the_slope_at_the_kink():
