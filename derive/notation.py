@@ -69,9 +69,17 @@ class Names:
         """The superscript of an unspecified layer l: ^{(l)} or ^{l}."""
         return _sup(self.p, "l")
 
+    def _units_named_as_output(self) -> bool:
+        # A function-style output name, f(x, W), names the network's whole output; with several output
+        # units each is written as the last layer's activation, as the lecture writes a^{(5)} = f(X, W)
+        # (f(x, W)_1 in every factor of a path would not fit a line).
+        return self.p.output_hat and not ("(" in self.p.output and self.width(self.L) > 1)
+
     def output_symbol(self) -> str:
         """One output of one example without its unit subscript, as a loss formula writes it: ŷ, a^{(3)}."""
-        return self.p.output or self.p.activation_letter + _sup(self.p, str(self.layer(self.L)))
+        if self._units_named_as_output():
+            return self.p.output
+        return self.p.activation_letter + _sup(self.p, str(self.layer(self.L)))
 
     def ones(self) -> str:
         """The column of ones that adds a bias row to every example: 1_m, 1_N."""
@@ -97,7 +105,7 @@ class Names:
             return p.input + self._unit_index(0, j)
         if kind == "y":
             return p.target + self._unit_index(self.L, j)
-        if kind == "a" and l == self.L and p.output_hat:
+        if kind == "a" and l == self.L and self._units_named_as_output():
             return p.output + self._unit_index(l, j)
         letter = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind]
         return letter + _sup(p, str(self.layer(l))) + self._unit_index(l, j)
