@@ -128,12 +128,13 @@ def evaluate(expr: sp.Expr, env: dict[sp.Symbol, Number]) -> Number:
     raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
 
 
-def precise(derivation: Derivation, examples: int | None = None) -> dict:
+def precise(derivation: Derivation, examples: int | None = None, totals: bool = True) -> dict:
     """Every worked number of the spec's [values], exact or to DIGITS digits.
 
     Returns {"values": [per example {symbol: number}], "params": {symbol: number}, "m": Fraction,
     "loss": number, "gradients": {key: number}, "updated": {key: number} or None, "rate": Fraction
-    or None}. `examples` limits the per-example values kept (the sums always run over every example)."""
+    or None}. `examples` limits the per-example values kept; the sums run over every example unless
+    `totals` is False (then only the kept examples are evaluated, and loss and gradients are None)."""
     net = derivation.network
     spec = net.spec
     values = spec.values
@@ -146,7 +147,7 @@ def precise(derivation: Derivation, examples: int | None = None) -> dict:
     loss: Number = Fraction(0)
     kept = []
     with mpmath.workdps(DIGITS):
-        for n in range(m):
+        for n in range(m if totals or examples is None else min(m, examples)):
             env: dict[sp.Symbol, Number] = dict(params)
             env[net.m] = Fraction(m)
             env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
@@ -169,6 +170,8 @@ def precise(derivation: Derivation, examples: int | None = None) -> dict:
         updated = None
         if rate is not None:
             updated = {p.key: add(params[p.symbol], mul(-rate, grads[p.key])) for p in derivation.parameters}
+    if not totals:
+        loss, grads, updated = None, None, None
     return {"values": kept, "params": params, "m": Fraction(m), "loss": loss, "gradients": grads,
             "updated": updated, "rate": rate}
 
