@@ -84,47 +84,88 @@ def evaluate(expr: sp.Expr, env: dict[sp.Symbol, Number]) -> Number:
 
     Fractions stay fractions through sums, products, integer powers, ReLU, its step and identity;
     σ, tanh, exp and ln make mpmath numbers (call inside `mpmath.workdps`)."""
+    fn = _COMPILED.get(expr)
+    if fn is None:
+        fn = _compile(expr)
+        if len(_COMPILED) > 200_000:
+            _COMPILED.clear()
+        _COMPILED[expr] = fn
+    return fn(env)
+
+
+_COMPILED: dict[sp.Expr, object] = {}
+
+
+def _compile(expr: sp.Expr):
+    """`expr` as a Python closure over an env dict (walking SymPy's tree once, not per evaluation)."""
     if expr.is_Symbol:
-        return env[expr]
+        return lambda env: env[expr]
     if expr.is_Rational:
-        return Fraction(int(expr.p), int(expr.q))
+        const = Fraction(int(expr.p), int(expr.q))
+        return lambda env: const
     if expr.is_Number:
-        return mpmath.mpf(str(expr))
-    args = [evaluate(a, env) for a in expr.args]
+        const = mpmath.mpf(str(expr))
+        return lambda env: const
+    parts = [_compile(a) for a in expr.args]
     if isinstance(expr, sp.Add):
-        return _combine(args, _sum, _sum)
+        return lambda env: _combine([f(env) for f in parts], _sum, _sum)
     if isinstance(expr, sp.Mul):
-        return _combine(args, _prod, _prod)
+        return lambda env: _combine([f(env) for f in parts], _prod, _prod)
     if isinstance(expr, sp.Pow):
-        base, exp = args
-        if isinstance(exp, Fraction) and exp.denominator == 1:
-            if isinstance(base, Fraction):
-                return base ** exp.numerator
-            return _mp(base) ** int(exp.numerator)
-        return _mp(base) ** _mp(exp)
-    if isinstance(expr, (activations.ReLU, sp.Max)):
-        return max(args, key=lambda v: _mp(v)) if len(args) > 1 else max(args[0], Fraction(0), key=_mp)
+        fb, fe = parts
+
+        def power(env):
+            base, exp = fb(env), fe(env)
+            if isinstance(exp, Fraction) and exp.denominator == 1:
+                if isinstance(base, Fraction):
+                    return base ** exp.numerator
+                return _mp(base) ** int(exp.numerator)
+            return _mp(base) ** _mp(exp)
+        return power
+    if isinstance(expr, activations.ReLU):
+        f = parts[0]
+        return lambda env: max(f(env), Fraction(0), key=_mp)
+    if isinstance(expr, sp.Max):
+        return lambda env: max((g(env) for g in parts), key=_mp)
     if isinstance(expr, sp.Heaviside):
         # The step at 0 is its second argument: 0 (ReLU′(0) = 0) everywhere in derive.
-        z = args[0]
-        if z == 0:
-            return args[1] if len(args) > 1 else Fraction(1, 2)
-        return Fraction(1) if z > 0 else Fraction(0)
+        f, at0 = parts[0], (parts[1] if len(parts) > 1 else (lambda env: Fraction(1, 2)))
+
+        def step(env):
+            z = f(env)
+            if z == 0:
+                return at0(env)
+            return Fraction(1) if z > 0 else Fraction(0)
+        return step
+    f = parts[0]
     if isinstance(expr, activations.Sigmoid):
-        z = args[0]
-        return Fraction(1, 2) if z == 0 else 1 / (1 + mpmath.exp(-_mp(z)))
+        def sigmoid(env):
+            z = f(env)
+            return Fraction(1, 2) if z == 0 else 1 / (1 + mpmath.exp(-_mp(z)))
+        return sigmoid
     if isinstance(expr, activations.LogSigmoid):
-        return -mpmath.log1p(mpmath.exp(-_mp(args[0])))
+        return lambda env: -mpmath.log1p(mpmath.exp(-_mp(f(env))))
     if isinstance(expr, activations.LogSumExp):
-        zs = [_mp(z) for z in args]
-        top = max(zs)
-        return top + mpmath.log(mpmath.fsum(mpmath.exp(z - top) for z in zs))
+        def lse(env):
+            zs = [_mp(g(env)) for g in parts]
+            top = max(zs)
+            return top + mpmath.log(mpmath.fsum(mpmath.exp(z - top) for z in zs))
+        return lse
     if isinstance(expr, sp.tanh):
-        return Fraction(0) if args[0] == 0 else mpmath.tanh(_mp(args[0]))
+        def tanh(env):
+            z = f(env)
+            return Fraction(0) if z == 0 else mpmath.tanh(_mp(z))
+        return tanh
     if isinstance(expr, sp.exp):
-        return Fraction(1) if args[0] == 0 else mpmath.exp(_mp(args[0]))
+        def exp(env):
+            z = f(env)
+            return Fraction(1) if z == 0 else mpmath.exp(_mp(z))
+        return exp
     if isinstance(expr, sp.log):
-        return Fraction(0) if args[0] == 1 else mpmath.log(_mp(args[0]))
+        def log(env):
+            z = f(env)
+            return Fraction(0) if z == 1 else mpmath.log(_mp(z))
+        return log
     raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
 
 

@@ -29,6 +29,7 @@ from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
 MAX_FIGURES = 12  # the most significant figures an operand is given to make its line reproducible
+CHECK_DIGITS = 30  # working digits when a line is re-evaluated from its printed operands (> MAX_FIGURES + margin)
 GUARD = 1  # guard figures of a value that later lines use
 
 
@@ -95,7 +96,7 @@ def _to_decimal(value: Number) -> Decimal:
 def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
     """Whether `expr` at the printed operands, rounded to the printed precision of `result`, is `result`."""
     env = {s: Fraction(Decimal(t)) for s, t in operands.items()}
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(CHECK_DIGITS):
         value = evaluate(expr, env)
     want = Decimal(result)
     with localcontext() as ctx:
@@ -115,6 +116,8 @@ class _Sheet:
         self.given: set[str] = set()
         self.figures: dict[str, int] = {}
         self.lines: list[tuple[str, str, sp.Expr, dict[sp.Symbol, str], bool, bool]] = []  # (what, key, expr, operand keys, shown, complete)
+        self._texts: dict[str, str] = {}
+        self.ceiling: dict[str, int] = {}  # figures a value may not exceed (its operands cancel)
 
     def add(self, key: str, value: Number, given: bool = False, guard: bool = False) -> None:
         self.value[key] = value
@@ -128,37 +131,61 @@ class _Sheet:
         self.lines.append((what, key, expr, operands, shown, complete))
 
     def text(self, key: str) -> str:
-        return printed_decimal(self.value[key], None if key in self.given else self.figures[key])
+        cached = self._texts.get(key)
+        if cached is None:
+            cached = printed_decimal(self.value[key], None if key in self.given else self.figures[key])
+            self._texts[key] = cached
+        return cached
 
     def settle(self) -> None:
         """Give operands more figures until every complete line reproduces its printed result.
 
         A failing line gets one more figure on the operand whose rounding moves its value most
-        (the others keep theirs), then every line is checked again: a bumped value must now be
-        reproduced to one more figure by its own line."""
+        (the others keep theirs); then the lines that print that value (its own line must now
+        reproduce one more figure, the lines using it see a new operand) are checked again."""
         lines = [ln for ln in self.lines if ln[5]]
-        for _ in range(4 * MAX_FIGURES):
-            bumped = False
-            for what, key, expr, ops, shown, complete in lines:
-                printed = {s: self.text(k) for s, k in ops.items()}
-                result = self.text(key)
-                if reproduces(expr, printed, result):
+        producing: dict[str, list[int]] = {}
+        using: dict[str, list[int]] = {}
+        for i, (what, key, expr, ops, shown, complete) in enumerate(lines):
+            producing.setdefault(key, []).append(i)
+            for k in set(ops.values()):
+                using.setdefault(k, []).append(i)
+        pending = list(range(len(lines)))
+        queued = set(pending)
+        budget = 50 * len(lines) + 100  # each bump is one more figure on one value: this always ends
+        while pending and budget > 0:
+            i = pending.pop()
+            queued.discard(i)
+            budget -= 1
+            what, key, expr, ops, shown, complete = lines[i]
+            printed = {s: self.text(k) for s, k in ops.items()}
+            if reproduces(expr, printed, self.text(key)):
+                continue
+            k = self._worst_operand(expr, ops, printed)
+            if k is None:
+                # Every operand is exact or at its most figures (a sum that cancels): the result
+                # keeps only the figures its operands support, and may never get more again.
+                if key in self.given or self.figures[key] <= 1:
                     continue
-                k = self._worst_operand(expr, ops, printed)
-                if k is not None:
-                    self.figures[k] += 1
-                    bumped = True
-            if not bumped:
-                return
+                k = key
+                self.figures[k] -= 1
+                self.ceiling[k] = self.figures[k]
+            else:
+                self.figures[k] += 1
+            self._texts.pop(k, None)
+            for j in [i] + producing.get(k, []) + using.get(k, []):
+                if j not in queued:
+                    queued.add(j)
+                    pending.append(j)
 
     def _worst_operand(self, expr: sp.Expr, ops: dict, printed: dict) -> str | None:
         """The rounded operand whose exact value changes the line's value most."""
         env = {s: Fraction(Decimal(t)) for s, t in printed.items()}
-        with mpmath.workdps(DIGITS):
+        with mpmath.workdps(CHECK_DIGITS):
             base = _to_decimal(evaluate(expr, env))
             worst, size = None, Decimal(-1)
             for s, k in sorted(ops.items(), key=lambda item: item[1]):
-                if k in self.given or self.figures[k] >= MAX_FIGURES or env[s] == self.value[k]:
+                if k in self.given or self.figures[k] >= self.ceiling.get(k, MAX_FIGURES) or env[s] == self.value[k]:
                     continue
                 trial = dict(env)
                 trial[s] = self.value[k]
@@ -289,9 +316,13 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     def tx(key: str) -> str:
         return tex_number(sh.text(key))
 
-    def valued(n: int, for_sum: bool = False) -> dict[sp.Symbol, str]:
+    cache: dict[int, dict] = {}
+
+    def valued(n: int) -> dict[sp.Symbol, str]:
         """symbol_names with example n's printed numbers (bracketed when negative)."""
-        names = dict(ts.sym)
+        if n in cache:
+            return cache[n]
+        names = cache[n] = dict(ts.sym)
         for s, info in net.info.items():
             if info.kind == "J":
                 continue
@@ -398,7 +429,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
                            rf"= {tx(p.symbol.name)} - {tx('eta')} \cdot {_pn(gt)} = {tx(f'u:{p.key}')}")
         mname = ts.names.matrix(name)
         grads.append({"name": mname, "equations": eqs, "more": more,
-                      "matrix": _matrix(ts, name, lambda p: tx(f"g:{p.key}"), ts.dcost(mname), _product_form(ts, name)),
+                      "matrix": _matrix(ts, name, lambda p: tx(f"g:{p.key}"), ts.dcost(mname), _product_form(ts, name, m)),
                       "updated": upd,
                       "updated_matrix": _matrix(ts, name, lambda p: tx(f"u:{p.key}"), rf"{mname} \leftarrow") if rate is not None else [],
                       "lhs": ts.dcost(mname),
@@ -458,8 +489,7 @@ def _hidden_terms(ts: Typesetter, z: sp.Symbol, names: dict) -> tuple[list[str],
 
 
 def _substituted(ts: Typesetter, expr: sp.Expr, names: dict) -> str:
-    text = ts.tex(expr, {s: names[s] for s in expr.free_symbols if s in names} | {
-        s: n for s, n in ts.sym.items() if s not in expr.free_symbols}, mul_symbol="dot")
+    text = ts.tex(expr, names, mul_symbol="dot")
     # A negative number is bracketed as a factor; as a function's whole argument, σ(−0.1), once is enough.
     return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
 
@@ -490,17 +520,21 @@ def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k)
     return {"title": title, "blocks": table_blocks(header, rows)}
 
 
-def _product_form(ts: Typesetter, name: str) -> str:
+def _product_form(ts: Typesetter, name: str, m: int) -> str:
     """The matrix form of a gradient as a sum over examples: (a)^T δ, or Σ_n δ(n) a(n)^T."""
     n = ts.names
     if name.startswith("b"):
         dl = n.vector("delta", int(name[1:]))
+        if m == 1:
+            return ""
         return rf"\mathbf{{1}}_m^T {dl} = " if not ts.p.columns else rf"\sum_n {dl}(n) = "
     dst, src = n._matrix_layers(name)
     a, dl = n.vector("a", src), n.vector("delta", dst)
     if not ts.p.columns:
         at = rf"{a}^T" if "^" not in a else rf"\left({a}\right)^T"
         return rf"{at} {dl} = "
+    if m == 1:
+        return rf"{dl} \left({a}\right)^T = "
     return rf"\sum_n {dl}(n) \left({a}(n)\right)^T = "
 
 
