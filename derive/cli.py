@@ -91,28 +91,64 @@ def cmd_answers(args) -> int:
     from .answers import compute_answers
 
     derivation = _derivation(args.spec)
-    if derivation.network.spec.values is None:
+    spec = derivation.network.spec
+    if spec.values is None:
         raise DeriveError(f"{args.spec}: values: is missing; answers need [values] with x, y and the parameters")
     numbers = compute_answers(derivation)
     if args.json:
         print(json.dumps(numbers, indent=2))
         return 0
-    print(f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}")
-    for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
-                         ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
-        if table:
-            print(f"\n{title}:")
-            for name, value in table.items():
-                print(f"  {name:<8} {_format(value)}")
+    for line in _readable(spec, numbers):
+        print(line)
     return 0
 
 
-def _format(value) -> str:
+def _readable(spec, numbers: dict) -> list[str]:
+    """The answers as tables, in the names of the spec's notation profile and its values.layout."""
+    from .notation import Names, get_profile
+
+    names = Names(spec, get_profile(spec.notation))
+    in_out = spec.values.layout == "in_out"
+    out = [f"{numbers['network']}: {numbers['examples']} example(s), {_plain(names.p.cost)} = {numbers['loss']:.6g}",
+           f"names as on the {spec.notation} sheets; one row per example; weight matrices as the spec writes them "
+           f"({'in_out: one row per unit feeding the layer' if in_out else 'out_in: one row per unit of the layer'})"]
+
+    def matrix(name: str, value):
+        if in_out and not name.startswith("b"):
+            value = [list(col) for col in zip(*value)]
+        return value
+
+    sections = [("forward", [(_plain(names.vector(k[0], int(k[1:]))), v) for k, v in numbers["forward"].items()]),
+                ("delta", [(_plain(names.vector("delta", int(k[5:]))), v) for k, v in numbers["delta"].items()]),
+                ("gradients", [(f"d{_plain(names.p.cost)}/d{_plain(names.matrix(k))}", matrix(k, v))
+                               for k, v in numbers["gradients"].items()]),
+                ("updated", [(_plain(names.matrix(k)), matrix(k, v)) for k, v in numbers.get("updated", {}).items()])]
+    for title, rows in sections:
+        if rows:
+            out.append(f"\n{title}:")
+            width = max(len(n) for n, _ in rows)
+            for name, value in rows:
+                out.append(f"  {name:<{width}} {_format(value, width + 3)}")
+    return out
+
+
+_PLAIN = [(r"\hat{y}", "ŷ"), (r"\Theta", "Θ"), (r"\theta", "θ"), (r"\delta", "δ"), (r"\to ", "→"), (r"\to", "→")]
+
+
+def _plain(tex: str) -> str:
+    """A profile's LaTeX name as plain text: \\Theta^{(1)} → Θ(1), w^{2} → w^2, \\theta^{(1)}_{0} → θ(1)_0."""
+    for old, new in _PLAIN:
+        tex = tex.replace(old, new)
+    tex = tex.replace("^{(", "(").replace(")}", ")").replace("^{", "^").replace("_{", "_").replace("}", "")
+    return tex.replace("J(θ)", "J")
+
+
+def _format(value, indent: int = 11) -> str:
     if isinstance(value, list) and value and isinstance(value[0], list):
-        return "\n           ".join("[" + "  ".join(f"{v: .6f}" for v in row) + "]" for row in value)
+        return ("\n" + " " * indent).join("[" + " ".join(f"{v: .6g}".ljust(13) for v in row).rstrip() + "]" for row in value)
     if isinstance(value, list):
-        return "[" + "  ".join(f"{v: .6f}" for v in value) + "]"
-    return f"{value:.6f}"
+        return "[" + " ".join(f"{v: .6g}".ljust(13) for v in value).rstrip() + "]"
+    return f"{value:.6g}"
 
 
 def cmd_check(args) -> int:
