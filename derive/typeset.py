@@ -98,7 +98,7 @@ def tex_width(tex: str) -> float:
     t = re.sub(r"\\(cdot|times|sigma|ln|tanh|sum|delta|theta|Theta|eta|hat|partial|leftarrow)", "x", tex)
     t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda mt: max(mt.group(1), mt.group(2), key=len), t)
     t = _COMMANDS.sub("", t)
-    return 5.5 * len(t.replace(" ", "")) + 7.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
+    return 6.0 * len(t.replace(" ", "")) + 8.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
 
 
 def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str = "", tail: str = "") -> str:
@@ -111,7 +111,7 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
     one_line = " = ".join(parts + [single, value])
     if tex_width(one_line) <= budget:
         return f"{lhs} &= {one_line}"
-    lines = [f"{lhs} &= {formula}"] if formula else []
+    lines = [f"{lhs} &= " + r" \\ &\quad + ".join(_split_sum(formula, budget))] if formula else []
     open_, close = (r"\Big[", r"\Big]") if bracket else ("", "")
     if tex_width(single) <= budget:
         chunks = [single]
@@ -125,9 +125,15 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
                 current = piece
             else:
                 current = trial
-        chunks.append(current + close + tail)
+        if tail and tex_width(current + close + tail) > budget:
+            chunks += [current + close, None]  # the factor after the bracket goes on a line of its own
+        else:
+            chunks.append(current + close + tail)
     for i, c in enumerate(chunks):
-        lines.append(("&= " if i == 0 else r"&\quad + ") + c)
+        if c is None:
+            lines.append(r"&\quad " + tail.strip())
+        else:
+            lines.append(("&= " if i == 0 else r"&\quad + ") + c)
     if tex_width(lines[-1] + value) <= budget:
         lines[-1] += f" = {value}"
     else:
@@ -135,6 +141,69 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
     if not formula:
         lines[0] = f"{lhs} " + lines[0]
     return " \\\\ ".join(lines)
+
+
+def _split_sum(tex: str, budget: float) -> list[str]:
+    """A long symbolic formula broken at its top-level + signs into pieces that fit `budget`.
+
+    The outermost \\left( … \\right) or \\left[ … \\right] around the sum becomes \\Big( … \\Big)
+    so that it may span lines."""
+    if tex_width(tex) <= budget:
+        return [tex]
+    # find the outermost \left..\right pair and make it breakable
+    depth, out, i, cuts = 0, [], 0, []
+    opened = None
+    while i < len(tex):
+        if tex.startswith(r"\left", i) and i + 5 < len(tex):
+            if depth == 0 and opened is None:
+                opened = True
+                out.append(r"\Big" + tex[i + 5])
+                i += 6
+                depth += 1
+                top = depth
+                continue
+            depth += 1
+            out.append(tex[i:i + 6])
+            i += 6
+            continue
+        if tex.startswith(r"\right", i) and i + 6 < len(tex):
+            if opened and depth == 1:
+                out.append(r"\Big" + tex[i + 6])
+                opened = False
+                depth -= 1
+                i += 7
+                continue
+            depth -= 1
+            out.append(tex[i:i + 7])
+            i += 7
+            continue
+        ch = tex[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if tex.startswith(" + ", i) and depth <= (1 if opened else 0):
+            cuts.append(len("".join(out)))
+        out.append(ch)
+        i += 1
+    flat = "".join(out)
+    if not cuts:
+        return [tex]
+    pieces, start = [], 0
+    for c in cuts:
+        pieces.append(flat[start:c])
+        start = c + 3
+    pieces.append(flat[start:])
+    lines, current = [], ""
+    for piece in pieces:
+        trial = piece if not current else current + " + " + piece
+        if current and tex_width(trial) > budget - 30:
+            lines.append(current)
+            current = piece
+        else:
+            current = trial
+    lines.append(current)
+    return lines
 
 
 def _blocks(count: int, widths: list[float], budget: float) -> list[tuple[int, int]]:
