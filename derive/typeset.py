@@ -101,6 +101,14 @@ def tex_width(tex: str) -> float:
     return 6.0 * len(t.replace(" ", "")) + 8.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
 
 
+def number_width(tex: str) -> float:
+    """The width in points of one printed number (a matrix or table cell) with its column gap."""
+    width = 5.5 * sum(c.isdigit() for c in tex) + 7.8 * tex.count("-") + 3.0 * tex.count(".")
+    if r"\times" in tex:
+        width += 22.0 - 5.5 * 2  # "× 10" and a small exponent, less the 10 counted as digits
+    return width + 10.0
+
+
 def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str = "", tail: str = "") -> str:
     """`lhs &= formula = lead[t1 + t2 + …]tail = value` for an align, broken into lines that fit the page."""
     budget = PAGE_WIDTH - min(tex_width(lhs), 120.0) - 25.0
@@ -222,8 +230,8 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     """`head [matrix]` as displays; a matrix too wide or too tall for the page is split into blocks
     of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
     ncols = len(rows[0])
-    widths = [max(tex_width(r[c]) for r in rows) + 11.0 for c in range(ncols)]
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - min(tex_width(head), 150.0) - 60.0)
+    widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - min(tex_width(head), 200.0) - 90.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1
@@ -237,16 +245,19 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
                     what.append(f"rows {r0 + 1}--{r1}")
                 if len(col_blocks) > 1:
                     what.append(f"columns {c0 + 1}--{c1}" if c1 - c0 > 1 else f"column {c0 + 1}")
-                label = r"\text{" + ", ".join(what) + r":}\quad "
-            lead = head if (r0, c0) == (0, 0) else r"\phantom{=}"
-            out.append(rf"\[ {lead} {label}\begin{{bmatrix}} {body} \end{{bmatrix}} \]")
+                label = ", ".join(what)
+            if (r0, c0) == (0, 0):
+                lead = rf"\text{{{label} of }} {head}" if label else head
+            else:
+                lead = rf"\text{{{label}:}}\quad"
+            out.append(rf"\[ {lead} \begin{{bmatrix}} {body} \end{{bmatrix}} \]")
     return out
 
 
 def table_blocks(header: list[str], rows: list[list[str]], split: int | None = None) -> list[str]:
     """A table of one row per example n (n, then one column per header), in blocks that fit the page."""
     ncols = len(header)
-    widths = [max([tex_width(header[c])] + [tex_width(r[c]) for r in rows]) + 12.0 for c in range(ncols)]
+    widths = [max([tex_width(header[c]) * 0.8 + 10.0] + [number_width(r[c]) for r in rows]) for c in range(ncols)]
     col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 40.0)
     out = []
     for r0 in range(0, len(rows), MAX_BLOCK_ROWS):

@@ -15,6 +15,7 @@ A test re-evaluates every line of every sheet from the printed operands (tests/t
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -250,6 +251,12 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
         sh.add(f"g:{p.key}", pv["gradients"][p.key])
         if pv["rate"] is not None:
             sh.add(f"u:{p.key}", pv["updated"][p.key])
+            # Enough figures that the step itself shows (to two figures), not just the old value again.
+            step = abs(float(pv["updated"][p.key]) - float(pv["params"][p.symbol]))
+            new = abs(float(pv["updated"][p.key]))
+            if step > 0 and new > 0:
+                extra = math.floor(math.log10(new)) - math.floor(math.log10(step)) + 2
+                sh.figures[f"u:{p.key}"] = min(MAX_FIGURES, max(sh.precision, extra))
 
     # Lines, in the order of the sheet: forward, loss, δ, gradients, updates (the first example's
     # scalar lines of the first few units are shown; every other line's result is in a table).

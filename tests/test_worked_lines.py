@@ -104,7 +104,7 @@ def test_every_parameter_gradient_and_update_is_on_the_page(path):
         numbers, w, docs = sheets_of(d, profile)
         n = len(d.parameters)
         assert matrix_cells(docs["exercises.tex"]) == n
-        assert matrix_cells(docs["answers.tex"]) == n * (2 if spec.values.learning_rate is not None else 1)
+        assert matrix_cells(docs["answers.tex"]) == n * (3 if spec.values.learning_rate is not None else 2)
         m = len(spec.values.x)
         # every example's data, labelled by n
         for k in range(1, m + 1):
@@ -214,6 +214,6 @@ def test_generated_specs_reproduce_every_line(seed):
     assert check_lines(w["lines"], limit=600) == []
     n = len(d.parameters)
     assert matrix_cells(docs["exercises.tex"]) == n
-    assert matrix_cells(docs["answers.tex"]) == n * (2 if spec.values.learning_rate is not None else 1)
+    assert matrix_cells(docs["answers.tex"]) == n * (3 if spec.values.learning_rate is not None else 2)
     grads = np.array([v for k in numbers["gradients"] for v in np.ravel(numbers["gradients"][k])])
     assert np.all(np.isfinite(grads))
