@@ -278,7 +278,7 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 class Typesetter:
-    """One derivation printed in one notation profile, with `precision` decimals for numbers."""
+    """One derivation printed in one notation profile; worked numbers get `precision` significant figures."""
 
     def __init__(self, derivation: Derivation, profile: Profile, precision: int):
         self.d, self.p, self.precision = derivation, profile, precision

@@ -394,7 +394,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
                 formula, terms, tail = ts.output_chain(z, one), [ts.output_chain(z, v0, dot=True)], ""
             line = _aligned(one[dl], formula, terms, tx(k(dl, 0)), tail=tail)
             if net.activation(l) == "relu" and sh.value[k(z, 0)] == 0:
-                line += rf" && \text{{(${one[z]} = 0$: $\operatorname{{ReLU}}'(0) = 0$)}}"
+                line += rf" \\ &\qquad \text{{(${one[z]} = 0$ exactly, and $\operatorname{{ReLU}}'(0) = 0$)}}"
             eqs.append(line)
         deltas.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
 

@@ -217,3 +217,18 @@ def test_generated_specs_reproduce_every_line(seed):
     assert matrix_cells(docs["answers.tex"]) == n * (3 if spec.values.learning_rate is not None else 2)
     grads = np.array([v for k in numbers["gradients"] for v in np.ravel(numbers["gradients"][k])])
     assert np.all(np.isfinite(grads))
+
+
+def test_more_examples_than_the_sheet_works_says_which_it_shows():
+    rng = random.Random(5)
+    x = [[round(rng.uniform(-1, 1), 2), round(rng.uniform(-1, 1), 2)] for _ in range(20)]
+    y = [[round(rng.uniform(0, 1), 2)] for _ in range(20)]
+    text = (f'name = "twenty"\n[network]\nlayers = [2, 3, 1]\nactivation = "tanh"\nloss = "half_mse"\n'
+            f'[values]\nx = {json.dumps(x)}\ny = {json.dumps(y)}\nseed = 3\nlearning_rate = 0.1\n')
+    d = derive(build_network(parse_spec(text, "twenty.toml")))
+    numbers, w, docs = sheets_of(d, "ng")
+    assert w["shown_examples"] == 12 and "Examples 1 to 12 of 20 are worked" in docs["answers.tex"]
+    assert check_lines(w["lines"]) == []  # every complete line (all but the sums over 20 examples)
+    assert {ln.what.split()[0] for ln in w["lines"] if not ln.complete} == {"loss", "gradient"}
+    for k in range(1, 21):  # the exercise sheet gives every example
+        assert re.search(rf"\n{k} & ", docs["exercises.tex"]), k
