@@ -103,7 +103,7 @@ def tex_width(tex: str) -> float:
 
 def number_width(tex: str) -> float:
     """The width in points of one printed number (a matrix or table cell) with its column gap."""
-    width = 5.5 * sum(c.isdigit() for c in tex) + 7.8 * tex.count("-") + 3.0 * tex.count(".")
+    width = 5.6 * sum(c.isdigit() for c in tex) + 8.6 * tex.count("-") + 3.1 * tex.count(".")
     if r"\times" in tex:
         width += 22.0 - 5.5 * 2  # "× 10" and a small exponent, less the 10 counted as digits
     return width + 10.0
@@ -231,7 +231,7 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
     ncols = len(rows[0])
     widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - min(tex_width(head), 200.0) - 90.0)
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - min(tex_width(head), 220.0) - 85.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1

@@ -403,8 +403,8 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     if multi:
         for l in range(1, ts.L + 1):
             for kind, syms in (("z", net.z[l]), ("a", net.a[l])):
-                tables.append(_example_table(ts, kind, l, syms, shown_m, tx, k))
-        deltas_all = [_example_table(ts, "delta", l, net.delta[l], shown_m, tx, k) for l in range(ts.L, 0, -1)]
+                tables.append(_example_table(ts, kind, l, syms, shown_m, tx, k, m))
+        deltas_all = [_example_table(ts, "delta", l, net.delta[l], shown_m, tx, k, m) for l in range(ts.L, 0, -1)]
         loss_table = None
     else:
         deltas_all = []
@@ -515,12 +515,14 @@ def _pn(text: str) -> str:
     return rf"\left({text}\right)" if text.startswith("-") else text
 
 
-def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k) -> dict:
+def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k, m: int) -> dict:
     names = ts.names
     header = [ts.sym[s] for s in syms]
     rows = [[tx(k(s, n)) for s in syms] for n in range(shown_m)]
     label = names.vector(kind, l)
-    if not ts.p.columns:
+    if shown_m < m:
+        title = rf"${label}(n)$ for examples $n = 1, \ldots, {shown_m}$ of ${m}$, one row each"
+    elif not ts.p.columns:
         title = rf"${label}$, one row per example ($m \times {len(syms)}$)"
     else:
         title = rf"${label}(n)$ for every example $n$, one row each (the columns of the course's matrix)"
@@ -557,10 +559,10 @@ def _matrix(ts: Typesetter, name: str, cell, lhs: str, middle: str = "") -> list
         rows = [[cell(params[(j, c)]) for c in range(shape[1])] for j in range(shape[0])]
         if not ts.p.columns:
             rows = [list(c) for c in zip(*rows)]
-    if lhs.endswith("="):
+    if lhs.endswith(("=", r"\leftarrow")):
         head = lhs + " " + middle
     else:
-        head = lhs + (" = " + middle if middle else " ")
+        head = lhs + " = " + middle
     return matrix_blocks(head, rows)
 
 
