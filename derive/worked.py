@@ -149,7 +149,7 @@ class _Sheet:
         using: dict[str, list[int]] = {}
         for i, (what, key, expr, ops, shown, complete) in enumerate(lines):
             producing.setdefault(key, []).append(i)
-            for k in set(ops.values()):
+            for k in sorted(set(ops.values())):
                 using.setdefault(k, []).append(i)
         pending = list(range(len(lines)))
         queued = set(pending)
