@@ -337,16 +337,6 @@ class Typesetter:
         text = self.tex(expr, names)
         return rf"\left({text}\right)" if isinstance(expr, sp.Add) or (expr.could_extract_minus_sign()) else text
 
-    def num(self, value: float) -> str:
-        if value != 0 and abs(value) < 0.5 * 10.0 ** -self.precision:
-            # It would print as 0.0000: show two significant figures instead of a false zero.
-            mantissa, exponent = f"{value:.1e}".split("e")
-            return rf"{mantissa}\times 10^{{{int(exponent)}}}"
-        text = f"{value:.{self.precision}f}"
-        if text.startswith("-") and float(text) == 0:
-            text = text[1:]
-        return text
-
     def pname(self, key: str) -> str:
         return self.names.parameter(key)
 
