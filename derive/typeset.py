@@ -106,7 +106,7 @@ def number_width(tex: str) -> float:
     width = 5.6 * sum(c.isdigit() for c in tex) + 8.6 * tex.count("-") + 3.1 * tex.count(".")
     if r"\times" in tex:
         width += 22.0 - 5.5 * 2  # "× 10" and a small exponent, less the 10 counted as digits
-    return width + 10.0
+    return width + 11.0
 
 
 def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str = "", tail: str = "") -> str:
@@ -231,7 +231,7 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
     ncols = len(rows[0])
     widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - min(tex_width(head), 220.0) - 85.0)
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1

@@ -508,7 +508,8 @@ def _aligned(lhs: str, formula: str, terms: list[str], value: str, lead: str = "
     """`lhs &= formula = t1 + t2 + … = value`, broken over lines of the align where it is long.
 
     `terms` are summed; `lead` multiplies the bracketed sum from the left, `tail` from the right."""
-    return wrap_terms(lhs, formula, terms, value, lead=lead, tail=tail)
+    once = lambda text: _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)  # ReLU′((−0.55)) → ReLU′(−0.55)
+    return wrap_terms(lhs, formula, [once(t) for t in terms], value, lead=lead, tail=once(tail))
 
 
 def _pn(text: str) -> str:
