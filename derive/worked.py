@@ -446,7 +446,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
                for z in net.z[l])
     return {"forward": forward, "tables": tables, "deltas_all": deltas_all, "loss": loss_lines, "deltas": deltas,
             "gradients": grads, "given": [b for g in grads for b in g["given"]],
-            "examples": m, "shown_examples": shown_m, "multi": multi,
+            "examples": m, "shown_examples": shown_m, "multi": multi, "figures": ts.precision,
             "rate": tex_number(sh.text("eta")) if rate is not None else None,
             "inputs": _inputs_tex(ts, sh, k), "data": _data_table(ts, sh, k, shown_m, m),
             "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines()}
