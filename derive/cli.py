@@ -212,24 +212,58 @@ def cmd_answers(args) -> int:
         numbers = d.answers()
         if args.json:
             return 0, numbers
-        l2 = f" (with the L2 term, λ = {numbers['l2']['lambda']:g}, scale {numbers['l2']['scale']})" if "l2" in numbers else ""
-        lines = [f"{numbers['network']}: {numbers['examples']} example(s), J = {numbers['loss']:.6g}{l2}"]
-        for title, table in (("forward", numbers["forward"]), ("delta", numbers["delta"]),
-                             ("gradients", numbers["gradients"]), ("updated", numbers.get("updated", {}))):
-            if table:
-                lines.append(f"\n{title}:")
-                lines += [f"  {name:<8} {_format(value)}" for name, value in table.items()]
-        return 0, "\n".join(lines)
+        return 0, "\n".join(_readable(d.spec, numbers, d.notation))
 
     return for_each_spec(args.specs, one, args.json)
 
 
-def _format(value) -> str:
+def _readable(spec, numbers: dict, profile) -> list[str]:
+    """The answers as tables, in the names of the notation profile and the spec's values.layout."""
+    from .notation import Names
+
+    names = Names(spec, profile)
+    in_out = spec.values.layout == "in_out"
+    l2 = f" (with the L2 term, λ = {numbers['l2']['lambda']:g}, scale {numbers['l2']['scale']})" if "l2" in numbers else ""
+    out = [f"{numbers['network']}: {numbers['examples']} example(s), {_plain(names.p.cost)} = {numbers['loss']:.6g}{l2}",
+           f"names as on the {profile.name} sheets; one row per example; weight matrices as the spec writes them "
+           f"({'in_out: one row per unit feeding the layer' if in_out else 'out_in: one row per unit of the layer'})"]
+
+    def matrix(name: str, value):
+        if in_out and not name.startswith("b"):
+            value = [list(col) for col in zip(*value)]
+        return value
+
+    sections = [("forward", [(_plain(names.vector(k[0], int(k[1:]))), v) for k, v in numbers["forward"].items()]),
+                ("delta", [(_plain(names.vector("delta", int(k[5:]))), v) for k, v in numbers["delta"].items()]),
+                ("gradients", [(f"d{_plain(names.p.cost)}/d{_plain(names.matrix(k))}", matrix(k, v))
+                               for k, v in numbers["gradients"].items()]),
+                ("updated", [(_plain(names.matrix(k)), matrix(k, v)) for k, v in numbers.get("updated", {}).items()])]
+    for title, rows in sections:
+        if rows:
+            out.append(f"\n{title}:")
+            width = max(len(n) for n, _ in rows)
+            for name, value in rows:
+                out.append(f"  {name:<{width}} {_format(value, width + 3)}")
+    return out
+
+
+_PLAIN = [(r"\hat{y}", "ŷ"), (r"\Theta", "Θ"), (r"\theta", "θ"), (r"\delta", "δ"), (r"\to ", "→"), (r"\to", "→")]
+
+
+def _plain(tex: str) -> str:
+    """A profile's LaTeX name as plain text: \\Theta^{(1)} → Θ(1), w^{2} → w^2, \\theta^{(1)}_{0} → θ(1)_0."""
+    for old, new in _PLAIN:
+        tex = tex.replace(old, new)
+    tex = tex.replace("^{(", "(").replace(")}", ")").replace("^{", "^").replace("_{", "_").replace("}", "")
+    return tex.replace("J(θ)", "J")
+
+
+def _format(value, indent: int = 11) -> str:
     if isinstance(value, list) and value and isinstance(value[0], list):
-        return "\n           ".join("[" + "  ".join(f"{v: .6f}" for v in row) + "]" for row in value)
+        return ("\n" + " " * indent).join("[" + " ".join(f"{v: .6g}".ljust(13) for v in row).rstrip() + "]" for row in value)
     if isinstance(value, list):
-        return "[" + "  ".join(f"{v: .6f}" for v in value) + "]"
-    return f"{value:.6f}"
+        return "[" + " ".join(f"{v: .6g}".ljust(13) for v in value).rstrip() + "]"
+    return f"{value:.6g}"
 
 
 def cmd_check(args) -> int:

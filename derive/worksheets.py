@@ -90,8 +90,6 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "stepwise": stepwise(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
-        "rounding": (f"Values are computed in double precision and rounded only for display to "
-                     f"{ts.precision} decimals; a value that would show as zero is given to two significant figures."),
     }
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)

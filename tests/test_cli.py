@@ -172,3 +172,19 @@ def test_the_module_file_name_can_be_chosen(tmp_path, capsys):
         named.write_text(toy.read_text().replace('name = "toy-111"', f'name = "toy-two"\nmodule = "{name}"'))
         assert main(["paths", str(named)]) == 2
         assert capsys.readouterr().err.startswith(f"derive: error: {named}: module: ")
+
+
+def test_answers_tables_follow_the_specs_layout_and_profile(capsys):
+    # welch-231 writes W1 as in_out (2 × 3, as the welch sheet shows it); canonical W1 is 3 × 2
+    assert main(["answers", str(EXAMPLES / "welch-231.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "names as on the welch sheets" in out and "in_out" in out
+    block = out[out.index("dJ/dW(1)"):out.index("dJ/dW(2)")]
+    assert block.count("[") == 2 and block.splitlines()[0].count("0.") == 3  # 2 rows of 3
+    assert "ŷ" in out and "δ(3)" in out
+    assert main(["answers", str(EXAMPLES / "nielsen-121.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "names as on the nielsen sheets" in out and "de/dw^2" in out and "z^2" in out and " e = " in out
+    assert main(["answers", str(EXAMPLES / "welch-231.toml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["layout"].startswith("canonical (out, in)") and np.shape(data["gradients"]["W1"]) == (3, 2)
