@@ -13,10 +13,10 @@ import csv
 import math
 import os
 import re
-import stat
 from pathlib import Path, PurePosixPath
 
 from .errors import SpecError
+from .files import Unreadable, read_small_file
 
 # Plain decimal numbers only: Python's float() would also take "nan", "inf", "1_000" and " 5 ".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -129,29 +129,15 @@ def _resolve(fail, folder: Path | None, data: str, label: str) -> Path:
 
 def _read_plain_file(fail, path: Path, label: str, max_bytes: int) -> bytes:
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below then refuses it.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        fail("values.data", f"{label}: no such file next to the spec")
-    except IsADirectoryError:
-        fail("values.data", f"{label}: is a folder, expected a CSV file")
-    except OSError as exc:
-        fail("values.data", f"{label}: cannot be read ({exc.strerror or exc})")
-    info = os.fstat(fd)
-    problem = ("is a folder, expected a CSV file" if stat.S_ISDIR(info.st_mode) else
-               "is not a regular file (a device, pipe or socket), expected a CSV file" if not stat.S_ISREG(info.st_mode) else
-               f"is {info.st_size} bytes; a data file is at most {max_bytes} bytes" if info.st_size > max_bytes else None)
-    if problem:
-        os.close(fd)
-        fail("values.data", f"{label}: {problem}")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            raw = handle.read(max_bytes + 1)
-        except OSError as exc:
-            fail("values.data", f"{label}: cannot be read ({exc.strerror or exc})")
-    if len(raw) > max_bytes:
-        fail("values.data", f"{label}: is larger than {max_bytes} bytes, the most a data file may be")
-    return raw
+        return read_small_file(path, max_bytes)
+    except Unreadable as why:
+        fail("values.data", f"{label}: " + {
+            "missing": "no such file next to the spec",
+            "folder": "is a folder, expected a CSV file",
+            "special": "is not a regular file (a device, pipe or socket), expected a CSV file",
+            "too_big": f"is {why.detail} bytes; a data file is at most {max_bytes} bytes",
+            "grew": f"is larger than {max_bytes} bytes, the most a data file may be",
+            "error": f"cannot be read ({why.detail})"}[why.reason])
 
 
 def _names(header: list[str]) -> str:

@@ -16,7 +16,6 @@ that a typo fails here, in one line naming the field, rather than deep inside a 
 from __future__ import annotations
 
 import re
-import stat
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProfileError
+from .files import Unreadable, read_small_file
 
 BUILTIN = ("ng", "nielsen", "welch", "qbus")
 MAX_PROFILE_BYTES = 64_000
@@ -147,19 +147,15 @@ _BUILTIN_CACHE: dict[str, Profile] = {}
 def read_profile(path: Path) -> Profile:
     source = _one_line(str(path))
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ProfileError(source, "file", "is not a regular file, expected a .toml notation profile")
-        if info.st_size > MAX_PROFILE_BYTES:
-            raise ProfileError(source, "file", f"is {info.st_size} bytes; a notation profile is at most {MAX_PROFILE_BYTES} bytes")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_PROFILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ProfileError(source, "file", "no such file (a notation is ng, nielsen, welch, qbus or the path of a .toml profile)") from None
-    except OSError as exc:
-        raise ProfileError(source, "file", f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_PROFILE_BYTES:
-        raise ProfileError(source, "file", f"is larger than {MAX_PROFILE_BYTES} bytes, the most a notation profile may be")
+        raw = read_small_file(path, MAX_PROFILE_BYTES)
+    except Unreadable as why:
+        problem = {"missing": "no such file (a notation is ng, nielsen, welch, qbus or the path of a .toml profile)",
+                   "folder": "is not a regular file, expected a .toml notation profile",
+                   "special": "is not a regular file, expected a .toml notation profile",
+                   "too_big": f"is {why.detail} bytes; a notation profile is at most {MAX_PROFILE_BYTES} bytes",
+                   "grew": f"is larger than {MAX_PROFILE_BYTES} bytes, the most a notation profile may be",
+                   "error": f"cannot be read ({why.detail})"}[why.reason]
+        raise ProfileError(source, "file", problem) from None
     return parse_profile(raw, source)
 
 

@@ -10,7 +10,6 @@ import json
 import keyword
 import math
 import re
-import stat
 import sys
 import tomllib
 import unicodedata
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, escape_controls
+from .files import Unreadable, read_small_file
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
@@ -128,23 +128,15 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate one spec file."""
     source = one_line(str(path))
     try:
-        info = Path(path).stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise SpecError(source, "file", "is a folder, expected a .toml spec file")
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError(source, "file", "is not a regular file (a device, pipe or socket), expected a .toml spec file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise SpecError(source, "file", f"is {info.st_size} bytes; a spec is at most {MAX_FILE_BYTES} bytes")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(source, "file", "no such file") from None
-    except IsADirectoryError:
-        raise SpecError(source, "file", "is a folder, expected a .toml spec file") from None
-    except OSError as exc:
-        raise SpecError(source, "file", f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(source, "file", f"is larger than {MAX_FILE_BYTES} bytes, the most a spec may be")
+        raw = read_small_file(path, MAX_FILE_BYTES)
+    except Unreadable as why:
+        problem = {"missing": "no such file",
+                   "folder": "is a folder, expected a .toml spec file",
+                   "special": "is not a regular file (a device, pipe or socket), expected a .toml spec file",
+                   "too_big": f"is {why.detail} bytes; a spec is at most {MAX_FILE_BYTES} bytes",
+                   "grew": f"is larger than {MAX_FILE_BYTES} bytes, the most a spec may be",
+                   "error": f"cannot be read ({why.detail})"}[why.reason]
+        raise SpecError(source, "file", problem) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
