@@ -36,6 +36,18 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, help="seed for random values when the spec has none")
     c.add_argument("--no-proof", action="store_true", help="skip the path-sum = δ-form proof")
 
+    k = sub.add_parser("class", help="a class set: every student their own numbers, sheets, answer key and LMS exports")
+    k.add_argument("spec", type=Path, help="a spec with [values] and a [variants] table")
+    who = k.add_mutually_exclusive_group(required=True)
+    who.add_argument("--students", type=int, help="N numbered students s001 ... sN")
+    who.add_argument("--roster", type=Path, help="a CSV with columns id,name (other columns kept in answers.csv)")
+    k.add_argument("--seed", type=int, default=0, help="the class seed: a student's numbers depend on it and their id only")
+    k.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output/); writes OUT/<name>/class/")
+    k.add_argument("--no-pdf", action="store_true", help="no combined PDFs (the exports and variants.json only)")
+    k.add_argument("--formats", help="comma-separated: pdf,moodle,qti,canvas,csv (default: all)")
+    k.add_argument("--notation", choices=NOTATIONS, help="override the spec's notation profile")
+    k.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
+
     p = sub.add_parser("paths", help="count the chain-rule paths and factors of every parameter")
     p.add_argument("spec", type=Path)
     p.add_argument("--json", action="store_true")
@@ -135,6 +147,22 @@ def cmd_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_class(args) -> int:
+    from .classset.build import build_class, parse_formats
+    from .classset.roster import load_roster, numbered
+
+    if not 0 <= args.seed < 2**32:
+        raise DeriveError(f"--seed: expected a whole number from 0 to 2**32 - 1, got {args.seed}")
+    formats = parse_formats(args.formats, not args.no_pdf)
+    students = load_roster(args.roster) if args.roster is not None else numbered(args.students)
+    r = build_class(args.spec, students, args.seed, args.out, formats, args.force, args.notation)
+    state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
+    print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
+    if r.pdf_note:
+        print(f"{r.spec.name}: {r.pdf_note}")
+    return 0
+
+
 def cmd_paths(args) -> int:
     derivation = _derivation(args.spec)
     counts = derivation.path_count
@@ -148,4 +176,4 @@ def cmd_paths(args) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths}
+COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths, "class": cmd_class}

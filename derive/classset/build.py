@@ -1,0 +1,177 @@
+"""`derive class`: one derivation, every student's numbers, checked, exported and written at once.
+
+The network, the derivation and the generated module are built once; per student only the numbers
+change. Every student's answers are checked against the independent backprop (derive/reference.py)
+before anything is written, and every file is produced in memory first, so a refusal or a failed
+check leaves the output folder as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__, reference
+from ..answers import compute_answers
+from ..build import CheckFailed
+from ..check import check_module
+from ..codegen import load_module, module_source
+from ..derivation import derive
+from ..errors import DeriveError, LatexError, SpecError
+from ..latex import compile_with_log, have_latex
+from ..network import build_network
+from ..notation import get_profile
+from ..outputs import write_outputs
+from ..spec import Spec, load_spec
+from ..typeset import Typesetter
+from ..worksheets import render_variants
+from .canvas import canvas_zip
+from .documents import combined_document
+from .moodle import moodle_xml
+from .qti import qti_zip
+from .questions import givens, lookup, questions
+from .roster import Student
+from .table import answers_csv
+from .variant import Variant
+from .variants import canonical_values, draw_values
+
+FORMATS = ("pdf", "moodle", "qti", "canvas", "csv")
+KINK = 1e-9  # a ReLU pre-activation this close to 0 sits on the kink, where the slope is a convention
+REFERENCE_TOLERANCE = 1e-12  # relative: the answers and the independent backprop do the same sums another way
+LATEX_SECONDS = 900  # one combined document of a large class is a long but ordinary pdflatex run
+
+
+@dataclass
+class ClassResult:
+    spec: Spec
+    folder: Path
+    students: int
+    written: list[str] = field(default_factory=list)
+    pdf_note: str = ""
+
+
+def parse_formats(text: str | None, pdf: bool) -> tuple[str, ...]:
+    chosen = FORMATS if text is None else tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    for f in chosen:
+        if f not in FORMATS:
+            raise DeriveError(f"--formats: {f!r} is not one of {', '.join(FORMATS)}")
+    return tuple(f for f in chosen if pdf or f != "pdf")
+
+
+def _has_kink(spec: Spec, values) -> bool:
+    relu = [l for l in range(1, spec.depth + 1) if spec.activations[l - 1] == "relu"]
+    if not relu:
+        return False
+    forward = reference.forward(spec, values.params, np.array(values.x, dtype=float))
+    return any(np.any(np.abs(forward[f"z{l}"]) < KINK) for l in relu)
+
+
+def check_against_reference(spec: Spec, student: Student, qs, numbers: dict) -> None:
+    """Every asked value against the independent backprop and forward pass; raises CheckFailed."""
+    params = {k: np.array(v, dtype=float) for k, v in spec.values.params.items()}
+    X, Y = np.array(spec.values.x, dtype=float), np.array(spec.values.y, dtype=float)
+    loss, grads, deltas = reference.backprop(spec, params, X, Y)
+    forward = reference.forward(spec, params, X)
+    want = {"loss": loss, "forward": forward, "delta": deltas, "gradients": grads}
+    if spec.values.learning_rate is not None:
+        want["updated"] = {k: params[k] - spec.values.learning_rate * grads[k] for k in params}
+    for q in qs:
+        if q.value != lookup(numbers, q.path):
+            raise CheckFailed(f"{spec.source}: student {student.id}: {q.key}: the question's value is not the answer's")
+        expected = float(np.asarray(want[q.path[0]] if len(q.path) == 1 else lookup_array(want, q.path)))
+        scale = max(1.0, abs(expected))
+        if abs(q.value - expected) > REFERENCE_TOLERANCE * scale:
+            raise CheckFailed(f"{spec.source}: student {student.id}: {q.key} = {q.value!r} but the independent "
+                              f"backprop gives {expected!r}")
+
+
+def lookup_array(want: dict, path: tuple) -> float:
+    arr = want[path[0]][path[1]]
+    return float(np.asarray(arr)[tuple(path[2:])])
+
+
+def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: str) -> str:
+    digest = hashlib.sha256(f"{__version__}|class|{seed}|{','.join(formats)}|{notation}|".encode())
+    digest.update(spec_bytes)
+    digest.update(json.dumps([(s.id, s.name, s.extra) for s in students]).encode())
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")) + sorted((package.parent / "templates").glob("*.j2")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Path, formats=FORMATS,
+                force: bool = False, notation: str | None = None, template_dir: Path | None = None) -> ClassResult:
+    spec = load_spec(spec_path)
+    if spec.values is None:
+        raise SpecError(spec.source, "values", "is missing; a class set needs [values] as the template of every student's numbers")
+    if spec.variants is None:
+        raise SpecError(spec.source, "variants", "is missing; add a [variants] table saying what is redrawn per student, "
+                                                 "e.g. weights = [-1.0, 1.0]")
+    style = notation or spec.notation
+    derivation = derive(build_network(spec))
+    module = load_module(module_source(derivation))
+    ts = Typesetter(derivation, get_profile(style), 4)
+
+    variants: list[Variant] = []
+    records, numbers_list = [], []
+    for student in students:
+        values = draw_values(spec, seed, student.id, lambda v: _has_kink(spec, v))
+        own_spec = replace(spec, values=values)
+        report = check_module(own_spec, module)
+        if not report.ok:
+            raise CheckFailed(f"student {student.id}: " + "; ".join(report.lines()))
+        own = replace(derivation, network=replace(derivation.network, spec=own_spec))
+        numbers = compute_answers(own, module)
+        qs = questions(ts, numbers)
+        check_against_reference(own_spec, student, qs, numbers)
+        variants.append(Variant(student, tuple(givens(ts, numbers)), tuple(qs)))
+        numbers_list.append(numbers)
+        records.append({"id": student.id, "name": student.name, "values": canonical_values(values), "answers": numbers})
+
+    files: dict[str, bytes] = {
+        "variants.json": (json.dumps({"spec": spec.name, "seed": seed, "students": records}, indent=1) + "\n").encode()}
+    examples = len(spec.values.x)
+    if "moodle" in formats:
+        files["moodle.xml"] = moodle_xml(spec.name, spec.title, variants, examples)
+    if "qti" in formats:
+        files["qti.zip"] = qti_zip(spec.name, spec.title, variants, examples)
+    if "canvas" in formats:
+        files["canvas.zip"] = canvas_zip(spec.name, spec.title, variants, examples)
+    if "csv" in formats:
+        files["answers.csv"] = answers_csv(variants)
+    note = ""
+    if "pdf" in formats:
+        sheets = list(render_variants(derivation, numbers_list, style, template_dir))
+        for doc in ("exercises", "answers"):
+            files[f"{doc}.tex"] = combined_document(students, [s[f"{doc}.tex"] for s in sheets]).encode()
+        if have_latex():
+            with ThreadPoolExecutor(max_workers=2) as pool:  # the two combined documents, side by side
+                pdfs = dict(zip(("exercises", "answers"),
+                                pool.map(lambda d: _compile(files[f"{d}.tex"], out_dir / spec.name / "class" / f"{d}.tex"),
+                                         ("exercises", "answers"))))
+            for doc, data in pdfs.items():
+                files[f"{doc}.pdf"] = data
+        else:
+            note = "PDFs skipped: no pdflatex found (install TeX Live); the combined .tex files are written"
+    folder = out_dir / spec.name / "class"
+    key = class_key(Path(spec_path).read_bytes(), students, seed, formats, style)
+    result = ClassResult(spec, folder, len(students), pdf_note=note)
+    result.written = write_outputs(folder, files, key, force)
+    return result
+
+
+def _compile(text: bytes, shown_as: Path) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
+        tex = Path(tmp) / "document.tex"
+        tex.write_bytes(text)
+        try:
+            pdf, _ = compile_with_log(tex, timeout=LATEX_SECONDS, single_pass=True)
+        except LatexError as exc:
+            raise LatexError(f"{shown_as}: {str(exc).split(': ', 1)[-1]}") from None
+        return pdf.read_bytes()

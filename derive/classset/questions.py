@@ -1,0 +1,163 @@
+"""The gradable quantities of one variant: the loss, the outputs and every δ of the first example,
+every gradient and every updated parameter, each with its exact value, the tolerance its printed
+precision allows, and its worked line in the course's notation (the LMS's feedback).
+
+Values are read from the answers object (`compute_answers`, the generated code), never recomputed;
+`path` says where, so a test can compare every export with variants.json entry by entry.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .. import activations
+from ..typeset import Typesetter
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str  # canonical and stable across students: "loss", "delta2[1]", "gradient W1[0,1]", ...
+    path: tuple  # where the value sits in the answers object
+    label: str  # LaTeX of the quantity in the course's notation
+    value: float  # exact (double precision), as answers.json holds it
+    printed: str  # as the answer sheet prints it
+    tolerance: float  # half a unit in the last printed digit
+    feedback: str  # the worked line, LaTeX
+
+
+def tolerance_of(printed: str) -> float:
+    """Half a unit in the last digit of a number as the sheet prints it ("0.2984", "3.1\\times 10^{-5}")."""
+    match = _PRINTED.fullmatch(printed.strip())
+    if not match:
+        raise ValueError(f"cannot read the precision of the printed number {printed!r}")
+    decimals = len(match["frac"] or "")
+    exponent = int(match["exp"] or 0)
+    return 0.5 * 10.0 ** (exponent - decimals)
+
+
+_PRINTED = re.compile(r"-?[0-9]+(?:\.(?P<frac>[0-9]+))?(?:\\times 10\^\{(?P<exp>-?[0-9]+)\})?")
+
+
+def lookup(answers: dict, path: tuple) -> float:
+    value = answers
+    for step in path:
+        value = value[step]
+    return float(value)
+
+
+def questions(ts: Typesetter, numbers: dict) -> list[Question]:
+    net, d = ts.net, ts.d
+    vals = _example_values(ts, numbers, 0)
+    valued = _valued(ts, vals)
+    m = numbers["examples"]
+    out: list[Question] = []
+
+    def add(key, path, label, feedback_lhs, formula, substituted):
+        value = lookup(numbers, path)
+        printed = ts.num(value)
+        parts = [feedback_lhs, formula, substituted, printed]
+        feedback = " = ".join(p for p in parts if p)
+        out.append(Question(key, path, label, value, printed, tolerance_of(printed), feedback))
+
+    batch = [_valued(ts, _example_values(ts, numbers, e)) for e in range(m)] if m > 1 else None
+    if batch:
+        add("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_formula(), ts.loss_rhs(dot=True, examples=batch))
+    else:
+        add("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_rhs(), ts.loss_rhs(valued, dot=True))
+    L = ts.L
+    act = net.activation(L)
+    for j, (z, a) in enumerate(zip(net.z[L], net.a[L])):
+        f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
+        add(f"a{L}[{j}]", ("forward", f"a{L}", 0, j), ts.s(a), ts.s(a), ts.tex(f), _substituted(ts, f, vals))
+    for l in range(L, 0, -1):
+        for j, z in enumerate(net.z[l]):
+            dsym = d.delta[z]
+            if l < L:
+                formula, subs = ts.hidden_delta(z), ts.hidden_delta(z, valued, dot=True)
+            elif d.output_delta[dsym].simplified:
+                formula, subs = ts.tex(d.delta_expr[dsym]), _substituted(ts, d.delta_expr[dsym], vals)
+            else:
+                formula, subs = ts.output_chain(z), ts.output_chain(z, valued, dot=True)
+            add(f"delta{l}[{j}]", ("delta", f"delta{l}", 0, j), ts.s(dsym), ts.s(dsym), formula, subs)
+    for p in d.parameters:
+        g = d.gradient[p.key]
+        lhs = ts.dcost(ts.pname(p.key))
+        if batch:
+            terms = [ts.tex(g, ex, mul_symbol="dot") for ex in batch]
+            subs = " + ".join(terms) if len(terms) <= MAX_FEEDBACK_TERMS else " + ".join(terms[:2] + [r"\cdots", terms[-1]])
+            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}", subs)
+        elif g.is_Symbol:
+            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, ts.tex(g), "")
+        else:
+            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, ts.tex(g), _substituted(ts, g, vals))
+    rate = numbers.get("learning_rate")
+    if rate is not None:
+        for p in d.parameters:
+            grad = lookup(numbers, ("gradients", p.matrix, *p.index))
+            name = ts.pname(p.key)
+            add(f"updated {p.key}", ("updated", p.matrix, *p.index), rf"{name}\ \text{{(updated)}}",
+                rf"{name} \leftarrow {name} - \eta\, {ts.dcost(name)}",
+                "", rf"{ts.num(vals[p.symbol])} - {ts.num(rate)} \cdot {_paren(ts.num(grad))}")
+    return out
+
+
+MAX_FEEDBACK_TERMS = 4  # a batch gradient's feedback shows this many examples' terms before \cdots
+
+
+def _example_values(ts: Typesetter, numbers: dict, e: int) -> dict[sp.Symbol, float]:
+    net = ts.net
+    vals: dict[sp.Symbol, float] = {net.m: float(numbers["examples"])}
+    vals.update({x: numbers["inputs"]["x"][e][k] for k, x in enumerate(net.x)})
+    vals.update({y: numbers["inputs"]["y"][e][k] for k, y in enumerate(net.y)})
+    for p in ts.d.parameters:
+        vals[p.symbol] = lookup(numbers, ("parameters", p.matrix, *p.index))
+    for l in range(1, ts.L + 1):
+        for j in range(ts.spec.layers[l]):
+            vals[net.z[l][j]] = numbers["forward"][f"z{l}"][e][j]
+            vals[net.a[l][j]] = numbers["forward"][f"a{l}"][e][j]
+            vals[net.delta[l][j]] = numbers["delta"][f"delta{l}"][e][j]
+    return vals
+
+
+def _valued(ts: Typesetter, vals: dict[sp.Symbol, float]) -> dict[sp.Symbol, str]:
+    names = dict(ts.sym)
+    for symbol, v in vals.items():
+        names[symbol] = str(int(v)) if symbol == ts.net.m else _paren(ts.num(v))
+    return names
+
+
+def _substituted(ts: Typesetter, expr: sp.Expr, vals: dict[sp.Symbol, float]) -> str:
+    return ts.tex(expr, _valued(ts, {s: vals[s] for s in expr.free_symbols if s in vals}), mul_symbol="dot")
+
+
+def _paren(text: str) -> str:
+    return rf"\left({text}\right)" if text.startswith("-") else text
+
+
+def givens(ts: Typesetter, numbers: dict) -> list[str]:
+    """What a student is given, as LaTeX: the inputs and targets, every parameter, the learning rate."""
+    out = []
+    X, Y = numbers["inputs"]["x"], numbers["inputs"]["y"]
+    if len(X) == 1:
+        out += [f"{ts.s(x)} = {exact(X[0][k])}" for k, x in enumerate(ts.net.x)]
+        out += [f"{ts.s(y)} = {exact(Y[0][k])}" for k, y in enumerate(ts.net.y)]
+    else:
+        out.append(rf"X = {_bmatrix(X)}\ \text{{(one example per row)}}")
+        out.append(rf"Y = {_bmatrix(Y)}")
+    for p in ts.d.parameters:
+        out.append(f"{ts.pname(p.key)} = {exact(lookup(numbers, ('parameters', p.matrix, *p.index)))}")
+    if numbers.get("learning_rate") is not None:
+        out.append(rf"\eta = {exact(numbers['learning_rate'])}")
+    return out
+
+
+def exact(value: float) -> str:
+    """A given number exactly as drawn (shortest form that reads back to the same double)."""
+    return np.format_float_positional(float(value), trim="-")
+
+
+def _bmatrix(rows) -> str:
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(exact(v) for v in r) for r in rows) + r" \end{bmatrix}"
