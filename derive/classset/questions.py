@@ -48,60 +48,107 @@ def lookup(answers: dict, path: tuple) -> float:
     return float(value)
 
 
-def questions(ts: Typesetter, numbers: dict) -> list[Question]:
-    net, d = ts.net, ts.d
-    vals = _example_values(ts, numbers, 0)
-    valued = _valued(ts, vals)
-    m = numbers["examples"]
-    out: list[Question] = []
+class QuestionSet:
+    """The questions of every variant of one class: same keys, labels and formulas, other numbers.
 
-    def add(key, path, label, feedback_lhs, formula, substituted):
-        value = lookup(numbers, path)
-        printed = ts.num(value)
-        parts = [feedback_lhs, formula, substituted, printed]
-        feedback = " = ".join(p for p in parts if p)
-        out.append(Question(key, path, label, value, printed, tolerance_of(printed), feedback))
+    A worked line's substituted form is the printed formula with numbers in the symbols' places,
+    and where SymPy puts brackets and terms does not depend on the names it prints, so each line
+    is printed once with a placeholder per symbol and each student's numbers go into the
+    placeholders: no SymPy printing per student.
+    """
 
-    batch = [_valued(ts, _example_values(ts, numbers, e)) for e in range(m)] if m > 1 else None
-    if batch:
-        add("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_formula(), ts.loss_rhs(dot=True, examples=batch))
-    else:
-        add("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_rhs(), ts.loss_rhs(valued, dot=True))
-    L = ts.L
-    act = net.activation(L)
-    for j, (z, a) in enumerate(zip(net.z[L], net.a[L])):
-        f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
-        add(f"a{L}[{j}]", ("forward", f"a{L}", 0, j), ts.s(a), ts.s(a), ts.tex(f), _substituted(ts, f, vals))
-    for l in range(L, 0, -1):
-        for j, z in enumerate(net.z[l]):
-            dsym = d.delta[z]
-            if l < L:
-                formula, subs = ts.hidden_delta(z), ts.hidden_delta(z, valued, dot=True)
-            elif d.output_delta[dsym].simplified:
-                formula, subs = ts.tex(d.delta_expr[dsym]), _substituted(ts, d.delta_expr[dsym], vals)
-            else:
-                formula, subs = ts.output_chain(z), ts.output_chain(z, valued, dot=True)
-            add(f"delta{l}[{j}]", ("delta", f"delta{l}", 0, j), ts.s(dsym), ts.s(dsym), formula, subs)
-    for p in d.parameters:
-        g = d.gradient[p.key]
-        lhs = ts.dcost(ts.pname(p.key))
+    def __init__(self, ts: Typesetter, examples: int):
+        self.ts, self.examples = ts, examples
+        net = ts.net
+        self.symbols = [net.m, *net.x, *net.y, *(p.symbol for p in ts.d.parameters)]
+        for l in range(1, ts.L + 1):
+            self.symbols += [*net.z[l], *net.a[l], *net.delta[l]]
+        self.index = {sym: i for i, sym in enumerate(self.symbols)}
+        self.lines = self._lines()
+
+    def _slots(self, e: int) -> dict[sp.Symbol, str]:
+        return {**self.ts.sym, **{s: f"\x00{e}.{i}\x00" for s, i in self.index.items()}}
+
+    def _lines(self) -> list[tuple]:
+        """(key, path, label, lhs, formula, substituted with placeholders) for every question."""
+        ts, net, d = self.ts, self.ts.net, self.ts.d
+        slots = self._slots(0)
+        batch = [self._slots(e) for e in range(self.examples)] if self.examples > 1 else None
+        lines = []
         if batch:
-            terms = [ts.tex(g, ex, mul_symbol="dot") for ex in batch]
-            subs = " + ".join(terms) if len(terms) <= MAX_FEEDBACK_TERMS else " + ".join(terms[:2] + [r"\cdots", terms[-1]])
-            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}", subs)
-        elif g.is_Symbol:
-            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, ts.tex(g), "")
+            lines.append(("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_formula(), ts.loss_rhs(dot=True, examples=batch)))
         else:
-            add(f"gradient {p.key}", ("gradients", p.matrix, *p.index), lhs, lhs, ts.tex(g), _substituted(ts, g, vals))
-    rate = numbers.get("learning_rate")
-    if rate is not None:
+            lines.append(("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_rhs(), ts.loss_rhs(slots, dot=True)))
+        L = ts.L
+        act = net.activation(L)
+        for j, (z, a) in enumerate(zip(net.z[L], net.a[L])):
+            f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
+            lines.append((f"a{L}[{j}]", ("forward", f"a{L}", 0, j), ts.s(a), ts.s(a), ts.tex(f), self._sub(f, slots)))
+        for l in range(L, 0, -1):
+            for j, z in enumerate(net.z[l]):
+                dsym = d.delta[z]
+                if l < L:
+                    formula, subs = ts.hidden_delta(z), ts.hidden_delta(z, slots, dot=True)
+                elif d.output_delta[dsym].simplified:
+                    formula, subs = ts.tex(d.delta_expr[dsym]), self._sub(d.delta_expr[dsym], slots)
+                else:
+                    formula, subs = ts.output_chain(z), ts.output_chain(z, slots, dot=True)
+                lines.append((f"delta{l}[{j}]", ("delta", f"delta{l}", 0, j), ts.s(dsym), ts.s(dsym), formula, subs))
         for p in d.parameters:
-            grad = lookup(numbers, ("gradients", p.matrix, *p.index))
-            name = ts.pname(p.key)
-            add(f"updated {p.key}", ("updated", p.matrix, *p.index), rf"{name}\ \text{{(updated)}}",
-                rf"{name} \leftarrow {name} - \eta\, {ts.dcost(name)}",
-                "", rf"{ts.num(vals[p.symbol])} - {ts.num(rate)} \cdot {_paren(ts.num(grad))}")
-    return out
+            g = d.gradient[p.key]
+            lhs = ts.dcost(ts.pname(p.key))
+            path = ("gradients", p.matrix, *p.index)
+            if batch:
+                terms = [self._sub(g, ex) for ex in batch]
+                subs = " + ".join(terms) if len(terms) <= MAX_FEEDBACK_TERMS else " + ".join(terms[:2] + [r"\cdots", terms[-1]])
+                lines.append((f"gradient {p.key}", path, lhs, lhs, rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}", subs))
+            else:
+                lines.append((f"gradient {p.key}", path, lhs, lhs, ts.tex(g), "" if g.is_Symbol else self._sub(g, slots)))
+        return lines
+
+    def _sub(self, expr: sp.Expr, names: dict) -> str:
+        return self.ts.tex(expr, names, mul_symbol="dot")
+
+    def questions(self, numbers: dict) -> list[Question]:
+        ts = self.ts
+        texts = [self._texts(numbers, e) for e in range(self.examples if self.examples > 1 else 1)]
+
+        def fill(template: str) -> str:
+            return _SLOT.sub(lambda m: texts[int(m[1])][int(m[2])], template)
+
+        out = []
+        for key, path, label, lhs, formula, subs in self.lines:
+            out.append(_question(ts, numbers, key, path, label, [lhs, formula, fill(subs)]))
+        rate = numbers.get("learning_rate")
+        if rate is not None:
+            for p in ts.d.parameters:
+                grad = lookup(numbers, ("gradients", p.matrix, *p.index))
+                old = lookup(numbers, ("parameters", p.matrix, *p.index))
+                name = ts.pname(p.key)
+                out.append(_question(ts, numbers, f"updated {p.key}", ("updated", p.matrix, *p.index),
+                                     rf"{name}\ \text{{(updated)}}",
+                                     [rf"{name} \leftarrow {name} - \eta\, {ts.dcost(name)}",
+                                      rf"{ts.num(old)} - {ts.num(rate)} \cdot {_paren(ts.num(grad))}"]))
+        return out
+
+    def _texts(self, numbers: dict, e: int) -> list[str]:
+        vals = _example_values(self.ts, numbers, e)
+        return [str(int(vals[s])) if s == self.ts.net.m else _paren(self.ts.num(vals[s])) for s in self.symbols]
+
+
+_SLOT = re.compile("\x00([0-9]+)\.([0-9]+)\x00")
+
+
+def _question(ts: Typesetter, numbers: dict, key: str, path: tuple, label: str, parts: list[str]) -> Question:
+    value = lookup(numbers, path)
+    printed = ts.num(value)
+    feedback = " = ".join(p for p in [*parts, printed] if p)
+    return Question(key, path, label, value, printed, tolerance_of(printed), feedback)
+
+
+def questions(ts: Typesetter, numbers: dict) -> list[Question]:
+    """The questions of one variant (a class builds a QuestionSet once and reuses it)."""
+    return QuestionSet(ts, numbers["examples"]).questions(numbers)
 
 
 MAX_FEEDBACK_TERMS = 4  # a batch gradient's feedback shows this many examples' terms before \cdots
@@ -120,17 +167,6 @@ def _example_values(ts: Typesetter, numbers: dict, e: int) -> dict[sp.Symbol, fl
             vals[net.a[l][j]] = numbers["forward"][f"a{l}"][e][j]
             vals[net.delta[l][j]] = numbers["delta"][f"delta{l}"][e][j]
     return vals
-
-
-def _valued(ts: Typesetter, vals: dict[sp.Symbol, float]) -> dict[sp.Symbol, str]:
-    names = dict(ts.sym)
-    for symbol, v in vals.items():
-        names[symbol] = str(int(v)) if symbol == ts.net.m else _paren(ts.num(v))
-    return names
-
-
-def _substituted(ts: Typesetter, expr: sp.Expr, vals: dict[sp.Symbol, float]) -> str:
-    return ts.tex(expr, _valued(ts, {s: vals[s] for s in expr.free_symbols if s in vals}), mul_symbol="dot")
 
 
 def _paren(text: str) -> str:

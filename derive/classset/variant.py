@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .questions import Question
@@ -20,6 +21,13 @@ def number(value: float) -> str:
     return repr(float(value))
 
 
+def _plain(value: float) -> str:
+    """A tolerance as a person reads it: 0.00005, not 5e-05."""
+    import numpy as np
+
+    return np.format_float_positional(float(value), trim="-")
+
+
 def slug(key: str) -> str:
     """A question key as an identifier part: "gradient W1[0,1]" -> "gradient-W1-0-1"."""
     return re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")
@@ -29,17 +37,23 @@ def question_html(spec_title: str, variant: Variant, question: Question, example
     """The question text as HTML with MathJax \\( \\) delimiters (Moodle's and Canvas's MathJax read them)."""
     from html import escape
 
-    given = ", ".join(rf"\({g}\)" for g in variant.givens)
+    given = _given_text(variant.givens)
     which = ""
     if examples > 1 and question.path[0] in ("forward", "delta"):
         which = " for the first example"
     elif examples > 1 and question.path[0] in ("loss", "gradients", "updated"):
         which = f" (a total over all {examples} examples)"
-    tol = number(question.tolerance)
+    tol = _plain(question.tolerance)
     label = r"\(" + question.label + r"\)"
     return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
             f"<p>Compute {escape(label)}{which}. "
-            f"Give the value to within {escape(tol)} (as many decimals as the answer sheet prints).</p>")
+            f"Give it to within &#177;{escape(tol)}, as the answer sheet prints it.</p>")
+
+
+@lru_cache(maxsize=4)
+def _given_text(givens: tuple[str, ...]) -> str:
+    # The same for every question of a variant: joined once, not once per question.
+    return ", ".join(rf"\({g}\)" for g in givens)
 
 
 def feedback_html(question: Question) -> str:
