@@ -136,7 +136,7 @@ class QuestionSet:
         return [str(int(vals[s])) if s == self.ts.net.m else _paren(self.ts.num(vals[s])) for s in self.symbols]
 
 
-_SLOT = re.compile("\x00([0-9]+)\.([0-9]+)\x00")
+_SLOT = re.compile("\x00([0-9]+)[.]([0-9]+)\x00")
 
 
 def _question(ts: Typesetter, numbers: dict, key: str, path: tuple, label: str, parts: list[str]) -> Question:

@@ -57,6 +57,7 @@ def load_roster(path: Path) -> list[Student]:
 
 
 def parse_roster(text: str, source: str = "<roster>") -> list[Student]:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets save one
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

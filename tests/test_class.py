@@ -1,0 +1,424 @@
+"""derive class: per-student numbers, the roster, the exports' structure, a round trip through every
+export back to variants.json, the independent backprop, golden files and byte-identical rebuilds.
+
+Regenerate the golden files after an intended change with:
+
+    DERIVE_REGENERATE_GOLDEN=1 python -m pytest tests/test_class.py -k golden
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derive import reference
+from derive.classset.build import FORMATS, build_class
+from derive.classset.questions import tolerance_of
+from derive.classset.roster import Student, numbered, parse_roster
+from derive.classset.variants import draw_values
+from derive.cli import main
+from derive.errors import SpecError
+from derive.latex import have_latex
+from derive.spec import load_spec, parse_spec
+
+from conftest import spec_text
+
+GOLDEN = Path(__file__).parent / "golden" / "class"
+QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
+CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
+QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+NO_PDF = tuple(f for f in FORMATS if f != "pdf")
+
+VARIANTS = "\n[variants]\nweights = [-1.0, 1.0]\ninputs = [0.0, 1.0]\ntargets = [0.0, 1.0]\ndecimals = 2\n"
+
+
+def class_spec(tmp_path, layers=(2, 2, 1), activation="sigmoid", loss="half_sse", values=None, variants=VARIANTS, name="cls"):
+    values = values or "\n[values]\nx = [[0.5, 0.25]]\ny = [[1.0]]\nseed = 1\nlearning_rate = 0.5\n"
+    path = tmp_path / f"{name}.toml"
+    path.write_text(spec_text(layers, activation, loss, name=name, extra=values + variants))
+    return path
+
+
+def load_variants(folder: Path) -> dict:
+    return json.loads((folder / "variants.json").read_text())
+
+
+def path_of(key: str) -> tuple:
+    """A question key as the place of its value in an answers object (written independently of derive)."""
+    if key == "loss":
+        return ("loss",)
+    m = re.fullmatch(r"(gradient|updated) ([Wb][0-9_]+)\[([0-9,]+)\]", key)
+    if m:
+        return ("gradients" if m[1] == "gradient" else "updated", m[2], *map(int, m[3].split(",")))
+    m = re.fullmatch(r"(a|delta)([0-9]+)\[([0-9]+)\]", key)
+    table = "forward" if m[1] == "a" else "delta"
+    return (table, f"{m[1]}{m[2]}", 0, int(m[3]))
+
+
+def answer(answers: dict, path: tuple) -> float:
+    value = answers
+    for step in path:
+        value = value[step]
+    return value
+
+
+# --- per-student numbers ------------------------------------------------------------------------------
+
+
+def test_a_students_numbers_depend_only_on_seed_and_id(tmp_path):
+    spec = load_spec(class_spec(tmp_path))
+    a1 = draw_values(spec, 7, "1001")
+    assert draw_values(spec, 7, "1001") == a1
+    assert draw_values(spec, 8, "1001") != a1 and draw_values(spec, 7, "1002") != a1
+    # Through the whole command: a reordered roster with a new student changes nobody else's numbers.
+    build_class(spec.source, [Student("a"), Student("b"), Student("c")], 7, tmp_path / "one", ("csv",))
+    build_class(spec.source, [Student("c"), Student("new"), Student("a")], 7, tmp_path / "two", ("csv",))
+    one = {s["id"]: s for s in load_variants(tmp_path / "one" / "cls" / "class")["students"]}
+    two = {s["id"]: s for s in load_variants(tmp_path / "two" / "cls" / "class")["students"]}
+    assert one["a"] == two["a"] and one["c"] == two["c"]
+    assert one["a"]["values"] != one["c"]["values"]
+
+
+def test_absent_keys_are_not_redrawn(tmp_path):
+    spec = load_spec(class_spec(tmp_path, variants="\n[variants]\nweights = [-0.5, 0.5]\ndecimals = 1\n"))
+    values = draw_values(spec, 0, "x")
+    assert values.x == spec.values.x and values.y == spec.values.y
+    assert values.learning_rate == spec.values.learning_rate
+    flat = [v for arr in values.params.values() for row in arr for v in (row if isinstance(row, tuple) else (row,))]
+    assert all(-0.5 <= v <= 0.5 and round(v, 1) == v for v in flat)
+    assert values.params != spec.values.params
+    kept = load_spec(class_spec(tmp_path, name="kept", variants="\n[variants]\ninputs = [0.0, 1.0]\n"))
+    assert draw_values(kept, 0, "x").params == kept.values.params  # no weights key: the spec's seeded weights stay
+
+
+def test_targets_follow_the_loss(tmp_path):
+    soft = load_spec(class_spec(tmp_path, (2, 3), "softmax", "cross_entropy", name="soft",
+                                values="\n[values]\nx = [[0.1, 0.2], [0.3, 0.4]]\ny = [[1, 0, 0], [0, 1, 0]]\nseed = 2\n"))
+    bce = load_spec(class_spec(tmp_path, (2, 2), "sigmoid", "bce", name="bce",
+                               values="\n[values]\nx = [[0.1, 0.2], [0.3, 0.4]]\ny = [[1, 0], [0, 1]]\nseed = 2\n"))
+    for i in range(20):
+        for row in draw_values(soft, 0, f"s{i}").y:
+            assert sorted(row) == [0.0, 0.0, 1.0]
+        for row in draw_values(bce, 0, f"s{i}").y:
+            assert set(row) <= {0.0, 1.0}
+
+
+def test_relu_kinks_are_redrawn(tmp_path):
+    # Whole-number weights and inputs put many ReLU pre-activations exactly at 0.
+    values = "\n[values]\nx = [[1.0, 0.0, 1.0]]\ny = [[0.5]]\nseed = 1\n"
+    variants = "\n[variants]\nweights = [-1.0, 1.0]\ninputs = [-1.0, 1.0]\ndecimals = 0\navoid_kinks = {}\n"
+    kinky = load_spec(class_spec(tmp_path, (3, 4, 1), ["relu", "identity"], name="kinky", values=values,
+                                 variants=variants.format("false")))
+    smooth = load_spec(class_spec(tmp_path, (3, 4, 1), ["relu", "identity"], name="smooth", values=values,
+                                  variants=variants.format("true")))
+    from derive.classset.build import _has_kink
+    ids = [f"s{i}" for i in range(40)]
+    assert any(_has_kink(kinky, draw_values(kinky, 0, i)) for i in ids)  # the check can fail
+    for i in ids:
+        z = reference.forward(smooth, draw_values(smooth, 0, i, lambda v: _has_kink(smooth, v)).params,
+                              np.array(draw_values(smooth, 0, i, lambda v: _has_kink(smooth, v)).x))["z1"]
+        assert np.all(np.abs(z) >= 1e-9)
+
+
+@pytest.mark.parametrize("variants, field, words", [
+    ("[variants]\nweight = [0, 1]\n", "variants.weight", "did you mean 'weights'"),
+    ("[variants]\nweights = [1, 0]\n", "variants.weights", "above high"),
+    ("[variants]\nweights = 1\n", "variants.weights", "range [low, high]"),
+    ("[variants]\ndecimals = 9\n", "variants.decimals", "0 to 6"),
+    ("[variants]\navoid_kinks = 1\n", "variants.avoid_kinks", "true or false"),
+])
+def test_bad_variants_table(variants, field, words):
+    text = spec_text((2, 1), extra="[values]\nx = [[0.1, 0.2]]\ny = [[1.0]]\nseed = 1\n" + variants)
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, "s.toml")
+    assert info.value.field == field and words in str(info.value)
+
+
+def test_variants_need_values():
+    with pytest.raises(SpecError, match="variants: needs a \\[values\\] table"):
+        parse_spec(spec_text((2, 1), extra="[variants]\nweights = [0, 1]\n"), "s.toml")
+
+
+# --- roster ---------------------------------------------------------------------------------------------
+
+
+def test_roster_reads_ids_names_and_other_columns():
+    students = parse_roster("\ufeffid,Name,group\n1001,\"Hopper, Grace\",A\n\nab-7,,B\n")
+    assert students == [Student("1001", "Hopper, Grace", (("group", "A"),)), Student("ab-7", "", (("group", "B"),))]
+    assert [s.id for s in numbered(12)] == [f"s{i:03d}" for i in range(1, 13)]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("id,name\n1,a\n1,b\n", "line 3: id: '1' is already the id on line 2"),
+    ("id\n../etc\n", "line 2: id: '../etc' is not allowed"),
+    ("id\na/b\n", "is not allowed"),
+    ("id\nA1\n", "is not allowed"),
+    ("id\nx.y\n", "is not allowed"),
+    ("id\n\"a\nb\"\n", "is not allowed"),
+    ("id\n" + "a" * 65 + "\n", "is not allowed"),
+    ("name\nx\n", "line 1: has no id column"),
+    ("id,name\n1,\"a\x07\"\n", "line 2: name: contains a control character"),
+    ("id,name\n", "lists no students"),
+    ("id,name\n1,a,extra\n", "has 3 fields but the header has 2"),
+])
+def test_bad_roster_is_refused(text, words):
+    with pytest.raises(SpecError) as info:
+        parse_roster(text, "roster.csv")
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_hostile_roster_exits_2_and_writes_nothing(tmp_path, capsys):
+    spec = class_spec(tmp_path)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\n1001,Ada\n1002,Grace\n1001,Again\n")
+    out = tmp_path / "out"
+    assert main(["class", str(spec), "--roster", str(roster), "--out", str(out), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "roster.csv: line 4: id: '1001' is already the id on line 2" in err
+    assert not out.exists()
+    roster.write_text("id,name\n../../x,Eve\n")
+    assert main(["class", str(spec), "--roster", str(roster), "--out", str(out), "--no-pdf"]) == 2
+    assert not out.exists()
+
+
+def test_spec_without_variants_is_refused(tmp_path, capsys):
+    spec = class_spec(tmp_path, variants="")
+    assert main(["class", str(spec), "--students", "2", "--out", str(tmp_path / "o"), "--no-pdf"]) == 2
+    assert "variants: is missing" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# --- exports: structure and round trip --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A two-example class of three students with every export (no PDFs: they have their own test)."""
+    tmp = tmp_path_factory.mktemp("class")
+    spec = class_spec(tmp, (2, 2, 2), values="\n[values]\nx = [[0.5, 0.25], [0.1, 0.9]]\ny = [[1.0, 0.0], [0.0, 1.0]]\n"
+                                             "seed = 1\nlearning_rate = 0.5\n")
+    roster = [Student("1001", "Ada & <Lovelace>", (("group", "A"),)), Student("1002", "=HYPERLINK(x)", (("group", "B"),)),
+              Student("ab-3", "Émilie", (("group", "A"),))]
+    result = build_class(spec, roster, 11, tmp / "out", NO_PDF)
+    return result.folder, load_variants(result.folder), load_spec(spec)
+
+
+def test_variants_json_answers_match_the_independent_backprop(built):
+    _, data, spec = built
+    assert len({json.dumps(s["values"]) for s in data["students"]}) == 3  # three different exercises
+    for student in data["students"]:
+        v, a = student["values"], student["answers"]
+        params = {k: np.array(v[k]) for k in ("W1", "b1", "W2", "b2")}
+        X, Y = np.array(v["x"]), np.array(v["y"])
+        loss, grads, deltas = reference.backprop(spec, params, X, Y)
+        assert a["loss"] == pytest.approx(loss, rel=1e-12)
+        np.testing.assert_allclose(a["delta"]["delta1"], deltas["delta1"], rtol=1e-12, atol=1e-15)
+        for k in params:
+            np.testing.assert_allclose(a["gradients"][k], grads[k], rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(a["updated"][k], params[k] - v["learning_rate"] * grads[k], rtol=1e-12, atol=1e-15)
+
+
+def _moodle(folder):
+    root = ET.parse(folder / "moodle.xml").getroot()
+    assert root.tag == "quiz"
+    out, category = [], None
+    for q in root:
+        assert q.tag == "question"
+        if q.get("type") == "category":
+            category = q.find("category/text").text
+            continue
+        assert q.get("type") == "numerical"
+        for required in ("name/text", "questiontext/text", "generalfeedback/text", "defaultgrade", "answer/text", "answer/tolerance"):
+            assert q.find(required) is not None, required
+        assert q.find("questiontext").get("format") == "html"
+        answers = q.findall("answer")
+        assert len(answers) == 1 and answers[0].get("fraction") == "100"
+        spec, key_and_id = q.find("idnumber").text.split("/", 1)
+        sid, key = key_and_id.split("/", 1)
+        assert category.endswith(" " + key)  # one category per question
+        out.append((sid, key, float(answers[0].find("text").text), float(answers[0].find("tolerance").text),
+                    q.find("generalfeedback/text").text))
+    return out
+
+
+def _qti(folder):
+    out = []
+    with zipfile.ZipFile(folder / "qti.zip") as z:
+        names = z.namelist()
+        assert names[0] == "imsmanifest.xml"
+        manifest = ET.fromstring(z.read("imsmanifest.xml"))
+        assert manifest.tag == CP + "manifest"
+        hrefs = [r.get("href") for r in manifest.iter(CP + "resource")]
+        assert all(r.get("type") == "imsqti_item_xmlv2p1" for r in manifest.iter(CP + "resource"))
+        assert sorted(hrefs) == sorted(names[1:])
+        for href in hrefs:
+            item = ET.fromstring(z.read(href))
+            assert item.tag == QTI + "assessmentItem"
+            assert {"identifier", "title", "adaptive", "timeDependent"} <= set(item.attrib)
+            decl = item.find(QTI + "responseDeclaration")
+            assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
+            rid = decl.get("identifier")
+            entry = item.find(f"{QTI}itemBody//{QTI}textEntryInteraction")
+            assert entry.get("responseIdentifier") == rid
+            equal = item.find(f"{QTI}responseProcessing//{QTI}equal")
+            assert equal.get("toleranceMode") == "absolute"
+            low, high = map(float, equal.get("tolerance").split())
+            assert low == high
+            assert equal.find(QTI + "variable").get("identifier") == rid and equal.find(QTI + "correct").get("identifier") == rid
+            assert item.find(QTI + "outcomeDeclaration").get("identifier") == "SCORE"
+            value = float(decl.find(f"{QTI}correctResponse/{QTI}value").text)
+            out.append((item.get("title"), value, low))
+    return out
+
+
+def _canvas(folder):
+    out = []
+    with zipfile.ZipFile(folder / "canvas.zip") as z:
+        assert z.namelist()[0] == "imsmanifest.xml"
+        manifest = ET.fromstring(z.read("imsmanifest.xml"))
+        resources = [r for r in manifest.iter() if r.tag.endswith("resource")]
+        assert resources and all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
+        for r in resources:
+            bank = ET.fromstring(z.read(r.get("href")))
+            assert bank.tag == QTI12 + "questestinterop"
+            for item in bank.iter(QTI12 + "item"):
+                fields = {f.find(QTI12 + "fieldlabel").text: f.find(QTI12 + "fieldentry").text
+                          for f in item.iter(QTI12 + "qtimetadatafield")}
+                assert fields["question_type"] == "numerical_question"
+                assert item.find(f".//{QTI12}render_fib").get("fibtype") == "Decimal"
+                exact = float(item.find(f".//{QTI12}varequal").text)
+                low = float(item.find(f".//{QTI12}vargte").text)
+                high = float(item.find(f".//{QTI12}varlte").text)
+                assert item.find(f".//{QTI12}setvar").text == "100"
+                out.append((item.get("title"), exact, low, high))
+    return out
+
+
+def test_every_export_round_trips_to_variants_json(built):
+    folder, data, _ = built
+    by_id = {s["id"]: s for s in data["students"]}
+    n_questions = 1 + 2 + 4 + 12 + 12  # J, outputs, every δ, gradients, updated parameters
+    moodle = _moodle(folder)
+    assert len(moodle) == n_questions * 3
+    tolerances = {}
+    for sid, key, value, tol, feedback in moodle:
+        want = answer(by_id[sid]["answers"], path_of(key))
+        assert value == want  # the stored answer is the exact value
+        # The worked line ends with the number as the sheet prints it: the tolerance is half a unit of
+        # its last digit, and that printed number itself is accepted.
+        printed = _PRINTED_END.search(feedback)[1]
+        assert tol == pytest.approx(tolerance_of(printed), rel=1e-12) and 0 < tol <= 0.5e-4
+        assert abs(_value_of(printed) - want) <= tol
+        tolerances[sid, key] = tol
+    qti = _qti(folder)
+    assert len(qti) == n_questions * 3
+    for title, value, tol in qti:
+        _, rest = title.split(" ", 1)
+        key, sid = rest.rsplit(" ", 1)
+        assert value == answer(by_id[sid]["answers"], path_of(key))
+        assert tol == tolerances[sid, key]
+    canvas = _canvas(folder)
+    assert len(canvas) == n_questions * 3
+    for title, exact, low, high in canvas:
+        key, sid = title.rsplit(" ", 1)
+        want = answer(by_id[sid]["answers"], path_of(key))
+        assert exact == want and low < want < high
+        assert high - low == pytest.approx(2 * tolerances[sid, key], rel=1e-9)
+    rows = list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))
+    assert len(rows) == n_questions * 3 and list(rows[0]) == ["id", "name", "group", "question", "value", "tolerance"]
+    for row in rows:
+        assert float(row["value"]) == answer(by_id[row["id"]]["answers"], path_of(row["question"]))
+    assert {r["name"] for r in rows} == {"Ada & <Lovelace>", "'=HYPERLINK(x)", "Émilie"}  # no formula runs in a spreadsheet
+
+
+_PRINTED_END = re.compile(r"= (-?[0-9.]+(?:\\times 10\^\{-?[0-9]+\})?)\\\]</p>$")
+
+
+def _value_of(printed: str) -> float:
+    mantissa, _, exponent = printed.partition(r"\times 10^{")
+    return float(mantissa) * 10.0 ** int(exponent.rstrip("}") or 0)
+
+
+def test_tolerance_is_half_a_unit_of_the_printed_digit():
+    assert tolerance_of("0.2984") == pytest.approx(0.00005)
+    assert tolerance_of("-12.5") == pytest.approx(0.05)
+    assert tolerance_of(r"3.1\times 10^{-5}") == pytest.approx(0.5e-6)
+    with pytest.raises(ValueError):
+        tolerance_of("about 3")
+
+
+def test_feedback_is_the_worked_line(built):
+    folder, _, _ = built
+    moodle = _moodle(folder)
+    sid, key, value, tol, feedback = next(m for m in moodle if m[1] == "gradient W1[0,1]")
+    # Batch of two: the feedback sums one term per example and ends with the value as the sheet prints it.
+    assert r"\sum_{n=1}^{m}" in feedback and feedback.endswith(f"= {value:.4f}\\]</p>")
+
+
+# --- reproducibility, golden files, PDFs ---------------------------------------------------------------------
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    spec = class_spec(tmp_path)
+    students = numbered(4)
+    a = build_class(spec, students, 3, tmp_path / "a", NO_PDF).folder
+    b = build_class(spec, students, 3, tmp_path / "b", NO_PDF).folder
+    names = sorted(p.name for p in a.iterdir() if not p.name.startswith("."))
+    assert names == ["answers.csv", "canvas.zip", "moodle.xml", "qti.zip", "variants.json"]
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    with zipfile.ZipFile(a / "qti.zip") as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "canvas-bank.xml"])
+def test_golden_exports(tmp_path, name):
+    spec = tmp_path / "toy.toml"
+    spec.write_text((Path(__file__).parent.parent / "examples" / "toy-111.toml").read_text()
+                    + "\n[variants]\nweights = [-1.0, 1.0]\ninputs = [0.0, 1.0]\ndecimals = 2\n")
+    folder = build_class(spec, [Student("1001", "Ada"), Student("1002", "Grace")], 5, tmp_path / "out", NO_PDF).folder
+    if name == "qti-item.xml":
+        with zipfile.ZipFile(folder / "qti.zip") as z:
+            got = z.read(sorted(n for n in z.namelist() if "gradient" in n)[0])
+    elif name == "canvas-bank.xml":
+        with zipfile.ZipFile(folder / "canvas.zip") as z:
+            got = z.read(sorted(n for n in z.namelist() if "loss" in n)[0])
+    else:
+        got = (folder / name).read_bytes()
+    golden = GOLDEN / name
+    if os.environ.get("DERIVE_REGENERATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(got)
+    assert got == golden.read_bytes()
+
+
+@pytest.mark.skipif(not have_latex(), reason="needs pdflatex")
+def test_combined_pdfs(tmp_path):
+    import subprocess
+
+    spec = class_spec(tmp_path)
+    roster = [Student("1001", "Ada & Co"), Student("1002", "Grace")]
+    a = build_class(spec, roster, 1, tmp_path / "a", ("pdf",)).folder
+    b = build_class(spec, roster, 1, tmp_path / "b", ("pdf",)).folder
+    for doc in ("exercises", "answers"):
+        assert (a / f"{doc}.pdf").read_bytes() == (b / f"{doc}.pdf").read_bytes()
+        text = subprocess.run(["pdftotext", str(a / f"{doc}.pdf"), "-"], capture_output=True, text=True).stdout
+        pages = text.split("\f")
+        assert pages[0].startswith("Ada & Co 1001") or "Ada & Co" in pages[0]
+        assert any("Grace" in p and "1002" in p for p in pages)
+        # One student per page group: Grace's sheet starts on a fresh page numbered 1.
+        first_grace = next(i for i, p in enumerate(pages) if "Grace" in p)
+        assert "page 1" in pages[first_grace]
+    data = load_variants(a)
+    grace = data["students"][1]["values"]
+    exercises = subprocess.run(["pdftotext", str(a / "exercises.pdf"), "-"], capture_output=True, text=True).stdout
+    grace_page = exercises.split("\f")[next(i for i, p in enumerate(exercises.split("\f")) if "Grace" in p)]
+    assert f"{grace['x'][0][0]:.4f}" in grace_page  # her own inputs on her own sheet
