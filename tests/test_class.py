@@ -256,9 +256,18 @@ def _qti(folder):
         assert names[0] == "imsmanifest.xml"
         manifest = ET.fromstring(z.read("imsmanifest.xml"))
         assert manifest.tag == CP + "manifest"
-        hrefs = [r.get("href") for r in manifest.iter(CP + "resource")]
-        assert all(r.get("type") == "imsqti_item_xmlv2p1" for r in manifest.iter(CP + "resource"))
-        assert sorted(hrefs) == sorted(names[1:])
+        resources = list(manifest.iter(CP + "resource"))
+        assert resources[0].get("type") == "imsqti_test_xmlv2p1" and resources[0].get("href") == "test.xml"
+        hrefs = [r.get("href") for r in resources[1:]]
+        assert all(r.get("type") == "imsqti_item_xmlv2p1" for r in resources[1:])
+        assert sorted(hrefs + ["test.xml"]) == sorted(names[1:])
+        ids = {r.get("identifier") for r in resources}
+        assert {d.get("identifierref") for d in resources[0].iter(CP + "dependency")} == ids - {resources[0].get("identifier")}
+        test = ET.fromstring(z.read("test.xml"))
+        assert test.tag == QTI + "assessmentTest"
+        sections = test.findall(f"{QTI}testPart/{QTI}assessmentSection/{QTI}assessmentSection")
+        assert all(s.find(QTI + "selection").get("select") == "1" for s in sections)
+        assert sorted(r.get("href") for s in sections for r in s.iter(QTI + "assessmentItemRef")) == sorted(hrefs)
         for href in hrefs:
             item = ET.fromstring(z.read(href))
             assert item.tag == QTI + "assessmentItem"
@@ -287,9 +296,11 @@ def _canvas(folder):
         resources = [r for r in manifest.iter() if r.tag.endswith("resource")]
         assert resources and all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
         for r in resources:
-            bank = ET.fromstring(z.read(r.get("href")))
-            assert bank.tag == QTI12 + "questestinterop"
-            for item in bank.iter(QTI12 + "item"):
+            quiz = ET.fromstring(z.read(r.get("href")))
+            assert quiz.tag == QTI12 + "questestinterop"
+            groups = quiz.findall(f"{QTI12}assessment/{QTI12}section/{QTI12}section")
+            assert groups and all(g.find(f".//{QTI12}selection_number").text == "1" for g in groups)
+            for item in quiz.iter(QTI12 + "item"):
                 fields = {f.find(QTI12 + "fieldlabel").text: f.find(QTI12 + "fieldentry").text
                           for f in item.iter(QTI12 + "qtimetadatafield")}
                 assert fields["question_type"] == "numerical_question"
@@ -379,7 +390,7 @@ def test_rebuild_is_byte_identical(tmp_path):
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
-@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "canvas-bank.xml"])
+@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "canvas-quiz.xml"])
 def test_golden_exports(tmp_path, name):
     spec = tmp_path / "toy.toml"
     spec.write_text((Path(__file__).parent.parent / "examples" / "toy-111.toml").read_text()
@@ -388,9 +399,9 @@ def test_golden_exports(tmp_path, name):
     if name == "qti-item.xml":
         with zipfile.ZipFile(folder / "qti.zip") as z:
             got = z.read(sorted(n for n in z.namelist() if "gradient" in n)[0])
-    elif name == "canvas-bank.xml":
+    elif name == "canvas-quiz.xml":
         with zipfile.ZipFile(folder / "canvas.zip") as z:
-            got = z.read(sorted(n for n in z.namelist() if "loss" in n)[0])
+            got = z.read(sorted(n for n in z.namelist() if n.startswith("quiz-"))[0])
     else:
         got = (folder / name).read_bytes()
     golden = GOLDEN / name

@@ -1,9 +1,10 @@
-"""Canvas's classic-quiz import: QTI 1.2 question banks, one bank per question and one
-`numerical_question` item per student, each an exact answer with a margin.
+"""Canvas's classic-quiz import: a QTI 1.2 quiz with one question group per question, holding one
+`numerical_question` item per student (an exact answer with a margin) and drawing one of them.
 
-Canvas reads a QTI 2.1 numeric item only as a range taken from `gte`/`lte` conditions, not from
-`equal` with a tolerance, so Canvas gets this form of its own (the form Canvas itself exports:
-`varequal` for the exact value, or `vargte`/`varlte` for value ∓ margin).
+Canvas's importer reads a QTI 2.1 numeric item's answer from `gte`/`lte` or `equal` with a
+`baseValue`, never from `equal` with a tolerance against the correct response, so the QTI 2.1
+package would arrive without its margin; Canvas gets the form it exports itself: `varequal` with
+the exact value, or'ed with `vargte`/`varlte` at value ∓ margin (margin = varlte − exact).
 """
 from __future__ import annotations
 
@@ -78,27 +79,35 @@ def _item(spec_name: str, spec_title: str, variant: Variant, index: int, example
 
 
 def canvas_zip(spec_name: str, spec_title: str, variants: list[Variant], examples: int) -> bytes:
-    files: dict[str, bytes] = {}
-    resources = []
+    """One quiz: a question group per question, holding every student's variant and drawing one."""
+    groups = []
     for index, q in enumerate(variants[0].questions):
-        bank = f"bank-{spec_name}-{index + 1:03d}-{slug(q.key)}"
         items = "\n".join(_item(spec_name, spec_title, v, index, examples) for v in variants)
-        text = f"""<?xml version="1.0" encoding="UTF-8"?>
+        groups.append(f"""    <section ident={quoteattr(f"group-{index + 1:03d}-{slug(q.key)}")} title={quoteattr(f"{index + 1:03d} {q.key}")}>
+      <selection_ordering>
+        <selection>
+          <selection_number>1</selection_number>
+          <selection_extension>
+            <points_per_item>1.0</points_per_item>
+          </selection_extension>
+        </selection>
+      </selection_ordering>
+{items}
+    </section>""")
+    quiz = f"quiz-{spec_name}"
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <questestinterop xmlns="{QTI12_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="{QTI12_NS} {QTI12_XSD}">
-  <objectbank ident={quoteattr(bank)}>
+  <assessment ident={quoteattr(quiz)} title={quoteattr(spec_title)}>
     <qtimetadata>
-      <qtimetadatafield><fieldlabel>bank_title</fieldlabel><fieldentry>{escape(f"{spec_name} {index + 1:03d} {q.key}")}</fieldentry></qtimetadatafield>
+      <qtimetadatafield><fieldlabel>cc_maxattempts</fieldlabel><fieldentry>1</fieldentry></qtimetadatafield>
     </qtimetadata>
     <section ident="root_section">
-{items}
+{chr(10).join(groups)}
     </section>
-  </objectbank>
+  </assessment>
 </questestinterop>
 """
-        href = f"{bank}/{bank}.xml"
-        files[href] = text.encode("utf-8")
-        resources.append(f'    <resource identifier={quoteattr(bank)} type="imsqti_xmlv1p2" href="{href}">\n'
-                         f'      <file href="{href}"/>\n    </resource>')
+    href = f"{quiz}/{quiz}.xml"
     manifest = f"""<?xml version="1.0" encoding="UTF-8"?>
 <manifest identifier={quoteattr("manifest-" + spec_name)} xmlns="{CP_NS}">
   <metadata>
@@ -107,9 +116,10 @@ def canvas_zip(spec_name: str, spec_title: str, variants: list[Variant], example
   </metadata>
   <organizations/>
   <resources>
-{chr(10).join(resources)}
+    <resource identifier={quoteattr(quiz)} type="imsqti_xmlv1p2" href="{href}">
+      <file href="{href}"/>
+    </resource>
   </resources>
 </manifest>
 """
-    files["imsmanifest.xml"] = manifest.encode("utf-8")
-    return zip_bytes(files)
+    return zip_bytes({"imsmanifest.xml": manifest.encode("utf-8"), href: text.encode("utf-8")})

@@ -1,4 +1,5 @@
-"""A QTI 2.1 content package: imsmanifest.xml and one assessmentItem per question and student.
+"""A QTI 2.1 content package: imsmanifest.xml, one assessmentItem per question and student, and an
+assessmentTest with one section per question that selects one of its variants (as R/exams does).
 
 Each item declares a float response, asks through a textEntryInteraction and scores with `equal`
 in absolute tolerance mode, [value − tolerance, value + tolerance], bounds included.
@@ -75,16 +76,45 @@ def _html_to_xml(html: str) -> str:
     return html
 
 
+def assessment_test(spec_name: str, spec_title: str, sections: list[tuple[str, list[str]]]) -> bytes:
+    """The test: one section per question, drawing one of the students' variants."""
+    parts = []
+    for index, (key, idents) in enumerate(sections):
+        refs = "\n".join(f'        <assessmentItemRef identifier={quoteattr("ref-" + i)} href="items/{i}.xml"/>' for i in idents)
+        parts.append(f"""      <assessmentSection identifier={quoteattr(f"section-{index + 1:03d}-{slug(key)}")} title={quoteattr(key)} visible="true">
+        <selection select="1"/>
+{refs}
+      </assessmentSection>""")
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentTest xmlns="{QTI_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
+  identifier={quoteattr("test-" + spec_name)} title={quoteattr(spec_title)}>
+  <testPart identifier="part-1" navigationMode="nonlinear" submissionMode="individual">
+    <assessmentSection identifier="all" title={quoteattr(spec_title)} visible="true">
+{chr(10).join(parts)}
+    </assessmentSection>
+  </testPart>
+</assessmentTest>
+"""
+    return text.encode("utf-8")
+
+
 def qti_zip(spec_name: str, spec_title: str, variants: list[Variant], examples: int) -> bytes:
     files: dict[str, bytes] = {}
-    resources = []
+    resources, sections = [], []
     for index, q in enumerate(variants[0].questions):
+        idents = []
         for variant in variants:
             ident = item_identifier(spec_name, q.key, variant.student.id)
             href = f"items/{ident}.xml"
             files[href] = assessment_item(spec_name, spec_title, variant, index, examples)
             resources.append(f'    <resource identifier={quoteattr("res-" + ident)} type="imsqti_item_xmlv2p1" href="{href}">\n'
                              f'      <file href="{href}"/>\n    </resource>')
+            idents.append(ident)
+        sections.append((q.key, idents))
+    files["test.xml"] = assessment_test(spec_name, spec_title, sections)
+    depends = "\n".join(f'      <dependency identifierref={quoteattr("res-" + i)}/>' for _, idents in sections for i in idents)
+    resources.insert(0, f'    <resource identifier={quoteattr("res-test-" + spec_name)} type="imsqti_test_xmlv2p1" href="test.xml">\n'
+                        f'      <file href="test.xml"/>\n{depends}\n    </resource>')
     manifest = f"""<?xml version="1.0" encoding="UTF-8"?>
 <manifest xmlns="{CP_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{CP_NS} {CP_XSD}" identifier={quoteattr("manifest-" + spec_name)}>
   <metadata>

@@ -47,7 +47,7 @@ def question_html(spec_title: str, variant: Variant, question: Question, example
     label = r"\(" + question.label + r"\)"
     return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
             f"<p>Compute {escape(label)}{which}. "
-            f"Give it to within &#177;{escape(tol)}, as the answer sheet prints it.</p>")
+            f"Give it rounded as on the answer sheet: answers within &#177;{escape(tol)} of the exact value are marked correct.</p>")
 
 
 @lru_cache(maxsize=4)
