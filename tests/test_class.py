@@ -433,3 +433,21 @@ def test_combined_pdfs(tmp_path):
     exercises = subprocess.run(["pdftotext", str(a / "exercises.pdf"), "-"], capture_output=True, text=True).stdout
     grace_page = exercises.split("\f")[next(i for i, p in enumerate(exercises.split("\f")) if "Grace" in p)]
     assert f"{grace['x'][0][0]:.4f}" in grace_page  # her own inputs on her own sheet
+
+
+def test_the_readme_class_workflow_runs(tmp_path, monkeypatch, capsys):
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"\$ cat examples/class-roster.csv\n(.*?)\$ derive (class .*?)\n(.*?)\n```", readme, re.S)
+    assert block[1] == (ROOT / "examples" / "class-roster.csv").read_text()
+    monkeypatch.chdir(tmp_path)
+    for name in ("examples",):
+        (tmp_path / name).symlink_to(ROOT / name)
+    argv = block[2].split() + ["--no-pdf"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.strip()
+    shown = block[3].replace(", exercises.tex, answers.tex, exercises.pdf, answers.pdf", "")
+    assert printed == shown
+    data = load_variants(tmp_path / "output" / "ng-222" / "class")
+    assert [s["id"] for s in data["students"]] == ["1001", "1002", "1003"] and data["seed"] == 2026
