@@ -451,3 +451,24 @@ def test_the_readme_class_workflow_runs(tmp_path, monkeypatch, capsys):
     assert printed == shown
     data = load_variants(tmp_path / "output" / "ng-222" / "class")
     assert [s["id"] for s in data["students"]] == ["1001", "1002", "1003"] and data["seed"] == 2026
+
+
+def test_reserved_roster_columns_are_refused():
+    with pytest.raises(SpecError, match="column 'value' is a column of answers.csv"):
+        parse_roster("id,value\n1,2\n", "r.csv")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_roster_text_parses_or_is_refused_in_one_line(text):
+    try:
+        students = parse_roster("id,name\n" + text, "r.csv")
+    except SpecError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("r.csv: ")
+        return
+    ids = [s.id for s in students]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", i) for i in ids)

@@ -18,6 +18,7 @@ from ..errors import SpecError
 # student numbers do. No dot, slash or upper case, so an id is a safe file name on every system.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_NAME = 200
+RESERVED_COLUMNS = ("question", "value", "tolerance")  # answers.csv adds these after the roster's columns
 MAX_STUDENTS = 5000
 MAX_ROSTER_BYTES = 2_000_000
 
@@ -70,6 +71,8 @@ def parse_roster(text: str, source: str = "<roster>") -> list[Student]:
     for i, column in enumerate(header):
         if header.index(column) != i:
             raise SpecError(source, "line 1", f"column {_shown(column)} appears twice")
+        if column in RESERVED_COLUMNS:
+            raise SpecError(source, "line 1", f"column {_shown(column)} is a column of answers.csv; rename it")
     students: list[Student] = []
     seen: dict[str, int] = {}
     for number, row in enumerate(rows[1:], start=2):
