@@ -46,6 +46,8 @@ def make_parser() -> argparse.ArgumentParser:
     k.add_argument("--no-pdf", action="store_true", help="no combined PDFs (the exports and variants.json only)")
     k.add_argument("--formats", help="comma-separated: pdf,moodle,qti,canvas,csv (default: all)")
     k.add_argument("--notation", choices=NOTATIONS, help="override the spec's notation profile")
+    k.add_argument("--per-student", action="store_true",
+                   help="also students/<id>/exercises.pdf and answers.pdf (one pdflatex run each: slow for a large class)")
     k.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
 
     p = sub.add_parser("paths", help="count the chain-rule paths and factors of every parameter")
@@ -155,8 +157,11 @@ def cmd_class(args) -> int:
         raise DeriveError(f"--seed: expected a whole number from 0 to 2**32 - 1, got {args.seed}")
     formats = parse_formats(args.formats, not args.no_pdf)
     students = load_roster(args.roster) if args.roster is not None else numbered(args.students)
-    r = build_class(args.spec, students, args.seed, args.out, formats, args.force, args.notation)
-    state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
+    r = build_class(args.spec, students, args.seed, args.out, formats, args.force, args.notation, per_student=args.per_student)
+    shown = [w for w in r.written if not w.startswith("students/")]
+    if len(shown) < len(r.written):
+        shown.append(f"{len(r.written) - len(shown)} files in students/")
+    state = f"wrote {', '.join(shown)}" if shown else "unchanged"
     print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
     if r.pdf_note:
         print(f"{r.spec.name}: {r.pdf_note}")

@@ -417,8 +417,10 @@ def test_combined_pdfs(tmp_path):
 
     spec = class_spec(tmp_path)
     roster = [Student("1001", "Ada & Co"), Student("1002", "Grace")]
-    a = build_class(spec, roster, 1, tmp_path / "a", ("pdf",)).folder
+    a = build_class(spec, roster, 1, tmp_path / "a", ("pdf",), per_student=True).folder
     b = build_class(spec, roster, 1, tmp_path / "b", ("pdf",)).folder
+    own = subprocess.run(["pdftotext", str(a / "students" / "1002" / "answers.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Grace" in own and "1002" in own and "Ada" not in own
     for doc in ("exercises", "answers"):
         assert (a / f"{doc}.pdf").read_bytes() == (b / f"{doc}.pdf").read_bytes()
         text = subprocess.run(["pdftotext", str(a / f"{doc}.pdf"), "-"], capture_output=True, text=True).stdout

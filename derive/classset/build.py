@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -106,7 +107,13 @@ def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, no
 
 
 def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Path, formats=FORMATS,
-                force: bool = False, notation: str | None = None, template_dir: Path | None = None) -> ClassResult:
+                force: bool = False, notation: str | None = None, template_dir: Path | None = None,
+                per_student: bool = False) -> ClassResult:
+    """Build the class set in OUT/<name>/class/; `per_student` adds students/<id>/{exercises,answers}.pdf.
+
+    Per-student PDFs are on request only: each is its own pdflatex run (about a second of start-up
+    each, so minutes for a large class), where the two combined PDFs take one run each.
+    """
     spec = load_spec(spec_path)
     if spec.values is None:
         raise SpecError(spec.source, "values", "is missing; a class set needs [values] as the template of every student's numbers")
@@ -150,23 +157,33 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     if "csv" in formats:
         files["answers.csv"] = answers_csv(variants)
     note = ""
+    folder = out_dir / spec.name / "class"
+    own_files: dict[str, dict[str, bytes]] = {}  # students/<id>/ -> its files
     if "pdf" in formats:
         sheets = list(render_variants(derivation, numbers_list, style, template_dir))
-        for doc in ("exercises", "answers"):
+        docs = ("exercises", "answers")
+        for doc in docs:
             files[f"{doc}.tex"] = combined_document(students, [s[f"{doc}.tex"] for s in sheets]).encode()
+        if per_student:
+            for student, sheet in zip(students, sheets):
+                own_files[student.id] = {f"{d}.tex": combined_document([student], [sheet[f"{d}.tex"]]).encode() for d in docs}
         if have_latex():
-            with ThreadPoolExecutor(max_workers=2) as pool:  # the two combined documents, side by side
-                pdfs = dict(zip(("exercises", "answers"),
-                                pool.map(lambda d: _compile(files[f"{d}.tex"], out_dir / spec.name / "class" / f"{d}.tex"),
-                                         ("exercises", "answers"))))
-            for doc, data in pdfs.items():
-                files[f"{doc}.pdf"] = data
+            jobs = [(folder / f"{d}.tex", files[f"{d}.tex"]) for d in docs]
+            jobs += [(folder / "students" / sid / name, text) for sid, own in own_files.items() for name, text in own.items()]
+            # The two combined documents side by side; per-student ones, when asked for, on every core.
+            with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1) if per_student else 2) as pool:
+                pdfs = list(pool.map(lambda job: _compile(job[1], job[0]), jobs))
+            for (where, _), data in zip(jobs, pdfs):
+                target = files if where.parent == folder else own_files[where.parent.name]
+                target[where.stem + ".pdf"] = data
         else:
             note = "PDFs skipped: no pdflatex found (install TeX Live); the combined .tex files are written"
-    folder = out_dir / spec.name / "class"
     key = class_key(Path(spec_path).read_bytes(), students, seed, formats, style)
     result = ClassResult(spec, folder, len(students), pdf_note=note)
     result.written = write_outputs(folder, files, key, force)
+    for sid, own in own_files.items():
+        written = write_outputs(folder / "students" / sid, own, key, force)
+        result.written += [f"students/{sid}/{name}" for name in written]
     return result
 
 
