@@ -474,3 +474,20 @@ def test_any_roster_text_parses_or_is_refused_in_one_line(text):
     ids = [s.id for s in students]
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", i) for i in ids)
+
+
+def test_a_wrong_answer_stops_the_build_before_anything_is_written(tmp_path, monkeypatch):
+    from derive.build import CheckFailed
+    from derive.classset import build as class_build
+
+    real = class_build.compute_answers
+
+    def off_by_a_little(derivation, module):
+        numbers = real(derivation, module)
+        numbers["gradients"]["W2"][0][1] += 1e-9  # far below what a sheet prints, far above rounding noise
+        return numbers
+
+    monkeypatch.setattr(class_build, "compute_answers", off_by_a_little)
+    with pytest.raises(CheckFailed, match=r"gradient W2\[0,1\] = .* but the independent backprop gives"):
+        build_class(class_spec(tmp_path), numbered(2), 0, tmp_path / "out", NO_PDF)
+    assert not (tmp_path / "out").exists()

@@ -5,7 +5,7 @@ from each category; the worked line is the general feedback.
 """
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from .variant import Variant, feedback_html, number, question_html
 
@@ -43,6 +43,3 @@ def moodle_xml(spec_name: str, spec_title: str, variants: list[Variant], example
             ]
     lines.append("</quiz>")
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-__all__ = ["moodle_xml", "quoteattr"]

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+
+import numpy as np
 
 from .questions import Question
 from .roster import Student
@@ -23,8 +26,6 @@ def number(value: float) -> str:
 
 def _plain(value: float) -> str:
     """A tolerance as a person reads it: 0.00005, not 5e-05."""
-    import numpy as np
-
     return np.format_float_positional(float(value), trim="-")
 
 
@@ -35,8 +36,6 @@ def slug(key: str) -> str:
 
 def question_html(spec_title: str, variant: Variant, question: Question, examples: int) -> str:
     """The question text as HTML with MathJax \\( \\) delimiters (Moodle's and Canvas's MathJax read them)."""
-    from html import escape
-
     given = _given_text(variant.givens)
     which = ""
     if examples > 1 and question.path[0] in ("forward", "delta"):
@@ -57,6 +56,4 @@ def _given_text(givens: tuple[str, ...]) -> str:
 
 
 def feedback_html(question: Question) -> str:
-    from html import escape
-
     return "<p>" + escape(r"\[" + question.feedback + r"\]") + "</p>"
