@@ -372,6 +372,12 @@ def test_feedback_is_the_worked_line(built):
     sid, key, value, tol, feedback = next(m for m in moodle if m[1] == "gradient W1[0,1]")
     # Batch of two: the feedback sums one term per example and ends with the value as the sheet prints it.
     assert r"\sum_{n=1}^{m}" in feedback and feedback.endswith(f"= {value:.4f}\\]</p>")
+    import html
+    for *_, text in moodle:  # one display each: no alignment points or line breaks MathJax would refuse
+        math = html.unescape(text)
+        assert math.startswith("<p>\\[")
+        assert "&" not in math and "\\\\" not in math
+        assert not re.search(r"\\left\(\\left\(-[0-9.]+\\right\)\\right\)", math)  # σ((−0.5)) is bracketed once
 
 
 # --- reproducibility, golden files, PDFs ---------------------------------------------------------------------

@@ -114,7 +114,9 @@ class QuestionSet:
         texts = [self._texts(numbers, e) for e in range(self.examples if self.examples > 1 else 1)]
 
         def fill(template: str) -> str:
-            return _SLOT.sub(lambda m: texts[int(m[1])][int(m[2])], template)
+            text = _SLOT.sub(lambda m: texts[int(m[1])][int(m[2])], template)
+            # A negative number as a function's whole argument is bracketed once, σ(−0.1), as on the sheet.
+            return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
 
         out = []
         for key, path, label, lhs, formula, subs in self.lines:
@@ -139,10 +141,15 @@ class QuestionSet:
 _SLOT = re.compile("\x00([0-9]+)[.]([0-9]+)\x00")
 
 
+_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[0-9.]+)\\right\)\\right\)")
+# The sheet breaks a long line inside an align environment (`\\ &\qquad`); feedback is one display.
+_LINE_BREAK = re.compile(r"\s*\\\\\s*&(?:\\q?quad)?\s*")
+
+
 def _question(ts: Typesetter, numbers: dict, key: str, path: tuple, label: str, parts: list[str]) -> Question:
     value = lookup(numbers, path)
     printed = ts.num(value)
-    feedback = " = ".join(p for p in [*parts, printed] if p)
+    feedback = _LINE_BREAK.sub(" ", " = ".join(p for p in [*parts, printed] if p))
     return Question(key, path, label, value, printed, tolerance_of(printed), feedback)
 
 

@@ -40,7 +40,7 @@ def question_html(spec_title: str, variant: Variant, question: Question, example
     which = ""
     if examples > 1 and question.path[0] in ("forward", "delta"):
         which = " for the first example"
-    elif examples > 1 and question.path[0] in ("loss", "gradients", "updated"):
+    elif examples > 1 and question.path[0] in ("loss", "gradients"):
         which = f" (a total over all {examples} examples)"
     tol = _plain(question.tolerance)
     label = r"\(" + question.label + r"\)"
