@@ -42,7 +42,7 @@ NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
 NOTATION_KEYS = ("style",)
 VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
 VARIANT_KEYS = ("weights", "inputs", "targets", "decimals", "avoid_kinks")
-MAX_VARIANT_DECIMALS = 6  # a drawn number must print exactly on a sheet that shows 4 decimals or more
+MAX_VARIANT_DECIMALS = 4  # the sheets print given numbers to 4 decimals: a drawn number must show exactly
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def test_relu_kinks_are_redrawn(tmp_path):
     ("[variants]\nweight = [0, 1]\n", "variants.weight", "did you mean 'weights'"),
     ("[variants]\nweights = [1, 0]\n", "variants.weights", "above high"),
     ("[variants]\nweights = 1\n", "variants.weights", "range [low, high]"),
-    ("[variants]\ndecimals = 9\n", "variants.decimals", "0 to 6"),
+    ("[variants]\ndecimals = 5\n", "variants.decimals", "0 to 4"),
     ("[variants]\navoid_kinks = 1\n", "variants.avoid_kinks", "true or false"),
 ])
 def test_bad_variants_table(variants, field, words):
