@@ -497,3 +497,18 @@ def test_a_wrong_answer_stops_the_build_before_anything_is_written(tmp_path, mon
     with pytest.raises(CheckFailed, match=r"gradient W2\[0,1\] = .* but the independent backprop gives"):
         build_class(class_spec(tmp_path), numbered(2), 0, tmp_path / "out", NO_PDF)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not have_latex(), reason="needs pdflatex")
+def test_each_students_answer_pages_show_their_own_numbers(tmp_path):
+    import subprocess
+
+    folder = build_class(class_spec(tmp_path), numbered(3), 4, tmp_path / "out", ("pdf",)).folder
+    text = subprocess.run(["pdftotext", str(folder / "answers.pdf"), "-"], capture_output=True, text=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    for student in load_variants(folder)["students"]:
+        own = "\n".join(p for p in pages if student["id"] in p.splitlines()[0])  # the running header names the student
+        loss = f"{student['answers']['loss']:.4f}"
+        assert own and loss in own
+        grad = f"{student['answers']['gradients']['W2'][0][0]:.4f}".lstrip("-")
+        assert grad in own
