@@ -75,7 +75,7 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     asked = QuestionSet(ts, len(spec.values.x))
     lap("spec, derivation, module, question templates (once)")
     roster = numbered(students)
-    drawn = [draw_values(spec, 0, s.id, lambda v: cb._has_kink(spec, v)) for s in roster]
+    drawn = [draw_values(spec, 0, s.id) for s in roster]
     lap("draw every student's numbers")
     check_module(replace(spec, values=drawn[0]), module)
     numbers = [compute_answers(replace(derivation, network=replace(derivation.network, spec=replace(spec, values=v))), module)

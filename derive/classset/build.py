@@ -42,7 +42,6 @@ from .variant import Variant
 from .variants import canonical_values, draw_values
 
 FORMATS = ("pdf", "moodle", "qti", "canvas", "csv")
-KINK = 1e-9  # a ReLU pre-activation this close to 0 sits on the kink, where the slope is a convention
 REFERENCE_TOLERANCE = 1e-12  # relative: the answers and the independent backprop do the same sums another way
 LATEX_SECONDS = 900  # one combined document of a large class is a long but ordinary pdflatex run
 
@@ -62,14 +61,6 @@ def parse_formats(text: str | None, pdf: bool) -> tuple[str, ...]:
         if f not in FORMATS:
             raise DeriveError(f"--formats: {f!r} is not one of {', '.join(FORMATS)}")
     return tuple(f for f in chosen if pdf or f != "pdf")
-
-
-def _has_kink(spec: Spec, values) -> bool:
-    relu = [l for l in range(1, spec.depth + 1) if spec.activations[l - 1] == "relu"]
-    if not relu:
-        return False
-    forward = reference.forward(spec, values.params, np.array(values.x, dtype=float))
-    return any(np.any(np.abs(forward[f"z{l}"]) < KINK) for l in relu)
 
 
 def check_against_reference(spec: Spec, student: Student, qs, numbers: dict) -> None:
@@ -124,7 +115,7 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     variants: list[Variant] = []
     records, numbers_list = [], []
     for number, student in enumerate(students):
-        values = draw_values(spec, seed, student.id, lambda v: _has_kink(spec, v))
+        values = draw_values(spec, seed, student.id)
         own_spec = replace(spec, values=values)
         if number == 0:
             # The module is the same for every student: `derive build`'s full check (matrix and scalar

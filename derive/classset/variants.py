@@ -10,10 +10,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from .. import reference
 from ..errors import DeriveError
 from ..spec import Spec, Values, Variants
 
 MAX_DRAWS = 100  # redraws allowed while avoiding ReLU kinks before the ranges are called unusable
+KINK = 1e-9  # a ReLU pre-activation this close to 0 sits on the kink, where the slope is a convention
 
 
 def student_rng(class_seed: int, student_id: str) -> np.random.Generator:
@@ -39,8 +41,17 @@ def _as_tuple(arr: np.ndarray) -> tuple:
     return tuple(_as_tuple(a) for a in arr) if arr.ndim > 1 else tuple(float(a) for a in arr)
 
 
-def draw_values(spec: Spec, class_seed: int, student_id: str, has_kink=None) -> Values:
-    """One student's Values. `has_kink(values) -> bool` says when a ReLU pre-activation sits on 0."""
+def has_kink(spec: Spec, values: Values) -> bool:
+    """True when a ReLU pre-activation of any example sits within KINK of 0 (by the independent forward pass)."""
+    relu = [l for l in range(1, spec.depth + 1) if spec.activations[l - 1] == "relu"]
+    if not relu:
+        return False
+    forward = reference.forward(spec, values.params, np.array(values.x, dtype=float))
+    return any(np.any(np.abs(forward[f"z{l}"]) < KINK) for l in relu)
+
+
+def draw_values(spec: Spec, class_seed: int, student_id: str) -> Values:
+    """One student's Values, redrawn (from the same generator) while a ReLU sits on its kink, if asked."""
     variants, template = spec.variants, spec.values
     if variants is None or template is None:
         raise DeriveError(f"{spec.source}: variants: a class set needs [values] and a [variants] table")
@@ -55,7 +66,7 @@ def draw_values(spec: Spec, class_seed: int, student_id: str, has_kink=None) -> 
         x = template.x if variants.inputs is None else _as_tuple(_draw(rng, *variants.inputs, x_shape, variants.decimals))
         y = template.y if variants.targets is None else _as_tuple(_targets(rng, spec, variants, y_shape))
         values = replace(template, x=x, y=y, params=params, layout="out_in", seed=None)
-        if not (variants.avoid_kinks and has_kink is not None and has_kink(values)):
+        if not (variants.avoid_kinks and has_kink(spec, values)):
             return values
     raise DeriveError(f"{spec.source}: variants: {MAX_DRAWS} draws for student {student_id!r} all put a ReLU "
                       "pre-activation at 0; widen the ranges or raise decimals")
