@@ -512,3 +512,43 @@ def test_each_students_answer_pages_show_their_own_numbers(tmp_path):
         assert own and loss in own
         grad = f"{student['answers']['gradients']['W2'][0][0]:.4f}".lstrip("-")
         assert grad in own
+
+
+@pytest.mark.parametrize("layers, activation, loss", [((2, 2, 2), "sigmoid", "half_sse"), ((2, 3, 2), ["tanh", "softmax"], "cross_entropy"),
+                                                      ((1, 2, 1), ["relu", "identity"], "mse")])
+def test_placeholder_printing_equals_printing_the_numbers(tmp_path, layers, activation, loss):
+    """A worked line printed once with placeholders and filled in equals SymPy printing each student's numbers."""
+    from derive.answers import compute_answers
+    from derive.classset.questions import _example_values, _paren, questions
+    from derive.codegen import load_module, module_source
+    from derive.derivation import derive
+    from derive.network import build_network
+    from derive.notation import get_profile
+    from derive.typeset import Typesetter
+
+    n_out = layers[-1]
+    y = "[[1, 0]]" if n_out == 2 else "[[0.5]]"
+    values = f"\n[values]\nx = [[{', '.join(['0.3'] * layers[0])}]]\ny = {y}\nseed = 5\n"
+    spec = load_spec(class_spec(tmp_path, layers, activation, loss, values=values))
+    derivation = derive(build_network(spec))
+    module = load_module(module_source(derivation))
+    ts = Typesetter(derivation, get_profile("nielsen"), 4)
+    for sid in ("a", "b", "c"):
+        own = replace_spec(derivation, draw_values(spec, 9, sid))
+        numbers = compute_answers(own, module)
+        vals = _example_values(ts, numbers, 0)
+        names = {**ts.sym, **{s: (str(int(v)) if s == ts.net.m else _paren(ts.num(v))) for s, v in vals.items()}}
+        for q in questions(ts, numbers):
+            if q.path[0] != "gradients":
+                continue
+            p = next(p for p in derivation.parameters if f"gradient {p.key}" == q.key)
+            g = derivation.gradient[p.key]
+            if not g.is_Symbol:
+                assert ts.tex(g, names, mul_symbol="dot") in q.feedback
+
+
+def replace_spec(derivation, values):
+    from dataclasses import replace
+
+    spec = replace(derivation.network.spec, values=values)
+    return replace(derivation, network=replace(derivation.network, spec=spec))
