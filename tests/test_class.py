@@ -189,6 +189,16 @@ def test_hostile_roster_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_class_too_large_for_an_lms_is_refused(tmp_path, capsys):
+    row = "[" + ", ".join(["0.5"] * 20) + "]"
+    values = f"\n[values]\nx = [{row}]\ny = [{row}]\nseed = 1\nlearning_rate = 0.5\n"
+    spec = class_spec(tmp_path, (20, 20, 20, 20), values=values)  # 1,260 parameters: 1 + 20 + 60 + 2 × 1,260 = 2,601 questions each
+    assert main(["class", str(spec), "--students", "100", "--out", str(tmp_path / "o"), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "asks 2601 questions per student" in err and "260100 for 100 students" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_spec_without_variants_is_refused(tmp_path, capsys):
     spec = class_spec(tmp_path, variants="")
     assert main(["class", str(spec), "--students", "2", "--out", str(tmp_path / "o"), "--no-pdf"]) == 2
@@ -314,9 +324,11 @@ def _canvas(folder):
 
 
 def test_every_export_round_trips_to_variants_json(built):
-    folder, data, _ = built
+    folder, data, spec = built
     by_id = {s["id"]: s for s in data["students"]}
     n_questions = 1 + 2 + 4 + 12 + 12  # J, outputs, every δ, gradients, updated parameters
+    from derive.classset.build import questions_per_student
+    assert questions_per_student(spec) == n_questions
     moodle = _moodle(folder)
     assert len(moodle) == n_questions * 3
     tolerances = {}

@@ -44,6 +44,15 @@ from .variants import canonical_values, draw_values
 FORMATS = ("pdf", "moodle", "qti", "canvas", "csv")
 REFERENCE_TOLERANCE = 1e-12  # relative: the answers and the independent backprop do the same sums another way
 LATEX_SECONDS = 900  # one combined document of a large class is a long but ordinary pdflatex run
+# Every gradient and update is a question: past this many LMS items (questions × students) the
+# exports run to hundreds of megabytes and no quiz can use them.
+MAX_ITEMS = 200_000
+
+
+def questions_per_student(spec: Spec) -> int:
+    """The loss, the outputs and every δ of the first example, every gradient and every update."""
+    params = sum(int(np.prod(s)) for s in spec.parameter_shapes().values())
+    return 1 + spec.layers[-1] + sum(spec.layers[1:]) + params * (2 if spec.values.learning_rate is not None else 1)
 
 
 @dataclass
@@ -106,6 +115,11 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     if spec.variants is None:
         raise SpecError(spec.source, "variants", "is missing; add a [variants] table saying what is redrawn per student, "
                                                  "e.g. weights = [-1.0, 1.0]")
+    per_student_count = questions_per_student(spec)
+    if per_student_count * len(students) > MAX_ITEMS:
+        raise SpecError(spec.source, "network.layers", f"a class set asks {per_student_count} questions per student (every "
+                        f"gradient and update), {per_student_count * len(students)} for {len(students)} students; at most "
+                        f"{MAX_ITEMS}: use a smaller network or fewer students")
     style = notation or spec.notation
     derivation = derive(build_network(spec))
     module = load_module(module_source(derivation))
