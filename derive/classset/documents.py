@@ -19,6 +19,7 @@ BEGIN, END = r"\begin{document}", r"\end{document}"
 # After the sheet's own preamble: a header with the student, and \maketitle made reusable.
 CLASS_PREAMBLE = r"""
 \usepackage{fancyhdr}
+\setlength{\headheight}{14pt}% room for a \small header line (fancyhdr warns below 12pt + depth)
 \newcommand{\derivestudent}{}
 \fancypagestyle{derivestudentpage}{%
   \fancyhf{}%
