@@ -359,6 +359,7 @@ def test_every_export_round_trips_to_variants_json(built):
     assert len(rows) == n_questions * 3 and list(rows[0]) == ["id", "name", "group", "question", "value", "tolerance"]
     for row in rows:
         assert float(row["value"]) == answer(by_id[row["id"]]["answers"], path_of(row["question"]))
+        assert float(row["tolerance"]) == tolerances[row["id"], row["question"]]
     assert {r["name"] for r in rows} == {"Ada & <Lovelace>", "'=HYPERLINK(x)", "Émilie"}  # no formula runs in a spreadsheet
 
 
