@@ -435,7 +435,8 @@ def test_combined_pdfs(tmp_path):
     import subprocess
 
     spec = class_spec(tmp_path)
-    roster = [Student("1001", "Ada & Co"), Student("1002", "Grace")]
+    hostile = r"\input{/etc/passwd} $x^2_%#~ {"
+    roster = [Student("1001", "Ada & Co"), Student("1002", "Grace"), Student("1003", hostile)]
     a = build_class(spec, roster, 1, tmp_path / "a", ("pdf",), per_student=True).folder
     b = build_class(spec, roster, 1, tmp_path / "b", ("pdf",)).folder
     own = subprocess.run(["pdftotext", str(a / "students" / "1002" / "answers.pdf"), "-"], capture_output=True, text=True).stdout
@@ -446,6 +447,7 @@ def test_combined_pdfs(tmp_path):
         pages = text.split("\f")
         assert pages[0].startswith("Ada & Co 1001") or "Ada & Co" in pages[0]
         assert any("Grace" in p and "1002" in p for p in pages)
+        assert hostile in text  # a name is printed as text, never run as TeX
         # One student per page group: Grace's sheet starts on a fresh page numbered 1.
         first_grace = next(i for i, p in enumerate(pages) if "Grace" in p)
         assert "page 1" in pages[first_grace]
