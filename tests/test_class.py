@@ -36,6 +36,10 @@ QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
 QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 NO_PDF = tuple(f for f in FORMATS if f != "pdf")
+# imsqti_v2p1.xsd, assessmentItem: responseDeclaration*, outcomeDeclaration*, templateDeclaration*,
+# templateProcessing?, stylesheet*, itemBody?, responseProcessing?, modalFeedback*
+ITEM_SEQUENCE = ("responseDeclaration", "outcomeDeclaration", "templateDeclaration", "templateProcessing",
+                 "stylesheet", "itemBody", "responseProcessing", "modalFeedback")
 
 VARIANTS = "\n[variants]\nweights = [-1.0, 1.0]\ninputs = [0.0, 1.0]\ntargets = [0.0, 1.0]\ndecimals = 2\n"
 
@@ -281,6 +285,10 @@ def _qti(folder):
         for href in hrefs:
             item = ET.fromstring(z.read(href))
             assert item.tag == QTI + "assessmentItem"
+            # The children in the order of the XSD's sequence for assessmentItem.
+            order = [c.tag.removeprefix(QTI) for c in item]
+            rank = {t: i for i, t in enumerate(ITEM_SEQUENCE)}
+            assert all(t in rank for t in order) and order == sorted(order, key=rank.__getitem__)
             assert {"identifier", "title", "adaptive", "timeDependent"} <= set(item.attrib)
             decl = item.find(QTI + "responseDeclaration")
             assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
