@@ -1,7 +1,17 @@
-"""Speed at every size: derive, emit and render times, memory, and gradient speed against NumPy.
+"""Speed at every size: the whole `derive build` command first, then its stages, memory, gradients.
+
+Gradient speed is measured against a hand-written NumPy backprop.
 
     python bench/run.py            # the full run; writes bench/RESULTS.md
-    python bench/run.py --quick    # a short smoke run (fewer repeats, no 100,000-example batch)
+    python bench/run.py --quick    # a short smoke run: the whole command on the three small targets only
+    python bench/run.py --commands # only the whole-command section again, in place in bench/RESULTS.md
+
+The whole command is timed as a user runs it: `python -m derive build SPEC --out DIR --force`
+(with and without --no-pdf) in a fresh process, from start to exit, with --timings so that the
+process itself reports its stages (import, parse, derive, emit, load, check, answers, prove,
+render, compile, write); whatever the stages do not account for (interpreter start-up and exit)
+is shown as "other". Wall time, CPU time (user + system) and peak RSS come from wait4() on that
+process: on a loaded machine the wall time includes waiting for a core, the CPU time does not.
 
 Not part of the test suite. Every gradient time is a ratio to the hand-written NumPy backprop in
 bench/handwritten.py, timed in the same process and interleaved with the code being compared
@@ -89,6 +99,156 @@ PIPELINE_TARGET_S = {"3-5-5-5-2": 0.5, "8-16-16-4": 2.0}
 PEAK_TARGET_MB = 500.0
 MATRIX_TARGET = 1.3  # at 1,000 examples, every sigmoid network
 SCALAR_TARGET = {"3-5-5-5-2": 8.0}  # at 1,000 examples
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole command, as a user runs it
+
+
+COMMAND_NETS = [  # the issue-10 targets: whole process, seconds, without PDFs / with PDFs
+    (Net("3-5-5-5-2 sigmoid+b", (3, 5, 5, 5, 2), ("sigmoid",) * 4, True, "half_sse"), 1.0, None),
+    (Net("8-16-16-4 sigmoid", (8, 16, 16, 4), ("sigmoid",) * 3, False, "half_sse"), 2.0, None),
+    (Net("8-8-8-8-3 tanh/softmax+b", (8, 8, 8, 8, 3), ("tanh",) * 3 + ("softmax",), True, "cross_entropy_mean"), 2.0, None),
+    (Net("5-50-7 relu/softmax+b", (5, 50, 7), ("relu", "softmax"), True, "cross_entropy_mean"), None, None),
+    (Net("10x32 tanh/softmax+b", (32,) * 11, ("tanh",) * 9 + ("softmax",), True, "cross_entropy_mean"), 30.0, 90.0),
+]
+# The largest spec the new limits allow (49,536 parameters); timed without PDFs only, in the full run.
+LARGEST_NET = Net("128-128-128-128 tanh/softmax+b", (128,) * 4, ("tanh", "tanh", "softmax"), True, "cross_entropy_mean")
+# Growth of the whole command: ten computing layers of width w (softmax output), ≥ 6 sizes.
+GROWTH_WIDTHS = (4, 8, 12, 16, 20, 24, 28, 32)
+STAGE_ORDER = ("import", "parse", "derive", "emit", "load", "check", "answers", "prove", "render", "compile", "write")
+
+
+def run_command(net: Net, pdf: bool, workdir: Path) -> dict:
+    """One `derive build` process for `net`: wall and CPU seconds, peak RSS and the stages it reports."""
+    spec = workdir / f"{net.label.split()[0]}.toml"
+    spec.write_text(net.toml())
+    command = [sys.executable, "-m", "derive", "build", str(spec), "--out", str(workdir / "out"), "--force", "--timings"]
+    if not pdf:
+        command.append("--no-pdf")
+    with open(workdir / "stderr.txt", "w+b") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)  # this process's own rusage: CPU and peak RSS
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(f"derive build failed for {net.label}:\n{text}")
+    stages = {name: float(ms) / 1e3 for name, ms in re.findall(r"(\w+) (\d+) ms", text.split("timings:", 1)[-1])}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "stages": stages}
+
+
+def timed_command(net: Net, pdf: bool, workdir: Path, repeats: int) -> dict:
+    """The median run of `repeats` by wall time (its CPU time, peak RSS and stages), and every run's wall time."""
+    runs = sorted((run_command(net, pdf, workdir) for _ in range(repeats)), key=lambda r: r["wall"])
+    best = dict(runs[len(runs) // 2])
+    best["walls"] = [r["wall"] for r in runs]
+    best["other"] = max(0.0, best["wall"] - sum(best["stages"].values()))
+    return best
+
+
+def parameters_of(net: Net) -> int:
+    return sum(math.prod(shape) for shape in parse_spec(net.toml()).parameter_shapes().values())
+
+
+def command_times(quick: bool) -> dict:
+    import tempfile
+
+    from derive.latex import have_latex
+
+    latex = have_latex()
+    rows = []
+    nets = COMMAND_NETS[:3] if quick else COMMAND_NETS
+    with tempfile.TemporaryDirectory(prefix="derive-bench-") as tmp:
+        work = Path(tmp)
+        for net, target, pdf_target in nets:
+            print(f"… derive build {net.label}", file=sys.stderr, flush=True)
+            big = math.prod(net.layers) > 10**6
+            repeats = 1 if quick else (2 if big else 3)
+            row = {"net": net, "target": target, "pdf_target": pdf_target, "params": parameters_of(net),
+                   "nopdf": timed_command(net, False, work, repeats)}
+            if latex and not quick:
+                row["pdf"] = timed_command(net, True, work, 1 if big else 2)
+            rows.append(row)
+        largest = None
+        if not quick:
+            print(f"… derive build {LARGEST_NET.label}", file=sys.stderr, flush=True)
+            largest = {"net": LARGEST_NET, "params": parameters_of(LARGEST_NET), "nopdf": timed_command(LARGEST_NET, False, work, 1)}
+        growth_rows = []
+        for w in (GROWTH_WIDTHS[:3] if quick else GROWTH_WIDTHS):
+            net = Net(f"10x{w} tanh/softmax+b", (w,) * 11, ("tanh",) * 9 + ("softmax",), True, "cross_entropy_mean")
+            print(f"… derive build {net.label} (growth)", file=sys.stderr, flush=True)
+            weights = parameters_of(net)
+            growth_rows.append({"net": net, "weights": weights, "run": timed_command(net, False, work, 1)})
+    return {"rows": rows, "largest": largest, "growth": growth_rows, "latex": latex}
+
+
+def s(x: float) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{x:.2f}"
+
+
+def command_lines(c: dict) -> list[str]:
+    head = ["network", "params", "whole command s (no PDF)", "CPU s", "peak RSS MB", "with PDFs s", "CPU s", "peak RSS MB",
+            *[f"{k} s" for k in STAGE_ORDER], "other s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = c["rows"] + ([c["largest"]] if c["largest"] else [])
+    for r in rows:
+        a, b = r["nopdf"], r.get("pdf")
+        stages = dict(a["stages"])
+        if b is not None:
+            stages["compile"] = b["stages"].get("compile", math.nan)
+        lines.append("| " + " | ".join([
+            r["net"].label, f"{r['params']:,}", s(a["wall"]), s(a["cpu"]), f"{a['rss_mb']:.0f}",
+            s(b["wall"]) if b else "—", s(b["cpu"]) if b else "—", f"{b['rss_mb']:.0f}" if b else "—",
+            *[s(stages.get(k, math.nan)) if k in stages else "—" for k in STAGE_ORDER], s(a["other"])]) + " |")
+    return lines
+
+
+def command_growth_lines(c: dict) -> list[str]:
+    g = c["growth"]
+    lines = ["| network | weights | whole command s | CPU s | stages without import s | µs / weight (stages) |",
+             "|---|---|---|---|---|---|"]
+    for r in g:
+        work = sum(v for k, v in r["run"]["stages"].items() if k != "import")
+        lines.append(f"| {r['net'].label} | {r['weights']:,} | {s(r['run']['wall'])} | {s(r['run']['cpu'])} | {s(work)} | "
+                     f"{1e6 * work / r['weights']:.0f} |")
+    if len(g) >= 2:
+        xs = [r["weights"] for r in g]
+        for label, ys in (("whole command (wall)", [r["run"]["wall"] for r in g]),
+                          ("whole command (CPU)", [r["run"]["cpu"] for r in g]),
+                          ("stages without import", [sum(v for k, v in r["run"]["stages"].items() if k != "import") for r in g])):
+            a, b, r2 = linear_fit(xs, ys)
+            lines.append("")
+            lines.append(f"- {label}: least squares ≈ {a:.2f} s + {1e6 * b:.0f} µs × weights (R² = {r2:.3f}); "
+                         f"log-log slope {loglog_slope(xs, ys):.2f} over {len(xs)} sizes")
+    return lines
+
+
+def command_targets(c: dict) -> list[str]:
+    out = []
+    for r in c["rows"]:
+        for key, limit, what in (("nopdf", r["target"], "--no-pdf"), ("pdf", r["pdf_target"], "with PDFs")):
+            run = r.get(key)
+            if limit is None or run is None:
+                continue
+            out.append(f"- whole `derive build {what}`, {r['net'].label}: {run['wall']:.2f} s wall "
+                       f"(runs: {', '.join(f'{w:.2f}' for w in run['walls'])}; CPU {run['cpu']:.2f} s) vs < {limit:.0f} s — "
+                       f"{'MET' if run['wall'] < limit else 'MISSED'}")
+    if c["largest"]:
+        run = c["largest"]["nopdf"]
+        out.append(f"- largest spec the limits allow ({c['largest']['net'].label}, {c['largest']['params']:,} parameters), "
+                   f"whole `derive build --no-pdf`: {run['wall']:.1f} s wall, CPU {run['cpu']:.1f} s (no target set; "
+                   f"slowest stages: {', '.join(f'{k} {v:.1f} s' for k, v in sorted(run['stages'].items(), key=lambda kv: -kv[1])[:3])})")
+    g = c["growth"]
+    if len(g) >= 6:
+        xs = [r["weights"] for r in g]
+        ys = [sum(v for k, v in r["run"]["stages"].items() if k != "import") for r in g]
+        slope = loglog_slope(xs[len(xs) // 2:], ys[len(ys) // 2:])
+        out.append(f"- growth of the build's stages with the number of weights, log-log slope over the larger half of "
+                   f"{len(xs)} sizes: {slope:.2f} (1 = linear) — {'MET' if slope <= 1.15 else 'MISSED'}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,7 +548,8 @@ def targets(rows, grow, sizes) -> list[str]:
     for label, limit in PIPELINE_TARGET_S.items():
         t = by[label]["times"]["total"]
         note = "" if not math.isnan(by[label]["times"]["render"]) else " (render not available: derive + emit only)"
-        out.append(f"- derive + emit + render, {label}: {1e3 * t:.0f} ms vs < {1e3 * limit:.0f} ms — {'MET' if t < limit else 'MISSED'}{note}")
+        out.append(f"- in-process derive + emit + render only (issue 4; NOT the whole command, which the section above times), "
+                   f"{label}: {1e3 * t:.0f} ms vs < {1e3 * limit:.0f} ms — {'MET' if t < limit else 'MISSED'}{note}")
     peak = max(r["mem"]["peak_mb"] for r in rows)
     rss = max(r["mem"]["rss_mb"] for r in rows)
     out.append(f"- peak memory: tracemalloc ≤ {peak:.1f} MB, max RSS ≤ {rss:.0f} MB vs < {PEAK_TARGET_MB:.0f} MB — "
@@ -449,12 +610,34 @@ def build_lines(b: dict) -> list[str]:
 BUILD_COLD_S, BUILD_WARM_S = 60.0, 3.0
 
 
-def report(info, rows, grow, sizes, quick: bool, builds: dict | None = None) -> str:
-    lines = ["# derive benchmark" + (" (quick smoke run)" if quick else ""), "",
-             f"Run {info['date']} on {info['nproc']} CPUs (affinity {info['affinity']}), {info['cpu']}; "
-             f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}; SIMD: {info['simd']}), SymPy {info['sympy']}. "
-             f"Environment: {info['env']}. Load average (1/5/15 min) at the start: {info['load']}, "
-             f"at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())} — other work on the machine "
+def command_section(c: dict) -> list[str]:
+    lines = ["## The whole command: `derive build`, process start to exit", "",
+             "Each row is one fresh `python -m derive build SPEC --out DIR --force --timings` process (with `--no-pdf`, "
+             "then without it), timed from start to exit: the median of the runs listed under Targets. CPU = user + "
+             "system seconds of that process (the wall time also holds any wait for a core on a busy machine). Peak RSS "
+             "from wait4(). The stage columns are what the process reports for itself with --timings (import = loading "
+             "derive, SymPy, NumPy and Jinja; compile = the PDFs, from the run with PDFs); other = wall time no stage "
+             "accounts for (interpreter start-up and exit). Stages are wall times, so on a busy machine they grow with "
+             "the load as the whole does. Specs: one example each (x = 0.1, 0.2, …; one-hot y), biases where marked +b.", ""]
+    lines += command_lines(c)
+    lines += ["", "### Growth of the whole command with the number of weights", "",
+              "Ten computing layers of w units (tanh, softmax output, biases, cross_entropy_mean), one run each, no PDFs.", ""]
+    lines += command_growth_lines(c)
+    lines += ["", "### Targets (whole command)", ""] + command_targets(c)
+    return lines
+
+
+def header(info: dict, quick: bool) -> list[str]:
+    return ["# derive benchmark" + (" (quick smoke run)" if quick else ""), "",
+            f"Run {info['date']} on {info['nproc']} CPUs (affinity {info['affinity']}), {info['cpu']}; "
+            f"Python {info['python']}, NumPy {info['numpy']} ({info['blas']}; SIMD: {info['simd']}), SymPy {info['sympy']}. "
+            f"Environment: {info['env']}. Load average (1/5/15 min) at the start: {info['load']}, "
+            f"at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}.", ""]
+
+
+def report(info, rows, grow, sizes, quick: bool, builds: dict | None = None, commands: dict | None = None) -> str:
+    lines = header(info, quick) + (command_section(commands) if commands else []) + ["", "## Stages in one process, and gradient speed", ""]
+    lines += ["Other work on the machine "
              "(and OpenBLAS's threads waiting for a busy core) shows up as noise in the absolute times; "
              "the ratios are measured interleaved to cancel most of it. At 100,000 examples the hand-written and matrix "
              "forms spend their time in multi-threaded BLAS products and the scalar form does not; under load the threaded "
@@ -478,13 +661,32 @@ def report(info, rows, grow, sizes, quick: bool, builds: dict | None = None) -> 
               "columns time one gradient at 1 example as in the table above: each layer adds about ten NumPy calls "
               "to the matrix form and less to JAX's one fused call, so deep enough networks favour JAX there.", ""]
     lines += growth_table(grow)
-    lines += ["", "## Targets", ""] + targets(rows, grow, sizes) + (build_lines(builds) if builds else [])
+    lines += ["", "## Targets of the in-process stages and of the generated code", ""] + targets(rows, grow, sizes) + (build_lines(builds) if builds else [])
     return "\n".join(lines) + "\n"
+
+
+def rerun_command_section(info: dict, output: Path) -> int:
+    """Time the whole command again (a quieter moment, say) and replace only that section of `output`."""
+    commands = command_times(False)
+    section = command_section(commands)
+    section.insert(1, f"\nRe-run on its own {info['date']}; load average (1/5/15 min) at the start: {info['load']}, at the end: "
+                      f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+    text = output.read_text(encoding="utf-8")
+    start, end = text.index("## The whole command"), text.index("## Stages in one process")
+    text = text[:start] + "\n".join(section) + "\n\n" + text[end:]
+    print("\n".join(section))
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, output)
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run: fewer repeats, no 100,000-example batch, k ≤ 3")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run: the whole command on the three small targets, one run each")
+    parser.add_argument("--commands", action="store_true",
+                        help="re-run only the whole-command section (full repeats) and put it in place of that section of bench/RESULTS.md")
     parser.add_argument("--output", type=Path, default=None, help="where to write the markdown (default bench/RESULTS.md for a full run, nothing for --quick)")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="rerun with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to this (a diagnostic: threaded BLAS "
@@ -507,9 +709,18 @@ def main(argv=None) -> int:
         memory_child(args.memory_child if traced else args.rss_child, traced)
         return 0
     quick = args.quick
+    info = machine()
+    if args.commands:
+        return rerun_command_section(info, args.output or HERE / "RESULTS.md")
+    commands = command_times(quick)
+    if quick:
+        text = "\n".join(header(info, quick) + command_section(commands)) + "\n"
+        print(text)
+        if args.output is not None:
+            args.output.write_text(text, encoding="utf-8")
+        return 0
     sizes = SIZES[:2] if quick else SIZES
     pipe_repeats, grad_repeats, min_time = (3, 3, 0.005) if quick else (7, 9, 0.02)
-    info = machine()
     render = load_worksheets()
     if render is None:
         print("derive/worksheets.py not found: render columns are n/a", file=sys.stderr)
@@ -524,7 +735,7 @@ def main(argv=None) -> int:
     grow = growth(pipe_repeats, range(1, 4) if quick else GROWTH_K, grad_repeats, min_time)
     print("… derive build", file=sys.stderr, flush=True)
     builds = None if quick else build_times()
-    text = report(info, rows, grow, sizes, quick, builds)
+    text = report(info, rows, grow, sizes, quick, builds, commands)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     text += f"\nBenchmark process max RSS: {rss:.0f} MB.\n"
     print(text)

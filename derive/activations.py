@@ -92,6 +92,11 @@ def apply(name: str, z: sp.Expr) -> sp.Expr:
     return _APPLY[name](z)
 
 
+def function_class(name: str) -> type:
+    """The SymPy function class of an element-wise activation (identity has none)."""
+    return _APPLY[name]
+
+
 def derivative_from_output(name: str, a: sp.Symbol, z: sp.Symbol) -> sp.Expr:
     """f'(z) written as backprop evaluates it, in terms of the unit's activation a (or z for ReLU)."""
     return _DERIVATIVE[name](a, z)

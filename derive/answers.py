@@ -1,15 +1,35 @@
-"""Worked numbers: every z, a, δ, gradient and updated parameter, computed by the generated code.
+"""Worked numbers: every z, a, δ, gradient and updated parameter, from the spec's decimals.
 
-The numbers come from evaluating the derivation's own scalar formulas (the worksheet's formulas),
-so the answer sheet and the handout cannot disagree.
+The numbers are the derivation's own scalar formulas (the worksheet's formulas) evaluated in exact
+and high-precision arithmetic: the numbers the spec gives are read as the decimals the lecturer
+wrote (0.1 is 1/10, not the nearest binary float), the affine parts (z = Σ w a + b, ReLU, identity)
+stay exact fractions as long as their inputs are, and everything else is computed with mpmath at
+`DIGITS` significant digits. So a pre-activation that is 0 in the spec's decimals is exactly 0 and
+gets ReLU′(0) = 0, where binary floats give 2.8e−17 and ReLU′ = 1. The same numbers are then
+cross-checked against the generated module (gradients.py) in floats.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
+from decimal import Decimal
+from fractions import Fraction
 
+import mpmath
+import numpy as np
+import sympy as sp
+
+from . import activations
 from .codegen import load_module, module_source
 from .derivation import Derivation
 from .spec import Values
+
+DIGITS = 50  # working precision of the transcendental parts (significant digits)
+# Above this many example × parameter products the exact evaluation would take seconds; the numbers
+# then come from the generated module in binary floats (answers.json says which).
+MAX_EXACT_WORK = 400_000
+LAYOUT_NOTE = "canonical (out, in): W<l>[j][k] is the weight into unit j of layer l from unit k of the layer feeding it"
+
+Number = Fraction | mpmath.mpf
 
 
 def example_arrays(values: Values) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
@@ -17,8 +37,202 @@ def example_arrays(values: Values) -> tuple[dict[str, np.ndarray], np.ndarray, n
     return params, np.array(values.x, dtype=float), np.array(values.y, dtype=float)
 
 
+def as_written(value: float) -> Fraction:
+    """The decimal a spec's number was written as: TOML's 0.1 is read back as exactly 1/10.
+
+    `repr(float)` is the shortest decimal that reads back to the same float, which is what the
+    lecturer typed (or an equal, shorter spelling of it)."""
+    return Fraction(Decimal(repr(float(value))))
+
+
+# -- evaluating the derivation's formulas --------------------------------------------------------
+
+def _mp(v: Number) -> mpmath.mpf:
+    return v if isinstance(v, mpmath.mpf) else mpmath.mpf(v.numerator) / v.denominator
+
+
+def _combine(values: list[Number], exact, inexact) -> Number:
+    if all(isinstance(v, Fraction) for v in values):
+        return exact(values)
+    return inexact([_mp(v) for v in values])
+
+
+def _sum(vals):
+    total = vals[0]
+    for v in vals[1:]:
+        total = total + v
+    return total
+
+
+def _prod(vals):
+    total = vals[0]
+    for v in vals[1:]:
+        total = total * v
+    return total
+
+
+def add(a: Number, b: Number) -> Number:
+    return _combine([a, b], _sum, _sum)
+
+
+def mul(a: Number, b: Number) -> Number:
+    return _combine([a, b], _prod, _prod)
+
+
+def evaluate(expr: sp.Expr, env: dict[sp.Symbol, Number]) -> Number:
+    """`expr` (a formula of the derivation) at the values in `env`: exact where it can be.
+
+    Fractions stay fractions through sums, products, integer powers, ReLU, its step and identity;
+    σ, tanh, exp and ln make mpmath numbers (call inside `mpmath.workdps`)."""
+    fn = _COMPILED.get(expr)
+    if fn is None:
+        fn = _compile(expr)
+        if len(_COMPILED) > 200_000:
+            _COMPILED.clear()
+        _COMPILED[expr] = fn
+    return fn(env)
+
+
+_COMPILED: dict[sp.Expr, object] = {}
+
+
+def _compile(expr: sp.Expr):
+    """`expr` as a Python closure over an env dict (walking SymPy's tree once, not per evaluation)."""
+    if expr.is_Symbol:
+        return lambda env: env[expr]
+    if expr.is_Rational:
+        const = Fraction(int(expr.p), int(expr.q))
+        return lambda env: const
+    if expr.is_Number:
+        const = mpmath.mpf(str(expr))
+        return lambda env: const
+    parts = [_compile(a) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        return lambda env: _combine([f(env) for f in parts], _sum, _sum)
+    if isinstance(expr, sp.Mul):
+        return lambda env: _combine([f(env) for f in parts], _prod, _prod)
+    if isinstance(expr, sp.Pow):
+        fb, fe = parts
+
+        def power(env):
+            base, exp = fb(env), fe(env)
+            if isinstance(exp, Fraction) and exp.denominator == 1:
+                if isinstance(base, Fraction):
+                    return base ** exp.numerator
+                return _mp(base) ** int(exp.numerator)
+            return _mp(base) ** _mp(exp)
+        return power
+    if isinstance(expr, activations.ReLU):
+        f = parts[0]
+        return lambda env: max(f(env), Fraction(0), key=_mp)
+    if isinstance(expr, sp.Max):
+        return lambda env: max((g(env) for g in parts), key=_mp)
+    if isinstance(expr, sp.Heaviside):
+        # The step at 0 is its second argument: 0 (ReLU′(0) = 0) everywhere in derive.
+        f, at0 = parts[0], (parts[1] if len(parts) > 1 else (lambda env: Fraction(1, 2)))
+
+        def step(env):
+            z = f(env)
+            if z == 0:
+                return at0(env)
+            return Fraction(1) if z > 0 else Fraction(0)
+        return step
+    f = parts[0]
+    if isinstance(expr, activations.Sigmoid):
+        def sigmoid(env):
+            z = f(env)
+            return Fraction(1, 2) if z == 0 else 1 / (1 + mpmath.exp(-_mp(z)))
+        return sigmoid
+    if isinstance(expr, activations.LogSigmoid):
+        return lambda env: -mpmath.log1p(mpmath.exp(-_mp(f(env))))
+    if isinstance(expr, activations.LogSumExp):
+        def lse(env):
+            zs = [_mp(g(env)) for g in parts]
+            top = max(zs)
+            return top + mpmath.log(mpmath.fsum(mpmath.exp(z - top) for z in zs))
+        return lse
+    if isinstance(expr, sp.tanh):
+        def tanh(env):
+            z = f(env)
+            return Fraction(0) if z == 0 else mpmath.tanh(_mp(z))
+        return tanh
+    if isinstance(expr, sp.exp):
+        def exp(env):
+            z = f(env)
+            return Fraction(1) if z == 0 else mpmath.exp(_mp(z))
+        return exp
+    if isinstance(expr, sp.log):
+        def log(env):
+            z = f(env)
+            return Fraction(0) if z == 1 else mpmath.log(_mp(z))
+        return log
+    raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
+
+
+def precise(derivation: Derivation, examples: int | None = None, totals: bool = True) -> dict:
+    """Every worked number of the spec's [values], exact or to DIGITS digits.
+
+    Returns {"values": [per example {symbol: number}], "params": {symbol: number}, "m": Fraction,
+    "loss": number, "gradients": {key: number}, "updated": {key: number} or None, "rate": Fraction
+    or None}. `examples` limits the per-example values kept; the sums run over every example unless
+    `totals` is False (then only the kept examples are evaluated, and loss and gradients are None)."""
+    net = derivation.network
+    spec = net.spec
+    values = spec.values
+    m = len(values.x)
+    params: dict[sp.Symbol, Number] = {}
+    for p in derivation.parameters:
+        arr = values.params[p.matrix]
+        params[p.symbol] = as_written(arr[p.index[0]][p.index[1]] if len(p.index) == 2 else arr[p.index[0]])
+    grads = {p.key: Fraction(0) for p in derivation.parameters}
+    loss: Number = Fraction(0)
+    kept = []
+    with mpmath.workdps(DIGITS):
+        for n in range(m if totals or examples is None else min(m, examples)):
+            env: dict[sp.Symbol, Number] = dict(params)
+            env[net.m] = Fraction(m)
+            env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
+            env.update({y: as_written(v) for y, v in zip(net.y, values.y[n])})
+            for l in range(1, net.depth + 1):
+                for z in net.z[l]:
+                    env[z] = evaluate(net.z_expr[z], env)
+                for a in net.a[l]:
+                    env[a] = evaluate(net.a_expr[a], env)
+            loss = add(loss, evaluate(net.loss_expr if net.loss.kind == "squared" else net.loss_stable, env))
+            for l in range(net.depth, 0, -1):
+                for z in net.z[l]:
+                    d = derivation.delta[z]
+                    env[d] = evaluate(derivation.delta_expr[d], env)
+            for p in derivation.parameters:
+                grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
+            if examples is None or n < examples:
+                kept.append(env)
+        rate = as_written(values.learning_rate) if values.learning_rate is not None else None
+        updated = None
+        if rate is not None:
+            updated = {p.key: add(params[p.symbol], mul(-rate, grads[p.key])) for p in derivation.parameters}
+    if not totals:
+        loss, grads, updated = None, None, None
+    return {"values": kept, "params": params, "m": Fraction(m), "loss": loss, "gradients": grads,
+            "updated": updated, "rate": rate}
+
+
+def exact_work(derivation: Derivation) -> bool:
+    """Whether the exact evaluation is cheap enough for every example of this spec."""
+    return len(derivation.network.spec.values.x) * len(derivation.parameters) <= MAX_EXACT_WORK
+
+
+def to_float(v: Number) -> float:
+    return float(v)
+
+
+# -- the answers object --------------------------------------------------------------------------
+
 def compute_answers(derivation: Derivation, module=None) -> dict:
-    """The answers object of `derive answers --json`, for a spec with [values]."""
+    """The answers object of `derive answers --json`, for a spec with [values].
+
+    Canonical layout throughout (W<l> is (units of layer l, units feeding it), examples are rows),
+    whatever layout the spec wrote its values in; the "layout" field says so."""
     spec = derivation.network.spec
     if spec.values is None:
         raise ValueError("the spec has no [values]")
@@ -27,16 +241,78 @@ def compute_answers(derivation: Derivation, module=None) -> dict:
     trace = module.trace_scalar(params, X, Y)
     result = {
         "network": spec.name,
+        "layout": LAYOUT_NOTE,
         "examples": int(X.shape[0]),
         "inputs": {"x": X.tolist(), "y": Y.tolist()},
         "parameters": {k: v.tolist() for k, v in params.items()},
-        "loss": float(trace["loss"]),
-        "forward": {k: v.tolist() for k, v in trace["forward"].items()},
-        "delta": {k: v.tolist() for k, v in trace["delta"].items()},
-        "gradients": {k: v.tolist() for k, v in trace["gradients"].items()},
     }
-    rate = spec.values.learning_rate
-    if rate is not None:
-        result["learning_rate"] = rate
-        result["updated"] = {k: (params[k] - rate * trace["gradients"][k]).tolist() for k in params}
+    if exact_work(derivation) and not spec.l2:  # the exact evaluation has no L2 term; the module has
+        result["arithmetic"] = "exact decimals of the spec; σ, tanh, exp, ln to 50 digits; rounded to binary64"
+        result.update(_from_precise(derivation, precise(derivation)))
+        _cross_check(derivation, result, trace)
+    else:
+        result["arithmetic"] = ("binary64 (the generated module; " +
+                                ("the exact evaluation has no L2 term)" if spec.l2 else "too many examples for the exact evaluation)"))
+        result["loss"] = float(trace["loss"])
+        result["forward"] = {k: v.tolist() for k, v in trace["forward"].items()}
+        result["delta"] = {k: v.tolist() for k, v in trace["delta"].items()}
+        result["gradients"] = {k: v.tolist() for k, v in trace["gradients"].items()}
+        rate = spec.values.learning_rate
+        if rate is not None:
+            result["learning_rate"] = rate
+            result["updated"] = {k: (params[k] - rate * trace["gradients"][k]).tolist() for k in params}
+    if spec.l2:
+        # J and every weight's gradient include the L2 term (the generated code adds it); say which.
+        result["l2"] = {"lambda": spec.l2, "scale": spec.l2_scale, "weights": [n for n in params if n.startswith("W")]}
     return result
+
+
+def _from_precise(derivation: Derivation, pv: dict) -> dict:
+    net = derivation.network
+    spec = net.spec
+    ex = pv["values"]
+    out = {"loss": to_float(pv["loss"])}
+    out["forward"] = {}
+    for l in range(1, net.depth + 1):
+        out["forward"][f"z{l}"] = [[to_float(e[z]) for z in net.z[l]] for e in ex]
+        out["forward"][f"a{l}"] = [[to_float(e[a]) for a in net.a[l]] for e in ex]
+    out["delta"] = {f"delta{l}": [[to_float(e[d]) for d in net.delta[l]] for e in ex] for l in range(net.depth, 0, -1)}
+
+    def matrices(table: dict) -> dict:
+        result = {}
+        for name, shape in spec.parameter_shapes().items():
+            if len(shape) == 1:
+                result[name] = [to_float(table[f"{name}[{j}]"]) for j in range(shape[0])]
+            else:
+                result[name] = [[to_float(table[f"{name}[{j},{k}]"]) for k in range(shape[1])] for j in range(shape[0])]
+        return result
+    out["gradients"] = matrices(pv["gradients"])
+    if pv["rate"] is not None:
+        out["learning_rate"] = spec.values.learning_rate
+        out["updated"] = matrices(pv["updated"])
+    return out
+
+
+def _cross_check(derivation: Derivation, result: dict, trace: dict) -> None:
+    """The exact numbers against the generated module's floats: the same formulas, two arithmetics.
+
+    They agree to rounding, except where a pre-activation sits exactly on ReLU's kink: there the
+    floats may see 2.8e−17 instead of 0 and take the other side, so δ and the gradients are compared
+    only for specs without an exact kink."""
+    kink = any(v == 0 for layer in result["forward"] for row in result["forward"][layer] for v in row
+               if layer.startswith("z")) and "relu" in derivation.network.spec.activations
+
+    def close(a, b, what):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        scale = max(1.0, float(np.max(np.abs(a))) if a.size else 1.0)
+        if a.shape != b.shape or not np.all(np.abs(a - b) <= 1e-9 * scale):
+            raise RuntimeError(f"derive: internal error: worked numbers and gradients.py disagree on {what}")
+    if math.isfinite(result["loss"]) and math.isfinite(float(trace["loss"])):
+        close(result["loss"], trace["loss"], "the loss")
+    for k, v in trace["forward"].items():
+        close(result["forward"][k], v, k)
+    if not kink:
+        for k, v in trace["delta"].items():
+            close(result["delta"][k], v, k)
+        for k, v in trace["gradients"].items():
+            close(result["gradients"][k], v, f"the gradient of {k}")

@@ -7,14 +7,15 @@ cost grows with the number of weights while the number of paths grows with the p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import sympy as sp
 
 from . import activations
 from .matrix_form import MatrixForm, build_matrix_form
-from .network import Network, Parameter
+from .network import Network, Parameter, symbol_product
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Derivation:
     gradient: dict[str, sp.Expr]  # parameter key -> one example's ∂J/∂p = δ · (input activation)
     path_count: dict[str, PathCount]
     matrix: MatrixForm
+    # weight key -> ∂(L2 term)/∂w, added once per batch to the examples' sum of `gradient` (network.l2)
+    regularization: dict[str, sp.Expr] = field(default_factory=dict)
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:
@@ -66,11 +69,12 @@ class Derivation:
     def total_factors(self) -> int:
         return sum(c.factors for c in self.path_count.values())
 
+    @cached_property
+    def _parameters_by_key(self) -> dict[str, Parameter]:
+        return {p.key: p for p in self.network.parameters}
+
     def parameter(self, key: str) -> Parameter:
-        for p in self.network.parameters:
-            if p.key == key:
-                return p
-        raise KeyError(key)
+        return self._parameters_by_key[key]
 
     def paths(self, key: str) -> Iterator[tuple[Factor, ...]]:
         """Every chain-rule path from parameter `key` to J, factors ordered from J down to the parameter."""
@@ -117,9 +121,14 @@ def derive(network: Network) -> Derivation:
         for src in spec.sources_of(l):
             readers[src].append(l)
 
+    regularization: dict[str, sp.Expr] = {}
     for p in network.parameters:
         z = network.z[p.layer][p.index[0]]
         edge(z, p.symbol, p.source if p.source is not None else sp.Integer(1))
+        if network.l2 is not None and p.source is not None:
+            # The L2 term reads every weight directly: one more path to J, of one factor.
+            regularization[p.key] = network.l2.slope(p.symbol)
+            edge(network.J, p.symbol, regularization[p.key])
     weights = {(p.matrix, p.index): p.symbol for p in network.parameters}
     for l in range(1, L + 1):
         act = network.activation(l)
@@ -136,7 +145,7 @@ def derive(network: Network) -> Derivation:
                 for j, zj in enumerate(network.z[dst]):
                     edge(zj, a, weights[(name, (j, k))])
     for a in network.a[L]:
-        slope = sp.diff(network.loss_expr, a)
+        slope = _loss_slope(network.loss_expr, a)
         if network.loss.kind == "squared":
             slope = sp.factor_terms(sp.cancel(slope))  # ½·2(a − y) written as (a − y), as every course does
         edge(network.J, a, slope)
@@ -153,28 +162,37 @@ def derive(network: Network) -> Derivation:
         for j, z in enumerate(network.z[l]):
             a = network.a[l][j]
             local = factors[(a, z)].value
-            back = sp.Add(*(factors[(zk, a)].value * delta[zk] for zk in successors[a]))
+            back = sp.Add(*(symbol_product(factors[(zk, a)].value, delta[zk]) for zk in successors[a]))
             delta_expr[delta[z]] = local * back
 
     gradient = {}
     for p in network.parameters:
         d = delta[network.z[p.layer][p.index[0]]]
-        gradient[p.key] = d * p.source if p.source is not None else d
+        gradient[p.key] = symbol_product(d, p.source) if p.source is not None else d
 
     return Derivation(network, factors, {k: tuple(v) for k, v in successors.items()}, delta, delta_expr,
-                      output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta))
+                      output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta),
+                      regularization)
 
 
 
 def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -> OutputDelta:
     chain = sp.Add(*(factors[(network.J, a)].value * factors[(a, z)].value for a in successors[z]))
     value, simplified, used = chain, False, False
-    cancelled = sp.cancel(chain)
-    # Keep the cancelled form only when it is a real simplification (σ with bce: the σ' cancels).
-    if 2 * sp.count_ops(cancelled) <= sp.count_ops(chain):
-        value, simplified = cancelled, True
-    if network.loss.kind == "categorical" and network.activation(network.depth) == "softmax":
-        value, used = _use_target_sum(sp.expand(value), network.y, j), True
+    categorical_softmax = network.loss.kind == "categorical" and network.activation(network.depth) == "softmax"
+    if network.activation(network.depth) == "softmax":
+        # The chain is a sum over all n outputs with no denominator but m: cancelling it would only
+        # expand it (and costs O(n²) per unit); the one simplification there is Σ y = 1, below.
+        pass
+    else:
+        cancelled = sp.cancel(chain)
+        # Keep the cancelled form only when it is a real simplification (σ with bce: the σ' cancels).
+        if 2 * sp.count_ops(cancelled) <= sp.count_ops(chain):
+            value, simplified = cancelled, True
+    if categorical_softmax:
+        # expand_mul term by term: the same sum as expand(), without its other hints walking every term
+        expanded = sp.Add(*(sp.expand_mul(t) for t in sp.Add.make_args(value)))
+        value, used = _use_target_sum(expanded, network.y, j), True
         simplified = True
     if simplified:
         value = sp.factor(value)
@@ -183,11 +201,27 @@ def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -
 
 def _use_target_sum(expr: sp.Expr, y: tuple[sp.Symbol, ...], j: int) -> sp.Expr:
     """Apply Σ_k y_k = 1 (one-hot targets): remove the multiple of (Σ_k y_k − 1) that expr contains."""
-    others = [yk for k, yk in enumerate(y) if k != j]
-    coefficient = expr.coeff(others[0])
-    if any(sp.expand(expr.coeff(yk) - coefficient) != 0 for yk in others):
+    # The coefficient of every y_k in one pass over the terms (expr.coeff(y_k) per k is O(n²) per unit).
+    targets = set(y)
+    parts: dict[sp.Symbol, list[sp.Expr]] = {yk: [] for yk in y}
+    for term in sp.Add.make_args(expr):
+        found = [f for f in sp.Mul.make_args(term) if f in targets]
+        if len(found) > 1 or any(f.is_Pow and f.base in targets for f in sp.Mul.make_args(term)):
+            return expr  # not linear in the targets: nothing to remove
+        if found:
+            parts[found[0]].append(term.as_independent(found[0], as_Add=False)[0])
+    coefficient = sp.Add(*parts[y[1] if j == 0 else y[0]])
+    if any(sp.expand_mul(sp.Add(*parts[yk]) - coefficient) != 0 for k, yk in enumerate(y) if k != j):
         return expr
-    return sp.expand(expr - coefficient * (sp.Add(*y) - 1))
+    return sp.expand_mul(expr - coefficient * (sp.Add(*y) - 1))
+
+
+def _loss_slope(loss: sp.Expr, a: sp.Symbol) -> sp.Expr:
+    """∂J/∂a, differentiating only the terms of J that contain a (diff of the whole sum is O(n) per output)."""
+    scale, body = loss.as_independent(a, as_Add=False) if loss.is_Mul else (sp.Integer(1), loss)
+    if body.is_Add:
+        body = sp.Add(*(t for t in body.args if t.has(a)))
+    return sp.diff(scale * body, a)
 
 
 def _count_paths(network: Network, successors: dict[sp.Symbol, list[sp.Symbol]]) -> dict[str, PathCount]:
@@ -202,6 +236,6 @@ def _count_paths(network: Network, successors: dict[sp.Symbol, list[sp.Symbol]])
         factors[node] = sum(factors[n] + paths[n] for n in nxt)
     result = {}
     for p in network.parameters:
-        (z,) = successors[p.symbol]
-        result[p.key] = PathCount(paths[z], factors[z] + paths[z])
+        nxt = successors[p.symbol]  # its z, and J itself when an L2 term reads the weight
+        result[p.key] = PathCount(sum(paths[n] for n in nxt), sum(factors[n] + paths[n] for n in nxt))
     return result

@@ -41,7 +41,7 @@ def network_diagram(ts: Typesetter, highlight: list[tuple[str, tuple[Factor, ...
         lines.append(rf"\draw[edge] (n{ts.L}-{j}) -- (J);")
     drawn.add("(J)")
     for i, (colour, path) in enumerate(highlight or []):
-        shift = (i - (len(highlight) - 1) / 2) * 1.3
+        shift = (i - (len(highlight) - 1) / 2) * 1.8  # side by side where paths share an edge
         for f in path:
             edge = _edge(ts, f)
             if edge is None or not {edge[0][0], edge[0][1]} <= drawn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import activations
+from .scope import examples, one_example, per_example
 from .notation import Names
 from .typeset import Typesetter, chunked, join_terms, listed
 
@@ -19,15 +20,28 @@ def forward(ts: Typesetter) -> list[dict]:
             eqs.append(rf"{ts.s(z)} &= {ts.z_rhs(z)}")
         act = ts.net.activation(l)
         for z, a in zip(zs, ts.net.a[l]):
-            rhs = ts.tex(activations.apply(act, z)) if act != "softmax" else ts.tex(ts.net.a_expr[a])
+            rhs = ts.tex(activations.apply(act, z)) if act != "softmax" else _softmax(ts, l, z)
             eqs.append(rf"{ts.s(a)} &= {rhs}")
         layers.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
     return layers
 
 
+def _softmax(ts: Typesetter, l: int, z) -> str:
+    """e^{z_j} over the sum of e^{z_k}: the units in order, or Σ_k for a layer too wide for one line."""
+    zs = ts.net.z[l]
+    if len(zs) <= MAX_SOFTMAX_TERMS:
+        below = " + ".join(rf"e^{{{ts.s(zk)}}}" for zk in zs)
+    else:
+        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.vector('z', l)}_{{k}}}}"
+    return rf"\frac{{e^{{{ts.s(z)}}}}}{{{below}}}"
+
+
+MAX_SOFTMAX_TERMS = 4
+
+
 def _act_vector(ts: Typesetter, l: int, arg: str) -> str:
     act = ts.net.activation(l)
-    return rf"{activations.LATEX_NAME[act]}\left({arg}\right)"
+    return rf"{ts.names.function(act)}\left({arg}\right)"
 
 
 def forward_vector(ts: Typesetter) -> list[str]:
@@ -40,7 +54,7 @@ def forward_vector(ts: Typesetter) -> list[str]:
             terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
         if ts.spec.biases[l - 1]:
             b = n.matrix(f"b{l}")
-            terms.append(b if ts.p.columns else rf"\mathbf{{1}}_m {b}")
+            terms.append(b if ts.p.columns else rf"{n.ones()} {b}")
         shape = _vshape(ts, l)
         eqs.append(rf"{n.vector('z', l)} &= {' + '.join(terms)} && {shape}")
         eqs.append(rf"{n.vector('a', l)} &= {_act_vector(ts, l, n.vector('z', l))} && {shape}")
@@ -54,14 +68,36 @@ def _transposed(symbol: str) -> str:
 
 def _vshape(ts: Typesetter, l: int) -> str:
     w = ts.spec.layers[l]
-    return rf"{w}\times 1" if ts.p.columns else rf"m\times {w}"
+    m = examples(ts)
+    return rf"{w}\times 1" if ts.p.columns else rf"{m if m is not None else ts.p.examples}\times {w}"
 
 
 def loss(ts: Typesetter) -> dict:
     y_hat = [ts.s(a) for a in ts.net.a[ts.L]]
-    return {"scalar": rf"{ts.p.cost} = {ts.loss_rhs()}",
+    return {"scalar": rf"{one_example(ts).p.cost} = {_loss_one_example(ts)}",
             "general": rf"{ts.p.cost_full} = {ts.loss_formula()}",
             "outputs": ", ".join(f"${v}$" for v in y_hat)}
+
+
+# Output units past which one example's loss is written as a sum over i (its terms would run off the line).
+MAX_LOSS_TERMS = {"squared": 4, "binary": 2, "categorical": 4}
+
+
+def _loss_one_example(ts: Typesetter) -> str:
+    """One example's loss: every output's term written out for a few outputs, else Σ over the outputs."""
+    net, loss = ts.net, ts.net.loss
+    k = len(net.a[ts.L])
+    if k <= MAX_LOSS_TERMS[loss.kind]:
+        return ts.loss_rhs()
+    a, y = rf"{ts.names.vector('a', ts.L)}_{{i}}", "y_{i}"
+    scale = loss.scale(net.m)
+    lead = "" if scale == 1 else ts.pr(scale) + " "
+    total = rf"\sum_{{i=1}}^{{{k}}}"
+    if loss.kind == "squared":
+        return rf"{lead}{total} \left({y} - {a}\right)^{{2}}"
+    if loss.kind == "binary":
+        return rf"-{lead}{total} \left[{y} \ln {a} + \left(1 - {y}\right) \ln\left(1 - {a}\right)\right]"
+    return rf"-{lead}{total} {y} \ln {a}"
 
 
 def deltas(ts: Typesetter) -> dict:
@@ -71,8 +107,16 @@ def deltas(ts: Typesetter) -> dict:
     for z in zs:
         d = ts.d.delta[z]
         od = ts.d.output_delta[d]
-        chain = join_terms([rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in ts.d.successors[z]])
-        line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        succ = ts.d.successors[z]
+        if len(succ) <= 2:
+            chain = " + ".join(rf"{ts.partial(ts.net.J, f)}\,{ts.partial(f, z)}" for f in succ)
+            line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain} = {ts.output_chain(z)}"
+        else:  # a softmax output: every output depends on z, one term per output
+            a_i = rf"{ts.names.vector('a', L)}_{{i}}"
+            chain = rf"\sum_{{i=1}}^{{{len(succ)}}} {ts.dcost(a_i)}\,\frac{{\partial {a_i}}}{{\partial {ts.s(z)}}}"
+            line = rf"{ts.s(d)} &= {ts.dcost(ts.s(z))} = {chain}"
+            if len(succ) <= 3:
+                line += rf" \\ &= {ts.output_chain(z)}"
         if od.simplified:
             line += rf" \\ &= {ts.tex(od.value)}"
         out_lines.append(line)
@@ -95,8 +139,7 @@ def deltas(ts: Typesetter) -> dict:
     if any(od.used_target_sum for od in ts.d.output_delta.values()):
         notes.append("The simplification uses that the targets are one-hot (they sum to 1).")
     return {"output": out_lines, "output_more": more_out, "hidden": hidden, "notes": notes,
-            "definition": (rf"\delta_j^{{(l)}} := {ts.dcost('z_j^{(l)}')}" if ts.p.parens
-                           else rf"\delta_j^{{l}} := {ts.dcost('z_j^{l}')}")}
+            "definition": rf"{ts.p.delta}_j{ts.names.generic_layer()} := {ts.dcost(ts.p.preactivation + '_j' + ts.names.generic_layer())}"}
 
 
 def _output_delta_vector(ts: Typesetter) -> str:
@@ -115,7 +158,7 @@ def _output_delta_vector(ts: Typesetter) -> str:
         grad_tex = ts.loss_gradient(0, ts.vec)
     else:
         grad_tex = ts.paren(grad, ts.vec) if isinstance(grad, sp.Add) else ts.tex(grad, ts.vec, mul_symbol=had)
-    return rf"{grad_tex}{had}{ts.p.activation}'\left({n.vector('z', L)}\right)"
+    return rf"{grad_tex}{had}{n.activation(L)}'\left({n.vector('z', L)}\right)"
 
 
 def backward_vector(ts: Typesetter) -> dict:
@@ -129,18 +172,24 @@ def backward_vector(ts: Typesetter) -> dict:
                 M = n.matrix(ts.spec.weight_name(dst, l))
                 d = n.vector("delta", dst)
                 terms.append(rf"{_transposed(M)} {d}" if ts.p.columns else rf"{d} {_transposed(M)}")
-        lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{ts.p.activation}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
-    grads = []
+        lines.append(rf"{n.vector('delta', l)} &= \left({' + '.join(terms)}\right){had}{n.activation(l)}'\left({n.vector('z', l)}\right) && {_vshape(ts, l)}")
+    grads, sums = [], []
+    one = one_example(ts)
+    batch = per_example(ts)
     for name in ts.matrices:
         shape = n.matrix_shape(name)
         if name.startswith("b"):
             l = int(name[1:])
-            rhs = n.vector("delta", l) if ts.p.columns else rf"\mathbf{{1}}_m^T {n.vector('delta', l)}"
+            rhs = n.vector("delta", l) if ts.p.columns else rf"{n.ones()}^T {n.vector('delta', l)}"
         else:
             dst, src = Names._matrix_layers(name)
             a, d = n.vector("a", src), n.vector("delta", dst)
             rhs = rf"{d} {_transposed(a)}" if ts.p.columns else rf"{_transposed(a)} {d}"
-        grads.append(rf"{ts.dcost(n.matrix(name))} &= {rhs} && {shape[0]}\times {shape[1]}")
+        # Column vectors hold one example: that example's term. Rows of X hold all m: the whole J.
+        lhs = one.dcost(n.matrix(name)) if ts.p.columns else ts.dcost(n.matrix(name))
+        grads.append(rf"{lhs} &= {rhs} && {shape[0]}\times {shape[1]}")
+        if batch and ts.p.columns:
+            sums.append(rf"{ts.dcost(n.matrix(name))} &= \sum_{{n}} {lhs}")
     slopes = []
     for l in range(1, L + 1):
         act = ts.net.activation(l)
@@ -148,32 +197,67 @@ def backward_vector(ts: Typesetter) -> dict:
             continue
         a0, z0 = ts.net.a[l][0], ts.net.z[l][0]
         slope = ts.tex(activations.derivative_from_output(act, a0, z0), ts.vec, mul_symbol=had)
-        slopes.append(rf"{ts.p.activation}'\left({n.vector('z', l)}\right) = {slope}")
-    shapes_text = ("one example, column vectors" if ts.p.columns else "$m$ examples, one per row")
-    return {"lines": lines, "gradients": grads, "slopes": slopes, "shapes": shapes_text,
-            "activation": ts.p.activation}
+        slopes.append(rf"{n.activation(l)}'\left({n.vector('z', l)}\right) = {slope}")
+    m = examples(ts)
+    if ts.p.columns:
+        shapes_text = "one example, column vectors"
+    elif m is None:
+        shapes_text = f"${ts.p.examples}$ examples, one per row"
+    else:
+        shapes_text = (f"the spec's one example, a row (${ts.p.examples} = 1$)" if m == 1 else
+                       f"the spec's {m} examples, one per row (${ts.p.examples} = {m}$)")
+    batch_note = ""
+    if batch and not ts.p.columns:
+        d, a = n.vector("delta", L), n.vector("a", L - 1)
+        rows = ts.p.examples if m is None else str(m)
+        batch_note = (rf"Row $n$ of ${d}$ is example $n$'s $\delta$, so ${d}$ is ${rows}\times {ts.spec.layers[L]}$, and a product "
+                      rf"such as ${_transposed(a)} {d}$ adds the examples: its entry $(k, i)$ is "
+                      rf"$\sum_{{n=1}}^{{{rows}}} {a}_{{nk}}\, {d}_{{ni}}$, example $n$'s contribution "
+                      rf"$\frac{{\partial {one.p.cost}}}{{\partial \theta}}$ summed over the {rows} examples.")
+    elif batch:
+        batch_note = (rf"These are one example's terms; ${ts.p.cost}$ adds the examples' terms, so its gradients add them over "
+                      rf"the examples $n$ (with $\delta$ and $a$ of example $n$ in each term):")
+    return {"lines": lines, "gradients": grads, "sums": sums, "batch_note": batch_note, "slopes": slopes,
+            "shapes": shapes_text, "activation": ts.p.activation}
 
 
 def general(ts: Typesetter) -> dict:
+    """The rule for every entry of every matrix; with m ≠ 1 examples a sum over the examples n
+    (δ and a of example n: row n of the matrices in the row-vector profile, column n otherwise)."""
+    batch = per_example(ts)
+    total = r"\sum_{n} " if batch else ""
     rules = []
+    row, col = ts.p.index_letters
     for name in ts.matrices:
-        M = ts.names.matrix(name)
+        M = ts.names.entry(name)
         if name.startswith("b"):
             l = int(name[1:])
-            rules.append(rf"{ts.dcost(M + '_{i}' if ts.p.bias_letter else M.replace('_{0}', '') + '_{i0}')} = {ts.names.vector('delta', l)}_i")
+            d = ts.names.vector('delta', l)
+            unit = row if ts.p.columns else col
+            if not batch:
+                rules.append(rf"{ts.dcost(M)} = {d}_{unit}")
+            else:
+                rules.append(rf"{ts.dcost(M)} = \sum_{{n}} {d}_{{{unit}n}}" if ts.p.columns else rf"{ts.dcost(M)} = \sum_{{n}} {d}_{{n{unit}}}")
             continue
         dst, src = Names._matrix_layers(name)
         d, a = ts.names.vector("delta", dst), ts.names.vector("a", src)
         if ts.p.columns:
-            rules.append(rf"{ts.dcost(M + '_{ij}')} = {d}_i\, {a}_j")
+            body = rf"{d}_{{{row}n}}\, {a}_{{{col}n}}" if batch else rf"{d}_{row}\, {a}_{col}"
         else:
-            rules.append(rf"{ts.dcost(M + '_{ki}')} = {a}_k\, {d}_i")
+            body = rf"{a}_{{n{row}}}\, {d}_{{n{col}}}" if batch else rf"{a}_{row}\, {d}_{col}"
+        rules.append(rf"{ts.dcost(M)} = {total}{body}")
+    note = ""
+    if batch:
+        where = "column" if ts.p.columns else "row"
+        note = (rf"Here ${ts.names.vector('delta', ts.L)}_{{{row + 'n' if ts.p.columns else 'n' + col}}}$ and the like are the "
+                f"values of example $n$ (its {where} when the examples are stacked), and $n$ runs over all the examples.")
     every = []
     if not ts.large:
+        one = one_example(ts)
         for p in ts.d.parameters:
-            every.append(rf"{ts.dcost(ts.pname(p.key))} &= {ts.tex(ts.d.gradient[p.key])}")
+            every.append(rf"{one.dcost(one.pname(p.key))} &= {one.tex(ts.d.gradient[p.key])}")
     rows = [r",\qquad ".join(chunk) for chunk in chunked(rules, 2)]
-    return {"rules": rules, "rule_rows": rows, "every": chunked(every, 2)}
+    return {"rules": rules, "rule_rows": rows, "every": chunked(every, 2), "note": note}
 
 
 def dimensions(ts: Typesetter) -> list[dict]:

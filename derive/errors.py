@@ -1,4 +1,23 @@
-"""Errors derive reports to its user as one line each."""
+"""Errors derive reports to its user as one line each, and printing them safely."""
+import unicodedata
+
+# Control characters, line and paragraph separators, and format characters (the bidirectional
+# overrides U+202A-U+202E and isolates U+2066-U+2069 among them) would reorder, hide or split a line
+# on a terminal: a message shows them as escapes instead.
+UNSAFE_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control, format (bidi) and separator character escaped: one safe line."""
+    return "".join(_NAMED.get(c) or (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                   if unicodedata.category(c) in UNSAFE_CATEGORIES else c for c in str(text))
+
+
+def printable_lines(message: str) -> list[str]:
+    """A message as lines fit for a terminal: split at its line breaks, each line escaped."""
+    return [escape_controls(line) for line in str(message).split("\n")]
+
 
 
 class DeriveError(Exception):
@@ -23,3 +42,7 @@ class LatexError(DeriveError):
 
 class TemplateError(DeriveError):
     """A worksheet template is missing or has a mistake: names the file and, where known, the line."""
+
+
+class ProfileError(SpecError):
+    """A notation profile is malformed: names the file, the field and what is expected."""

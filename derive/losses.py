@@ -19,7 +19,9 @@ class Loss:
     name: str
     scale: Callable[[sp.Symbol], sp.Expr]  # the constant in front of the sum, given m
     kind: str  # "squared", "binary" or "categorical"
-    formula: str  # the loss over all examples in LaTeX, with \hat{y}, y and m
+    # The loss over all examples in LaTeX, with placeholders a notation profile fills in: <y> the
+    # target, <yhat> the output, <m> the number of examples, <error> (y − ŷ) or (ŷ − y).
+    formula: str
 
     def per_example(self, a: list[sp.Symbol], y: list[sp.Symbol], m: sp.Symbol) -> sp.Expr:
         if self.kind == "squared":
@@ -52,12 +54,12 @@ def _half(m):
 
 
 LOSSES = {
-    "half_sse": Loss("half_sse", _half, "squared", r"\frac{1}{2}\sum (y - \hat{y})^2"),
-    "sse": Loss("sse", lambda m: sp.Integer(1), "squared", r"\sum (y - \hat{y})^2"),
-    "half_mse": Loss("half_mse", lambda m: 1 / (2 * m), "squared", r"\frac{1}{2m}\sum (y - \hat{y})^2"),
-    "mse": Loss("mse", lambda m: 1 / m, "squared", r"\frac{1}{m}\sum (y - \hat{y})^2"),
-    "bce": Loss("bce", lambda m: sp.Integer(1), "binary", r"-\sum \left[y \ln \hat{y} + (1 - y)\ln(1 - \hat{y})\right]"),
-    "bce_mean": Loss("bce_mean", lambda m: 1 / m, "binary", r"-\frac{1}{m}\sum \left[y \ln \hat{y} + (1 - y)\ln(1 - \hat{y})\right]"),
-    "cross_entropy": Loss("cross_entropy", lambda m: sp.Integer(1), "categorical", r"-\sum y \ln \hat{y}"),
-    "cross_entropy_mean": Loss("cross_entropy_mean", lambda m: 1 / m, "categorical", r"-\frac{1}{m}\sum y \ln \hat{y}"),
+    "half_sse": Loss("half_sse", _half, "squared", r"\frac{1}{2}\sum <error>^2"),
+    "sse": Loss("sse", lambda m: sp.Integer(1), "squared", r"\sum <error>^2"),
+    "half_mse": Loss("half_mse", lambda m: 1 / (2 * m), "squared", r"\frac{1}{2<m>}\sum <error>^2"),
+    "mse": Loss("mse", lambda m: 1 / m, "squared", r"\frac{1}{<m>}\sum <error>^2"),
+    "bce": Loss("bce", lambda m: sp.Integer(1), "binary", r"-\sum \left[<y> \ln <yhat> + (1 - <y>)\ln(1 - <yhat>)\right]"),
+    "bce_mean": Loss("bce_mean", lambda m: 1 / m, "binary", r"-\frac{1}{<m>}\sum \left[<y> \ln <yhat> + (1 - <y>)\ln(1 - <yhat>)\right]"),
+    "cross_entropy": Loss("cross_entropy", lambda m: sp.Integer(1), "categorical", r"-\sum <y> \ln <yhat>"),
+    "cross_entropy_mean": Loss("cross_entropy_mean", lambda m: 1 / m, "categorical", r"-\frac{1}{<m>}\sum <y> \ln <yhat>"),
 }

@@ -123,7 +123,15 @@ def build_matrix_form(network: Network, output_delta, delta) -> MatrixForm:
     term = network.loss.stable_form(network.loss.per_example([out_a], [y0], m), [out_a], [out_z], network.activation(L), lse)
     loss_pairs = unit + (((lse, RowLogSumExp(Z[L])),) if term.has(lse) else ())
     entries = Elementwise(term, loss_pairs)
-    define("J", EntrySum(entries), "loss", L)
+    l2 = network.l2
+    weights = [name for name in params if name.startswith("W")]
+    if l2 is None:
+        define("J", EntrySum(entries), "loss", L)
+    else:
+        # J = the loss + c·ΣW² over every weight matrix; w stands for any one entry of W.
+        w = sp.Symbol("w", real=True)
+        penalty = [EntrySum(Elementwise(l2.numeric(l2.coefficient) * w ** 2, ((w, params[name]),))) for name in weights]
+        define("J", sp.MatAdd(EntrySum(entries), *penalty), "loss", L)
 
     D: dict[int, sp.MatrixSymbol] = {}
     first = output_delta[delta[out_z]].value
@@ -148,7 +156,10 @@ def build_matrix_form(network: Network, output_delta, delta) -> MatrixForm:
     for l in range(1, L + 1):
         for src in spec.sources_of(l):
             name = spec.weight_name(l, src)
-            define(f"d{name}", D[l].T * A[src], "gradient", l, name)
+            data = D[l].T * A[src]
+            # With an L2 term: + 2c·W, once for the batch (λ/m·W for the default scale).
+            define(f"d{name}", data if l2 is None else sp.MatAdd(data, l2.numeric(l2.slope(sp.Integer(1))) * params[name]),
+                   "gradient", l, name)
         if spec.biases[l - 1]:
             define(f"db{l}", (sp.OneMatrix(1, m) * D[l]).T, "gradient", l, f"b{l}")
     return MatrixForm(m, X, Y, params, tuple(equations))

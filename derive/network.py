@@ -8,17 +8,20 @@ wants the whole composition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cmp_to_key
 
 import sympy as sp
+from sympy.core.basic import Basic
 
 from . import activations
 from .losses import LOSSES, Loss
+from .regularization import L2Term, l2_term
 from .spec import Spec
 
 
 @dataclass(frozen=True)
 class SymbolInfo:
-    """What a symbol stands for: kind is x, y, W, b, z, a, delta or m; index is 0-based."""
+    """What a symbol stands for: kind is x, y, W, b, z, a, delta, m or lambda; index is 0-based."""
 
     kind: str
     layer: int | None = None
@@ -56,6 +59,7 @@ class Network:
     loss_stable: sp.Expr  # the same, with logarithms in stable z form
     info: dict[sp.Symbol, SymbolInfo]
     J: sp.Symbol
+    l2: L2Term | None = None  # the L2 term of J, when the spec has network.l2 > 0
 
     @property
     def depth(self) -> int:
@@ -73,6 +77,17 @@ class Network:
             for a in self.a[l]:
                 subs[a] = self.a_expr[a].xreplace(subs)
         return expr.xreplace(subs)
+
+
+_CANONICAL = cmp_to_key(Basic.compare)  # the order Mul.flatten sorts commutative factors into
+
+
+def symbol_product(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a·b, the same expression SymPy builds; for two distinct symbols (one per weight: W·a, W·δ, δ·a)
+    built directly in canonical order, without Mul's general flattening, which costs ~5× as much."""
+    if type(a) is sp.Symbol and type(b) is sp.Symbol and a != b:
+        return sp.Mul._from_args(tuple(sorted((a, b), key=_CANONICAL)))
+    return a * b
 
 
 def build_network(spec: Spec) -> Network:
@@ -98,21 +113,22 @@ def build_network(spec: Spec) -> Network:
     for l in range(1, spec.depth + 1):
         zs = tuple(symbol(f"z{l}_{j}", SymbolInfo("z", l, (j,))) for j in range(widths[l]))
         as_ = tuple(symbol(f"a{l}_{j}", SymbolInfo("a", l, (j,))) for j in range(widths[l]))
-        sums = [sp.Integer(0)] * widths[l]
+        # Terms collected in lists and added once: `+=` on a SymPy sum re-sorts it, quadratic in the width.
+        terms: list[list[sp.Expr]] = [[] for _ in range(widths[l])]
         for src in spec.sources_of(l):
             name = spec.weight_name(l, src)
             for j in range(widths[l]):
                 for k in range(widths[src]):
                     w = symbol(f"{name}_{j}_{k}", SymbolInfo("W", l, (j, k), name, src))
                     parameters.append(Parameter(f"{name}[{j},{k}]", name, (j, k), w, l, a[src][k]))
-                    sums[j] += w * a[src][k]
+                    terms[j].append(symbol_product(w, a[src][k]))
         if spec.biases[l - 1]:
             for j in range(widths[l]):
                 b = symbol(f"b{l}_{j}", SymbolInfo("b", l, (j,), f"b{l}"))
                 parameters.append(Parameter(f"b{l}[{j}]", f"b{l}", (j,), b, l, None))
-                sums[j] += b
+                terms[j].append(b)
         for j in range(widths[l]):
-            z_expr[zs[j]] = sums[j]
+            z_expr[zs[j]] = sp.Add(*terms[j])
         act = spec.activations[l - 1]
         outs = activations.softmax(list(zs)) if act == "softmax" else [activations.apply(act, zj) for zj in zs]
         a_expr.update(zip(as_, outs))
@@ -127,5 +143,9 @@ def build_network(spec: Spec) -> Network:
     loss = LOSSES[spec.loss]
     loss_expr = loss.per_example(list(a[-1]), list(y), m)
     loss_stable = loss.stable_form(loss_expr, list(a[-1]), list(z[-1]), spec.activations[-1])
+    l2 = None
+    if spec.l2 > 0:
+        lam = symbol("lambda", SymbolInfo("lambda"), positive=True)
+        l2 = l2_term(spec.l2, spec.l2_scale, lam, m, [p.symbol for p in parameters if p.source is not None])
     return Network(spec, m, x, y, tuple(z), tuple(a), tuple(delta), z_expr, a_expr, tuple(parameters), loss,
-                   loss_expr, loss_stable, info, J)
+                   loss_expr, loss_stable, info, J, l2)

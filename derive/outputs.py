@@ -4,26 +4,32 @@ Each output folder keeps a manifest (`.derive-manifest.json`) with the SHA-256 o
 wrote there and the key of the inputs it was built from. A file whose bytes no longer match the
 manifest was edited by hand, and derive refuses to replace it unless forced.
 
-A build killed half way (SIGKILL, power cut) loses nothing: every file is replaced by a rename, so
-it holds either its old or its new content; before the first rename the manifest records the
-digests about to be written as `pending`, so a file already replaced is still recognised as
-derive's own on the next build; and the temporary files a killed build leaves behind
-(`.<name>.<random>.tmp`) are removed by the next build of that folder.
+A build killed half way (SIGKILL, power cut, full disk) loses nothing: every file is replaced by a
+rename, so it holds either its old or its new content. Before the first rename the manifest's
+journal records, for every file about to be written, the digest it will have and the name of the
+temporary file it will pass through. The journal accumulates: a second or third interrupted build
+adds to it, never replaces it, so every version any interrupted build may have left is still
+recognised as derive's own, and the next complete build finishes the work and clears the journal.
+derive removes only temporary files its journal recorded before creating them
+(`.derive-tmp.<name>.<random>`), never anything else in the folder.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
 import secrets
+import stat
 import time
 from pathlib import Path
 
 from .errors import OutputError
 
 MANIFEST = ".derive-manifest.json"
-TEMP_FILE = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
+TEMP_FILE = re.compile(r"\.derive-tmp\.(?P<name>.+)\.[0-9a-f]{8}")
+DIGEST = re.compile(r"[0-9a-f]{64}")
 # Without a folder lock (no fcntl), only temporary files this old are taken to be left by a dead build.
 STALE_SECONDS = 3600
 
@@ -33,105 +39,189 @@ except ImportError:  # Windows
     fcntl = None
 
 
+def _checkpoint(step: str, path: Path) -> None:
+    """Called before every create, rename and removal in an output folder (tests inject kills here)."""
+
+
+def plain_name(name: object) -> bool:
+    """A file name derive may have written: one path component inside the folder, not the manifest."""
+    return (isinstance(name, str) and 0 < len(name) <= 255 and name not in (".", "..", MANIFEST)
+            and "/" not in name and "\\" not in name and "\0" not in name and not name.startswith(".derive-tmp."))
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def read_manifest(folder: Path) -> dict:
+    """The manifest, with every entry validated: plain names and hex digests only (others are dropped).
+
+    Returns {"key", "files": {name: digest}, "pending": {name: [digest, ...]}, "temporaries": [name, ...]}.
+    """
+    empty = {"key": None, "files": {}, "pending": {}, "temporaries": [], "sources": {}, "manifest_temporary": None}
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"files": {}, "pending": {}}
+        raw = read_regular(folder / MANIFEST, limit=16_000_000)
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except (OSError, OutputError, ValueError, RecursionError):
+        return empty
     if not (isinstance(data, dict) and isinstance(data.get("files"), dict)):
-        return {"files": {}, "pending": {}}
-    pending = data.get("pending")
-    data["pending"] = pending if isinstance(pending, dict) else {}
-    return data
+        return empty
+    files = {n: d for n, d in data["files"].items() if plain_name(n) and isinstance(d, str) and DIGEST.fullmatch(d)}
+    pending: dict[str, list[str]] = {}
+    raw_pending = data.get("pending")
+    for name, digests in (raw_pending.items() if isinstance(raw_pending, dict) else ()):
+        digests = [digests] if isinstance(digests, str) else digests  # one digest: an older derive's journal
+        if plain_name(name) and isinstance(digests, list):
+            pending[name] = [d for d in digests if isinstance(d, str) and DIGEST.fullmatch(d)]
+    raw_temps = data.get("temporaries")
+    temporaries = [t for t in (raw_temps if isinstance(raw_temps, list) else ()) if isinstance(t, str) and TEMP_FILE.fullmatch(t)
+                   and "/" not in t and "\0" not in t]
+    sources = data.get("sources")
+    sources = {n: d for n, d in sources.items() if plain_name(n) and isinstance(d, str) and DIGEST.fullmatch(d)} if isinstance(sources, dict) else {}
+    key = data.get("key") if isinstance(data.get("key"), str) else None
+    own = data.get("manifest_temporary")
+    own = own if isinstance(own, str) and TEMP_FILE.fullmatch(own) and "/" not in own and "\0" not in own else None
+    return {"key": key, "files": files, "pending": pending, "temporaries": temporaries, "sources": sources,
+            "manifest_temporary": own}
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of a regular file (through symlinks); None if it does not exist.
+
+    A FIFO, device or socket is refused in one line instead of being read (which could hang forever).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer
+            raise OutputError(f"{path}: is not a regular file (a FIFO, device or socket); move it away") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(f"{path}: is not a regular file (a FIFO, device or socket); move it away")
+        with os.fdopen(fd, "rb") as handle:
+            fd = None
+            return handle.read() if limit is None else handle.read(limit)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _digest_of(path: Path) -> str | None:
+    """SHA-256 of a regular file's bytes, None when it is missing or not a regular file."""
+    try:
+        data = read_regular(path)
+    except (OSError, OutputError):
+        return None
+    return sha256(data) if data is not None else None
 
 
 def up_to_date(folder: Path, key: str, names: list[str] | None = None) -> bool:
     """True when `folder` was last built from inputs with this key and no file has changed since."""
     manifest = read_manifest(folder)
-    if manifest.get("key") != key or manifest["pending"]:
+    if manifest.get("key") != key or manifest["pending"] or manifest["temporaries"]:
         return False
     files = manifest["files"]
     if names is not None and set(names) - set(files):
         return False
-    for name, digest in files.items():
-        try:
-            if sha256((folder / name).read_bytes()) != digest:
-                return False
-        except OSError:
-            return False
-    return True
+    return all(_digest_of(folder / name) == digest for name, digest in files.items())
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def _temporary_name(name: str) -> str:
+    return f".derive-tmp.{name}.{secrets.token_hex(4)}"
+
+
+def atomic_write(path: Path, data: bytes, tmp_name: str | None = None) -> None:
     """Write via a temporary file in the same folder and a rename, so readers see old or new, never half.
 
     The temporary file is created with the usual permissions (0666 less the umask), not mkstemp's 0600.
+    An OSError names `path` (the file the user knows), never the temporary.
     """
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    tmp = path.parent / (tmp_name or _temporary_name(path.name))
+    try:
+        _checkpoint("create", tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _checkpoint("rename", path)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except (Exception, KeyboardInterrupt):
         tmp.unlink(missing_ok=True)
         raise
 
 
-def refuse_edited(folder: Path, files: dict[str, bytes], force: bool) -> None:
+def refuse_edited(folder: Path, files: dict[str, bytes], force: bool, manifest: dict | None = None) -> None:
     """Raise before anything is written if a target was edited by hand (or is not derive's)."""
-    manifest = read_manifest(folder)
+    manifest = manifest if manifest is not None else read_manifest(folder)
     for name in files:
         path = folder / name
-        if path.is_dir() or (path.is_symlink() and not path.is_file()):
+        if path.is_dir() or (path.is_symlink() and not path.exists()):
             raise OutputError(f"{path}: is in the way (a folder or broken link where derive writes a file); move it away")
+        if path.exists() and not path.is_file():
+            raise OutputError(f"{path}: is not a regular file (a FIFO, device or socket); move it away")
     if force:
         return
     for name, data in files.items():
         path = folder / name
-        if not path.exists():
+        current = read_regular(path)
+        if current is None or current == data:
             continue
-        current = path.read_bytes()
-        if current == data:
-            continue
-        known = {manifest["files"].get(name), manifest["pending"].get(name)} - {None}
+        known = {manifest["files"].get(name), *manifest["pending"].get(name, ())} - {None}
         if not known:
             raise OutputError(f"{path}: exists and was not written by derive; move it away or use --force to overwrite")
         if sha256(current) not in known:
             raise OutputError(f"{path}: was edited by hand since derive wrote it; use --force to overwrite it")
 
 
-def remove_stale_temporaries(folder: Path, locked: bool) -> list[str]:
-    """Delete `.<name>.<random>.tmp` files left by a build that was killed; returns their names.
+def remove_stale_temporaries(folder: Path, locked: bool, manifest: dict | None = None) -> list[str]:
+    """Delete the temporary files the journal recorded for a build that was killed; returns their names.
 
-    With the folder locked no other derive is writing here, so every such file is stale; without a
-    lock only old ones are removed.
+    Only names the manifest recorded before they were created are candidates (the manifest names
+    its own temporary too); with the folder locked no other derive is writing here, so they are
+    stale; without a lock only old ones are removed.
     """
+    manifest = manifest if manifest is not None else read_manifest(folder)
     removed = []
-    for path in folder.iterdir():
-        if not TEMP_FILE.fullmatch(path.name) or not path.is_file():
-            continue
+    for name in [*manifest["temporaries"], *([manifest["manifest_temporary"]] if manifest["manifest_temporary"] else [])]:
+        path = folder / name
         try:
-            if locked or time.time() - path.stat().st_mtime > STALE_SECONDS:
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and (locked or time.time() - info.st_mtime > STALE_SECONDS):
+                _checkpoint("remove", path)
                 path.unlink()
-                removed.append(path.name)
+                removed.append(name)
+        except FileNotFoundError:
+            pass
         except OSError:
             pass
     return removed
 
 
-def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool = False) -> list[str]:
+def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool = False,
+                  sources: dict[str, str] | None = None) -> list[str]:
     """Write every file that changed; returns the names written. The manifest is written last.
 
+    `sources` maps a file built from another (handout.pdf) to that file (handout.tex): an earlier
+    such file that is not rebuilt now is removed once its source changes, never left looking current.
     Every operating-system failure (the folder is a file, no permission, disk full) becomes one
     OutputError naming the path.
     """
+    for name in files:
+        if not plain_name(name):
+            raise OutputError(f"{folder}: {name!r} is not a plain file name derive may write")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -140,50 +230,82 @@ def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool =
         raise OutputError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         with _FolderLock(folder) as lock:
-            remove_stale_temporaries(folder, lock.held)
-            return _write_locked(folder, files, key, force)
+            return _write_locked(folder, files, key, force, sources or {}, lock.held)
     except OSError as exc:
         where = exc.filename or folder
+        if isinstance(where, str) and TEMP_FILE.fullmatch(Path(where).name):
+            where = folder / MANIFEST
         raise OutputError(f"{where}: cannot write ({exc.strerror or exc})") from None
 
 
-def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool) -> list[str]:
-    refuse_edited(folder, files, force)
+def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool, sources: dict[str, str], locked: bool) -> list[str]:
+    before = read_manifest(folder)
+    refuse_edited(folder, files, force, before)
+    remove_stale_temporaries(folder, locked, before)
+    leftovers = {name for name in before["temporaries"] if os.path.lexists(folder / name)}
     changed = {}
     for name, data in files.items():
-        try:
-            if (folder / name).read_bytes() == data:
-                continue
-        except OSError:
-            pass
-        changed[name] = data
-    before = read_manifest(folder)
-    if changed:
-        # Record what is about to be written, so that a build killed between two renames leaves
-        # files the next build still recognises as derive's own (not as edited by hand).
-        interim = {"key": before.get("key"), "files": before["files"],
-                   "pending": {**before["pending"], **{name: sha256(data) for name, data in changed.items()}}}
-        atomic_write(folder / MANIFEST, _manifest_bytes(interim))
-    for name, data in changed.items():
-        atomic_write(folder / name, data)
-    # Earlier outputs that are not rebuilt this time (PDFs under --no-pdf) stay on record while unchanged.
-    kept = {}
+        if read_regular(folder / name) != data:
+            changed[name] = data
+    new_digests = {name: sha256(data) for name, data in files.items()}
+    # Earlier outputs not rebuilt this time (PDFs under --no-pdf) stay on record while unchanged and
+    # while the file they were built from is unchanged; a derive-made one whose source changed is stale.
+    kept, stale = {}, []
     for name in set(before["files"]) | set(before["pending"]):
-        path = folder / name
-        if name in files or not path.is_file():
+        if name in files:
             continue
-        digest = sha256(path.read_bytes())
-        if digest in (before["files"].get(name), before["pending"].get(name)):
+        digest = _digest_of(folder / name)
+        if digest is None or digest not in (before["files"].get(name), *before["pending"].get(name, ())):
+            continue
+        source = sources.get(name) or _default_source(name)
+        recorded = before["sources"].get(name)
+        if source in new_digests and (new_digests[source] != recorded if recorded else source in changed):
+            stale.append(name)
+        else:
             kept[name] = digest
-    entries = kept | {name: sha256(data) for name, data in files.items()}
-    manifest = _manifest_bytes({"key": key, "files": dict(sorted(entries.items()))})
-    try:
-        unchanged = (folder / MANIFEST).read_bytes() == manifest
-    except OSError:
-        unchanged = False
-    if not unchanged:
-        atomic_write(folder / MANIFEST, manifest)
+    temp_names = {name: _temporary_name(name) for name in changed}
+    # The manifest's own temporary keeps one name, chosen when the folder's first manifest is written.
+    own = before["manifest_temporary"] or _temporary_name(MANIFEST)
+    if changed or stale:
+        # The journal: what is about to be written, added to what earlier interrupted builds recorded,
+        # and the temporaries' names before they exist. A build killed anywhere after this leaves
+        # files and temporaries the next build recognises as its own.
+        pending = {name: list(digests) for name, digests in before["pending"].items()}
+        for name, data in changed.items():
+            pending[name] = sorted({*pending.get(name, ()), sha256(data)})
+        interim = {"key": before["key"], "files": before["files"], "sources": before["sources"], "pending": pending,
+                   "temporaries": sorted(leftovers | set(temp_names.values()))}
+        _write_manifest(folder, interim, own)
+    for name, data in changed.items():
+        atomic_write(folder / name, data, temp_names[name])
+    for name in stale:
+        _checkpoint("remove", folder / name)
+        (folder / name).unlink(missing_ok=True)
+    entries = kept | new_digests
+    recorded_sources = {name: new_digests[src] for name, src in sources.items() if name in files and src in new_digests}
+    recorded_sources |= {name: d for name, d in before["sources"].items() if name in kept}
+    manifest = {"key": key, "files": dict(sorted(entries.items()))}
+    if recorded_sources:
+        manifest["sources"] = dict(sorted(recorded_sources.items()))
+    if leftovers:
+        manifest["temporaries"] = sorted(leftovers)  # still there (another derive's, without a lock): keep on record
+    if read_regular(folder / MANIFEST) != _manifest_bytes({**manifest, "manifest_temporary": own}):
+        _write_manifest(folder, manifest, own)
     return list(changed)
+
+
+def _default_source(name: str) -> str | None:
+    """The file a PDF of derive's is built from: handout.pdf from handout.tex."""
+    return name[:-4] + ".tex" if name.endswith(".pdf") else None
+
+
+def _write_manifest(folder: Path, manifest: dict, own: str) -> None:
+    """Write the manifest through its recorded temporary (removed first: a killed build's leftover)."""
+    path = folder / MANIFEST
+    previous = read_manifest(folder)["manifest_temporary"]
+    if previous == own:
+        (folder / own).unlink(missing_ok=True)
+    atomic_write(path, _manifest_bytes({**manifest, "manifest_temporary": own}), own)
 
 
 def _manifest_bytes(manifest: dict) -> bytes:

@@ -178,29 +178,45 @@ def _scale(spec: Spec, m: int) -> float:
 
 
 def _loss_value(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> float:
-    c = _scale(spec, Y.shape[0])
+    return float(_scale(spec, Y.shape[0]) * np.sum(_loss_terms(spec, z, a, Y)))
+
+
+def _loss_terms(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Each example's and output unit's term of the loss, before the constant in front of the sum."""
     out = spec.activations[-1]
     if spec.loss in SQUARED:
-        return float(c * np.sum((Y - a) ** 2))
+        return (Y - a) ** 2
     if spec.loss.startswith("bce"):
         if out != "sigmoid":
             raise ValueError(f"{spec.loss} needs a sigmoid output layer, got {out}")
         # ln yhat = ln sigma(z), ln(1 - yhat) = ln sigma(-z)
-        return float(-c * np.sum(Y * _log_sigmoid(z) + (1.0 - Y) * _log_sigmoid(-z)))
+        return -(Y * _log_sigmoid(z) + (1.0 - Y) * _log_sigmoid(-z))
     if spec.loss.startswith("cross_entropy"):
         if out == "softmax":
-            return float(-c * np.sum(Y * _log_softmax(z)))
+            return -(Y * _log_softmax(z))
         if out == "sigmoid":
-            return float(-c * np.sum(Y * _log_sigmoid(z)))
+            return -(Y * _log_sigmoid(z))
         raise ValueError(f"{spec.loss} needs a softmax or sigmoid output layer, got {out}")
     raise ValueError(f"unknown loss {spec.loss!r}")
 
 
+# L2 regularization, J += c·ΣW² over every weight matrix (skips too, not biases), by hand:
+# the number c multiplies λ with, for each `network.l2_scale`.
+_L2_FACTOR = {"1/(2m)": lambda m: 0.5 / m, "1/m": lambda m: 1.0 / m, "1/2": lambda m: 0.5, "1": lambda m: 1.0}
+
+
+def _l2_penalty(spec: Spec, P: dict[str, np.ndarray], m: int) -> float:
+    if not spec.l2:
+        return 0.0
+    c = spec.l2 * _L2_FACTOR[spec.l2_scale](m)
+    return float(c * sum(np.sum(P[name] ** 2) for name in spec.parameter_shapes() if name.startswith("W")))
+
+
 def loss(spec: Spec, params: Mapping[str, object], X, Y) -> float:
-    """The loss J of the whole batch, as a Python float."""
+    """The loss J of the whole batch (with its L2 term), as a Python float."""
     P, Xm, Ym = _inputs(spec, params, X, Y)
     zs, acts = _forward(spec, P, Xm)
-    return _loss_value(spec, zs[-1], acts[-1], Ym)
+    return _loss_value(spec, zs[-1], acts[-1], Ym) + _l2_penalty(spec, P, Xm.shape[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +248,7 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
     P, Xm, Ym = _inputs(spec, params, X, Y)
     zs, acts = _forward(spec, P, Xm)
     L = spec.depth
-    J = _loss_value(spec, zs[L], acts[L], Ym)
+    J = _loss_value(spec, zs[L], acts[L], Ym) + _l2_penalty(spec, P, Xm.shape[0])
 
     deltas: list = [None] * (L + 1)
     # grad_a[l] accumulates dJ/da_l from every layer that layer l feeds (the next one and skips).
@@ -246,6 +262,8 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
         for src in spec.sources_of(l):
             name = spec.weight_name(l, src)
             grads[name] = d.T @ acts[src]
+            if spec.l2:  # d(c·ΣW²)/dW = 2c·W; δ itself does not change
+                grads[name] = grads[name] + 2.0 * spec.l2 * _L2_FACTOR[spec.l2_scale](Xm.shape[0]) * P[name]
             grad_a[src] += d @ P[name]
         if spec.biases[l - 1]:
             grads[f"b{l}"] = d.sum(axis=0)
@@ -258,39 +276,100 @@ def backprop(spec: Spec, params: Mapping[str, object], X, Y):
 # Checks
 
 
-def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3) -> dict[str, np.ndarray]:
+FD_BATCH_FLOATS = 1 << 21  # rows × width of one batch of perturbed forward passes (16 MB of float64)
+# Multiply-adds of all perturbed forward passes (about a second). Every entry costs a pass from its
+# layer on for every example, so the total grows with parameters × weights × examples; past this
+# budget an evenly spread sample of each matrix's entries is differenced and the rest are NaN.
+FD_WORK_BUDGET = 1e9
+
+
+def finite_differences(spec: Spec, params: Mapping[str, object], X, Y, rel_step: float = 1e-3,
+                       budget: float = FD_WORK_BUDGET) -> dict[str, np.ndarray]:
     """dJ/dtheta for every parameter entry by Richardson-extrapolated central differences.
 
     With D(h) = (J(theta + h) - J(theta - h)) / 2h and h = rel_step * max(1, |theta|) / max(1, |X|),
     the combination (4 D(h/2) - D(h)) / 3 cancels the h^2 error term, leaving O(h^4) truncation
     error (about 1e-12 relative) plus rounding error of order 1e-16 * |J| / h. Dividing by the
     largest input keeps the step's effect on z at about rel_step when inputs are large.
+
+    Each J(theta ± step) is a real forward pass of the perturbed network. Moving entry (j, k) of a
+    matrix into layer l by t moves z_l[:, j] by t·a_src[:, k] and nothing before layer l, so the
+    layers before l are computed once and the perturbed passes from layer l on run many at a time,
+    stacked as rows (a batched forward pass, not a linearisation). When all of them would cost more
+    than `budget` multiply-adds, an evenly spread sample of each matrix's entries (at least one) is
+    differenced and the other entries are NaN.
     """
     P, Xm, Ym = _inputs(spec, params, X, Y)
     input_scale = max(1.0, float(np.max(np.abs(Xm)))) if Xm.size else 1.0
-
-    def J(theta):
-        zs, acts = _forward(spec, theta, Xm)
-        return _loss_value(spec, zs[-1], acts[-1], Ym)
-
+    zs, acts = _forward(spec, P, Xm)
+    m = Xm.shape[0]
+    c = _scale(spec, m)
+    # Multiply-adds of one example's forward pass from layer l on, for every l.
+    tail = [sum(P[spec.weight_name(k, s)].size for k in range(max(l, 1), spec.depth + 1) for s in spec.sources_of(k))
+            for l in range(spec.depth + 2)]
+    work = 4 * m * sum(P[name].size * tail[_layer_of(name)] for name in P)
+    share = min(1.0, budget / work) if work else 1.0
     result: dict[str, np.ndarray] = {}
-    for name, value in P.items():
-        grad = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            orig = value[idx]
-            h = rel_step * max(1.0, abs(orig)) / input_scale
+    for l in range(1, spec.depth + 1):
+        for src in list(spec.sources_of(l)) + (["bias"] if spec.biases[l - 1] else []):
+            name = f"b{l}" if src == "bias" else spec.weight_name(l, src)
+            value = P[name]
+            entries = list(np.ndindex(value.shape))
+            chosen = np.arange(len(entries))
+            if share < 1.0:
+                chosen = np.unique(np.linspace(0, len(entries) - 1, max(1, int(share * len(entries)))).round().astype(int))
+                entries = [entries[i] for i in chosen]
+            h = rel_step * np.maximum(1.0, np.abs(value.reshape(-1)[chosen])) / input_scale
+            steps = np.stack([h / 2.0, -h / 2.0, h, -h], axis=1)  # per entry: J at θ + each
+            width = max(spec.layers[l:])
+            chunk = max(1, FD_BATCH_FLOATS // (4 * m * width))
+            J = np.empty((len(entries), 4))
+            for start in range(0, len(entries), chunk):
+                part = entries[start:start + chunk]
+                J[start:start + len(part)] = _perturbed_losses(spec, P, zs, acts, Ym, l, src, part,
+                                                               steps[start:start + len(part)], c)
+            if spec.l2 and src != "bias":  # J's L2 term moves too: c·((θ + s)² − θ²) for the entry's weight
+                theta = value.reshape(-1)[chosen][:, None]
+                J += spec.l2 * _L2_FACTOR[spec.l2_scale](m) * (2.0 * theta * steps + steps ** 2)
+            d_half = (J[:, 0] - J[:, 1]) / (2.0 * steps[:, 0])
+            d_full = (J[:, 2] - J[:, 3]) / (2.0 * steps[:, 2])
+            grad = np.full(value.size, np.nan)
+            grad[chosen] = (4.0 * d_half - d_full) / 3.0
+            result[name] = grad.reshape(value.shape)
+    return {name: result[name] for name in spec.parameter_shapes()}
 
-            def central(step):
-                trial = value.copy()
-                trial[idx] = orig + step
-                plus = J({**P, name: trial})
-                trial[idx] = orig - step
-                minus = J({**P, name: trial})
-                return (plus - minus) / (2.0 * step)
 
-            grad[idx] = (4.0 * central(h / 2.0) - central(h)) / 3.0
-        result[name] = grad
-    return result
+def _layer_of(name: str) -> int:
+    """The layer a parameter matrix feeds: W3, W3_1 and b3 feed layer 3."""
+    return int(name[1:].split("_")[0])
+
+
+def _perturbed_losses(spec: Spec, P, zs, acts, Y, layer: int, src, entries, steps: np.ndarray, c: float) -> np.ndarray:
+    """J for each entry and each of its steps: z_layer moved in one column, then forward to the loss."""
+    m = Y.shape[0]
+    batch = len(entries) * steps.shape[1]
+    units = np.array([e[0] for e in entries])
+    # z of the perturbed layer for every (entry, step, example): rows ordered entry-major
+    z = np.broadcast_to(zs[layer], (batch, m, zs[layer].shape[1])).copy()
+    moved = np.ones((len(entries), m)) if src == "bias" else acts[src][:, [e[1] for e in entries]].T
+    t = (steps[:, :, None] * moved[:, None, :]).reshape(batch, m)
+    z[np.arange(batch), :, np.repeat(units, steps.shape[1])] += t
+    z = z.reshape(batch * m, -1)
+    batched: dict[int, np.ndarray] = {layer: _activate(spec.activations[layer - 1], z)}
+
+    def act(k: int) -> np.ndarray:
+        # layers before the perturbed one are the same in every pass: repeat their rows
+        return batched[k] if k in batched else np.tile(acts[k], (batch, 1))
+
+    for l in range(layer + 1, spec.depth + 1):
+        z = act(l - 1) @ P[f"W{l}"].T
+        for skip in spec.skips_into(l):
+            z = z + act(skip.src) @ P[skip.name].T
+        if spec.biases[l - 1]:
+            z = z + P[f"b{l}"]
+        batched[l] = _activate(spec.activations[l - 1], z)
+    terms = _loss_terms(spec, z, batched[spec.depth], np.tile(Y, (batch, 1)))
+    return c * terms.reshape(batch, -1).sum(axis=1).reshape(len(entries), steps.shape[1])
 
 
 def random_problem(spec: Spec, seed: int, examples: int = 3):

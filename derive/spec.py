@@ -7,42 +7,51 @@ from __future__ import annotations
 
 import difflib
 import json
+import keyword
 import math
 import re
 import stat
+import sys
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, escape_controls
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
-NOTATIONS = ("ng", "nielsen", "welch")
+NOTATIONS = ("ng", "nielsen", "welch", "qbus")  # the files in derive/profiles/ (a test keeps them equal)
 LAYOUTS = ("out_in", "in_out")
 
-# A worksheet prints every unit of a layer in a row of the diagram and every entry of a matrix
-# on one line; past these sizes the pages stop being readable, so derive refuses them.
-MAX_WIDTH = 32
+# The engine (derivation, proof, check, gradients.py, answers.json) grows linearly with the
+# number of weights and takes 128 units a layer; the worksheets print wide layers in blocks of
+# columns and show representative units of a wide net, so the width is not a page limit.
+MAX_WIDTH = 128
 MAX_COMPUTING_LAYERS = 10
 MAX_EXAMPLES = 1000
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 MAX_TITLE = 200
-# One scalar formula per parameter is derived, printed and typeset; past this the generated module
-# runs to megabytes and a build takes minutes (ten dense layers of 32 units have 10,560).
-MAX_PARAMETERS = 12_000
+# One scalar formula per parameter is derived, proved, checked and emitted: past this the
+# generated module runs past ~10 MB and a build past the benchmark's time targets.
+MAX_PARAMETERS = 50_000
 # A spec with the largest allowed data (1000 examples of 32 numbers, x and y) is well under this;
 # anything bigger is not a spec (and /dev/zero or a FIFO must not be read forever).
 MAX_FILE_BYTES = 4_000_000
 
-TOP_KEYS = ("name", "title", "network", "values", "notation", "variants")
-NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip")
+TOP_KEYS = ("name", "title", "module", "network", "values", "notation", "variants")
+# The generated module's file name (without .py): importable, so no hyphens; never a Python keyword
+# or a module it imports itself (a numpy.py beside it would be imported in numpy's place).
+MODULE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+DEFAULT_MODULE = "gradients"
+NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip", "l2", "l2_scale")
+# How λ enters J = loss + c·λ·ΣW²: a fixed table of the courses' conventions, looked up, never evaluated.
+L2_SCALES = ("1/(2m)", "1/m", "1/2", "1")
 NOTATION_KEYS = ("style",)
-VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed")
+VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed", "data", "inputs", "target")
 VARIANT_KEYS = ("weights", "inputs", "targets", "decimals", "avoid_kinks")
-MAX_VARIANT_DECIMALS = 4  # the sheets print given numbers to 4 decimals: a drawn number must show exactly
+MAX_VARIANT_DECIMALS = 4  # drawn numbers are printed as written: short enough to work by hand
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,9 @@ class Spec:
     values: Values | None
     notation: str
     source: str = "<spec>"
+    module: str = DEFAULT_MODULE  # the generated module's file name, without .py
+    l2: float = 0.0  # λ of the L2 term on every weight matrix (skips too, never biases); 0: none
+    l2_scale: str = "1/(2m)"  # one of L2_SCALES
     variants: Variants | None = None  # only `derive class` reads it
 
     @property
@@ -151,10 +163,10 @@ def load_spec(path: str | Path) -> Spec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(source, "file", f"is not UTF-8 text (bad byte at offset {exc.start})") from None
-    return parse_spec(text, source)
+    return parse_spec(text, source, Path(path).parent)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> Spec:
+def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) -> Spec:
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
@@ -165,27 +177,34 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(source, "file", "is not valid TOML for derive (arrays or tables nested too deeply)") from None
     except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
         raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
-    return validate(data, source)
+    return validate(data, source, folder)
 
 
 def one_line(text: str) -> str:
-    """`text` with line breaks and other control characters escaped, so a message stays one line."""
-    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return "".join(escapes.get(c, f"\\u{ord(c):04x}") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-                   for c in text)
+    """`text` with line breaks, control and bidirectional characters escaped, so a message stays one safe line."""
+    return escape_controls(text)
 
 
-def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
+def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:
+    """`folder` is the spec file's own, where a `[values] data` CSV file is looked for."""
     v = _Validator(source)
+    v.folder = folder
     v.keys(data, "", TOP_KEYS, required=("name", "network"))
     name = v.string(data["name"], "name")
     if not NAME_PATTERN.fullmatch(name):
         v.fail("name", f"{name!r} is not allowed; use 1-64 lowercase letters, digits and hyphens, starting with a letter")
     title = v.string(data.get("title", name), "title")
+    module = check_module_name(v.string(data.get("module", DEFAULT_MODULE), "module"),
+                               lambda problem: v.fail("module", problem))
     if len(title) > MAX_TITLE:
         v.fail("title", f"is {len(title)} characters long; at most {MAX_TITLE} fit a worksheet heading")
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title):
         v.fail("title", "contains a control character or line break (newline, tab, ...); use a single line of text")
+    foreign = sorted({c for c in title if not _typesettable(c)})
+    if foreign:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in foreign[:8]) + (f" and {len(foreign) - 8} more" if len(foreign) > 8 else "")
+        v.fail("title", f"contains characters the worksheets cannot typeset (pdflatex with Latin fonts): {shown}; "
+                        "use Latin letters, accents and punctuation")
 
     net = v.table(data["network"], "network")
     v.keys(net, "network", NETWORK_KEYS, required=("layers", "activation", "loss"))
@@ -213,20 +232,28 @@ def validate(data: dict[str, Any], source: str = "<spec>") -> Spec:
         v.fail("network.layers", f"{list(layers)} with these skips has {count} parameters; at most {MAX_PARAMETERS}: "
                                  "derive writes one formula per parameter, and past that the module and worksheets are unreadable")
 
+    l2 = v.number(net["l2"], "network.l2") if "l2" in net else 0.0
+    if l2 < 0:
+        v.fail("network.l2", f"must be at least 0 (the weight of the L2 term), got {l2}")
+    l2_scale = v.choice(v.string(net["l2_scale"], "network.l2_scale"), "network.l2_scale", L2_SCALES) \
+        if "l2_scale" in net else "1/(2m)"
+
     notation = "ng"
     if "notation" in data:
         table = v.table(data["notation"], "notation")
         v.keys(table, "notation", NOTATION_KEYS)
         if "style" in table:
-            notation = v.choice(v.string(table["style"], "notation.style"), "notation.style", NOTATIONS)
+            notation = v.string(table["style"], "notation.style")
+            if not notation.endswith(".toml"):  # a lecturer's own profile: a path relative to the spec, read at build time
+                v.choice(notation, "notation.style", NOTATIONS)
 
-    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source)
+    spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, None, notation, source, module, l2, l2_scale)
     if "values" in data:
         values = _values(v, v.table(data["values"], "values"), spec)
-        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source)
+        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, module, l2, l2_scale)
     if "variants" in data:
         variants = _variants(v, v.table(data["variants"], "variants"), spec)
-        spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, spec.values, notation, source, variants)
+        spec = replace(spec, variants=variants)
     return spec
 
 
@@ -256,6 +283,27 @@ def _variants(v: _Validator, table: dict[str, Any], spec: Spec) -> Variants:
     return Variants(ranges.get("weights"), ranges.get("inputs"), ranges.get("targets"), decimals, kinks)
 
 
+def check_module_name(module: str, fail) -> str:
+    """`module` if it can name the generated module's file; otherwise calls fail(problem)."""
+    if not MODULE_PATTERN.fullmatch(module):
+        fail(f"{one_line(repr(module))} is not allowed; use 1-64 lowercase letters, digits and underscores, "
+             "starting with a letter (it becomes <module>.py, imported by that name)")
+    elif keyword.iskeyword(module):
+        fail(f"{module!r} is a Python keyword, which cannot be imported")
+    elif module == "numpy" or module in sys.stdlib_module_names:
+        # a script run beside it would import it in place of the real one (NumPy imports math, ...)
+        fail(f"{module!r} would hide {'NumPy' if module == 'numpy' else 'the Python module of that name'}; choose another name")
+    return module
+
+
+# What a worksheet title can hold: printable Latin-1 and the dashes and quotes escape_latex spells out.
+_TITLE_EXTRAS = frozenset("\u2013\u2014\u2018\u2019\u201c\u201d")
+
+
+def _typesettable(c: str) -> bool:
+    return 32 <= ord(c) < 127 or 160 <= ord(c) <= 255 or c in _TITLE_EXTRAS
+
+
 def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:
     if not isinstance(raw, list):
         v.fail("network.layers", f"expected a list of layer widths like [2, 2, 2], got {_kind(raw)}")
@@ -271,7 +319,7 @@ def _layers(v: _Validator, raw: Any) -> tuple[int, ...]:
         if w < 1:
             v.fail(where, f"width must be at least 1, got {_short(w)}")
         if w > MAX_WIDTH:
-            v.fail(where, f"width {_short(w)} is over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page")
+            v.fail(where, f"width {_short(w)} is over the limit of {MAX_WIDTH} units a layer")
         widths.append(w)
     return tuple(widths)
 
@@ -300,15 +348,25 @@ def _skips(v: _Validator, raw: Any, depth: int) -> tuple[Skip, ...]:
 def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     shapes = spec.parameter_shapes()
     for key in table:
-        if key not in shapes and _PARAMETER_NAME.fullmatch(key):
-            v.fail(f"values.{key}", f"the network has no {key}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
-    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=("x", "y"))
+        if key in shapes or not _PARAMETER_NAME.fullmatch(key):
+            continue
+        canonical = _canonical(key)
+        if canonical in shapes:  # W01, b001, W03_01: the same parameter written with leading zeros
+            v.fail(_join("values", key), f"unknown key; did you mean {canonical!r}? (parameters are written without leading zeros)")
+        v.fail(_join("values", key), f"the network has no {canonical}: {_why_no_parameter(spec, key)}; its parameters are {', '.join(shapes)}")
+    v.keys(table, "values", VALUE_KEYS_FIXED + tuple(shapes), required=() if "data" in table else ("x", "y"))
     layout = "out_in"
     if "layout" in table:
         layout = v.choice(v.string(table["layout"], "values.layout"), "values.layout", LAYOUTS)
     n_in, n_out = spec.layers[0], spec.layers[-1]
-    x = _rows(v, table["x"], "values.x", n_in, "input")
-    y = _rows(v, table["y"], "values.y", n_out, "output")
+    if "data" in table:
+        x, y = _csv_rows(v, table, n_in, n_out)
+    else:
+        for key in ("inputs", "target"):
+            if key in table:
+                v.fail(f"values.{key}", "names columns of a CSV file; give the file as values.data")
+        x = _rows(v, table["x"], "values.x", n_in, "input")
+        y = _rows(v, table["y"], "values.y", n_out, "output")
     if len(x) != len(y):
         v.fail("values.y", f"has {len(y)} rows but values.x has {len(x)}; give one target row per example")
     if len(x) > MAX_EXAMPLES:
@@ -347,16 +405,47 @@ def _values(v: _Validator, table: dict[str, Any], spec: Spec) -> Values:
     return Values(x, y, params, rate, layout, seed)
 
 
+def _csv_rows(v: _Validator, table: dict[str, Any], n_in: int, n_out: int):
+    """x and y from the CSV file `values.data` names (csv_data.py reads and checks it)."""
+    from .csv_data import read_examples
+
+    for key in ("x", "y"):
+        if key in table:
+            v.fail(f"values.{key}", "cannot be combined with values.data; give the examples one way")
+    if "target" not in table:
+        v.fail("values.target", 'is missing; name the CSV column(s) to predict, e.g. target = "species"')
+    data = v.string(table["data"], "values.data")
+    names = lambda raw, where: [v.string(n, f"{where}[{i}]") for i, n in enumerate(raw)] if isinstance(raw, list) \
+        else [v.string(raw, where)]
+    target = names(table["target"], "values.target")
+    inputs = names(table["inputs"], "values.inputs") if "inputs" in table else None
+    x, y, _ = read_examples(v.source, v.folder, data, inputs, target, n_in, n_out,
+                            MAX_FILE_BYTES, MAX_EXAMPLES, 1e6)
+    return x, y
+
+
 _PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
 
 
+def _canonical(key: str) -> str:
+    """A parameter key as derive names it: W01 → W1, W03_001 → W3_1."""
+    match = _PARAMETER_NAME.fullmatch(key)
+    src = match["src"]
+    return f"{match['kind']}{int(match['dst'])}" + (f"_{int(src)}" if src is not None else "")
+
+
 def _why_no_parameter(spec: Spec, key: str) -> str:
+    """Why the canonical form of `key` (a W or b name that the network lacks) is not a parameter."""
     match = _PARAMETER_NAME.fullmatch(key)
     dst, src = int(match["dst"]), match["src"]
     if not 1 <= dst <= spec.depth:
         return f"its layers are 1 to {spec.depth}"
     if match["kind"] == "b":
         return f"network.bias is false for layer {dst}" if src is None else "biases have no _<from> part"
+    if src is None:
+        return f"layer {dst} has no weights"  # unreachable: every computing layer has W<l>
+    if int(src) == dst - 1:
+        return f"the weights into layer {dst} from layer {dst - 1} are W{dst}, without a _<from> part"
     return f"network.skip has no [{int(src)}, {dst}]"
 
 
@@ -377,6 +466,10 @@ def _rows(v: _Validator, raw: Any, where: str, width: int, what: str) -> tuple[t
         v.fail(where, f"expected a non-empty list of rows, one per example, got {'an empty list' if raw == [] else _kind(raw)}")
     if width == 1 and all(not isinstance(r, list) for r in raw):
         raw = [[r] for r in raw]  # a single unit may be written as a flat list, one number per example
+    if any(isinstance(r, list) for r in raw) and not all(isinstance(r, list) for r in raw):
+        flat = " (or a flat list of numbers, one per example, for a single unit)" if width == 1 else ""
+        v.fail(where, f"mixes numbers and rows; write one row of {width} number{'s' if width != 1 else ''} per example, "
+                      f"e.g. [[{', '.join(['0.5'] * width)}], [{', '.join(['1.0'] * width)}]]{flat}")
     rows = []
     for r, row in enumerate(raw):
         if not isinstance(row, list):
@@ -425,6 +518,7 @@ def _shape_of(raw: Any) -> str:
 class _Validator:
     def __init__(self, source: str):
         self.source = source
+        self.folder: Path | None = None
 
     def fail(self, where: str, problem: str):
         raise SpecError(self.source, where, problem)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .activations import LogSigmoid, ReLU, Sigmoid
-from .matrix_form import Elementwise, Reduction
+from .matrix_form import Elementwise, EntrySum, Reduction
 
 SCALAR = ()  # the shape of a number: broadcasts against anything
 
@@ -139,7 +139,9 @@ class StatementWriter:
         if isinstance(expr, Reduction):
             arg = self._matrix(expr.args[0])
             stand_in = sp.MatrixSymbol(arg.text, *expr.args[0].shape)
-            return self._fresh(self.printer.doprint(type(expr)(stand_in)), tuple(expr.shape))
+            # A sum of every entry is a NumPy scalar, not an array: never an output buffer (SCALAR).
+            shape = SCALAR if isinstance(expr, EntrySum) else tuple(expr.shape)
+            return self._fresh(self.printer.doprint(type(expr)(stand_in)), shape)
         if isinstance(expr, sp.MatMul):
             matrices = sp.MatMul(*(a for a in expr.args if a.is_Matrix))
             coeff = sp.Mul(*(a for a in expr.args if not a.is_Matrix))
@@ -266,7 +268,8 @@ class StatementWriter:
     def _binary(self, ufunc: str, a: Operand, b: Operand) -> Operand:
         self.ufuncs.add(ufunc)
         shape = broadcast(a.shape, b.shape)
-        out = next((o for o in (a, b) if o.owned and not o.mask and o.shape == shape), None)
+        # (a SCALAR result is a NumPy number, which cannot be written into: L2's c·ΣW² terms add up such numbers)
+        out = next((o for o in (a, b) if o.owned and not o.mask and o.shape == shape and shape != SCALAR), None)
         if out is None:  # two masks give a mask: a product of steps is still booleans
             return self._fresh(f"{ufunc}({a.text}, {b.text})", shape, mask=a.mask and b.mask)
         self.lines.append(f"{self.indent}{ufunc}({a.text}, {b.text}, {out.text})")

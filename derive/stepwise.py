@@ -2,11 +2,13 @@
 nested loss is differentiated with respect to one weight, expanding each z only when it is reached."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
 
 from . import activations
+from .scope import one_example
 from .typeset import Typesetter
 
 MAX_STEP_LINES = 16
@@ -25,7 +27,12 @@ def _prime_class(latex_name: str) -> type:
     return type(f"Prime_{abs(hash(latex_name)) % 10**8}", (_Prime,), {"name": latex_name})
 
 
-_PRIMES = {name: _prime_class(tex) for name, tex in activations.LATEX_NAME.items()}
+_PRIMES: dict[str, type] = {}  # one class per printed name (σ, g, tanh, …)
+
+
+def _prime(ts: Typesetter, activation: str) -> type:
+    tex = ts.names.function(activation)
+    return _PRIMES.setdefault(tex, _prime_class(tex))
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,31 @@ class Step:
     rhs: str
     rule: str
 
+    @property
+    def rule_below(self) -> bool:
+        """True when the line and its rule would not fit side by side: the rule gets a row of its own."""
+        return _width(self.rhs) + (7 * len(self.rule)) // 10 > MAX_LINE_WIDTH
+
+
+# In the rough units of `_width` (about 5.5 pt each), calibrated on generated sheets: a 482 pt text
+# block holds about 85; a derivation with a wider line is not shown (the next candidate is tried).
+MAX_LINE_WIDTH = 80
+
+
+def _width(tex: str) -> int:
+    """A rough width of a line of LaTeX: its printed characters, with fractions and brackets counted once."""
+    tex = re.sub(r"\\(left|right|,|;|quad|qquad)", "", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    return len(re.sub(r"[{}^_&\s]|\\\\", "", tex))
+
 
 def stepwise(ts: Typesetter) -> dict | None:
     """The first-layer weight with the fewest factors, else an output-layer weight, derived line by
     line; None when neither can be written out in a few short lines."""
+    ts = one_example(ts)  # the loss differentiated here is one example's term
     layer1 = [p for p in ts.d.parameters if p.layer == 1 and p.source is not None]
-    candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, ts.d.parameters.index(p)))[:1]
+    order = {p.key: i for i, p in enumerate(ts.d.parameters)}  # list.index per candidate is quadratic in the weights
+    candidates = sorted(layer1, key=lambda p: (ts.d.path_count[p.key].factors, order[p.key]))[:1]
     last = [p for p in ts.d.parameters if p.layer == ts.L and p.source is not None][:1]
     for p in candidates + last:
         steps = _Stepper(ts, p).run()
@@ -68,12 +94,14 @@ class _Stepper:
         # differentiated ("definition of z"), which keeps every line short.
         self.reach = reach
         self.subs = {a: net.a_expr[a] for l in range(1, net.depth + 1) for a in net.a[l] if a in reach}
-        return net.loss_expr.xreplace(self.subs)
+        return self.ts.squared_order(net.loss_expr).xreplace(self.subs)
 
     def run(self) -> list[Step] | None:
-        expr = self.expression()
         ts = self.ts
-        if len(ts.tex(expr)) > 500 or ts.net.activation(ts.L) == "softmax":
+        if ts.net.activation(ts.L) == "softmax":
+            return None  # decided before the nested loss is built and typeset: over a wide softmax that is slow
+        expr = self.expression()
+        if len(ts.tex(expr)) > 500:
             return None
         # a term is (coefficient, [factors], pending expression or None)
         terms = [(sp.Integer(1), [], expr)]
@@ -88,6 +116,8 @@ class _Stepper:
             new, rule = result
             terms = terms[:i] + new + terms[i + 1:]
             steps.append(Step(self.show(terms), rule))
+        if any(_width(step.rhs) > MAX_LINE_WIDTH for step in steps):
+            return None
         return steps
 
     def rule(self, coeff, factors, u):
@@ -116,11 +146,11 @@ class _Stepper:
             fs = factors + ([f] if f != 1 else [])
             return [(coeff * c, fs, base)], "power rule, chain rule"
         if isinstance(u, activations.Sigmoid):
-            return [(coeff, factors + [_PRIMES["sigmoid"](u.args[0])], u.args[0])], r"derivative of $\sigma$, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "sigmoid")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('sigmoid')}$, chain rule"
         if isinstance(u, sp.tanh):
-            return [(coeff, factors + [_PRIMES["tanh"](u.args[0])], u.args[0])], r"derivative of $\tanh$, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "tanh")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('tanh')}$, chain rule"
         if isinstance(u, activations.ReLU):
-            return [(coeff, factors + [_PRIMES["relu"](u.args[0])], u.args[0])], "derivative of ReLU, chain rule"
+            return [(coeff, factors + [_prime(self.ts, "relu")(u.args[0])], u.args[0])], rf"derivative of ${self.ts.names.function('relu')}$, chain rule"
         if isinstance(u, sp.log):
             return [(coeff, factors + [1 / u.args[0]], u.args[0])], r"derivative of $\ln$, chain rule"
         if isinstance(u, sp.exp):

@@ -7,9 +7,13 @@ formulas that are written in the course's order rather than SymPy's. The section
 """
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from . import activations
 from .derivation import Derivation, Factor
 from .notation import Names, Profile, symbol_names, vector_names
 
@@ -22,6 +26,16 @@ MAX_TERMS = 5  # a longer sum is written as its first three terms, \cdots and it
 class _Printer(LatexPrinter):
     """SymPy's LaTeX printer, with the step function written as ReLU' (SymPy prints θ(z), which
     would read as a weight in the θ notation)."""
+
+    functions: dict = {}  # activation class -> the name this document writes it with (g, f), where not its own
+
+    def _print(self, expr, **kwargs):
+        name = self.functions.get(type(expr))
+        if name is None:
+            return super()._print(expr, **kwargs)
+        body = rf"{name}\left({self._print(expr.args[0])}\right)"
+        exp = kwargs.get("exp")
+        return rf"{body}^{{{exp}}}" if exp else body
 
     def _print_Heaviside(self, expr, exp=None):
         body = rf"\operatorname{{ReLU}}'\left({self._print(expr.args[0])}\right)"
@@ -45,8 +59,11 @@ class _Printer(LatexPrinter):
         return tex
 
 
-def _latex(expr, **settings) -> str:
-    return _Printer(settings).doprint(expr)
+def _latex(expr, functions: dict | None = None, **settings) -> str:
+    printer = _Printer(settings)
+    if functions:
+        printer.functions = functions
+    return printer.doprint(expr)
 
 
 def join_terms(terms: list[str], limit: int = MAX_TERMS) -> str:
@@ -65,6 +82,208 @@ def chunked(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+# -- numbers and long displays -------------------------------------------------------------------
+# Widths are estimated in points at 11 pt (a digit is 5.5 pt), which is enough to decide where a
+# line, a table or a matrix must be broken so that nothing runs off an A4 page with 2 cm margins.
+PAGE_WIDTH = 470.0
+MAX_BLOCK_ROWS = 24  # rows of one table or matrix display; more rows continue in another display
+_COMMANDS = re.compile(r"\\(left|right|Big|big|quad|qquad|,|;|!|operatorname|mathbf|text)|[{}^_&]")
+
+
+def tex_number(text: str) -> str:
+    """A printed decimal (Decimal syntax, its exponent is its precision) as LaTeX.
+
+    Plain positional notation from 0.001 up to 999999; otherwise d.ddd × 10^k with the same
+    significant figures (1.882 × 10^{-4}, not 0.0002)."""
+    d = Decimal(text)
+    if d == 0:
+        return "0"
+    sign, digits, exponent = d.as_tuple()
+    adj = d.adjusted()
+    if -3 <= adj < 6 and exponent <= 0:
+        return format(d, "f")
+    mantissa = "".join(map(str, digits))
+    mantissa = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return rf"{'-' if sign else ''}{mantissa}\times 10^{{{adj}}}"
+
+
+def tex_width(tex: str) -> float:
+    """A rough width in points of a line of math (overestimates rather than under)."""
+    t = re.sub(r"\\(cdot|times|sigma|ln|tanh|sum|delta|theta|Theta|eta|hat|partial|leftarrow)", "x", tex)
+    t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda mt: max(mt.group(1), mt.group(2), key=len), t)
+    t = _COMMANDS.sub("", t)
+    return 6.0 * len(t.replace(" ", "")) + 8.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
+
+
+def number_width(tex: str) -> float:
+    """The width in points of one printed number (a matrix or table cell) with its column gap."""
+    width = 5.6 * sum(c.isdigit() for c in tex) + 8.6 * tex.count("-") + 3.1 * tex.count(".")
+    if r"\times" in tex:
+        width += 22.0 - 5.5 * 2  # "× 10" and a small exponent, less the 10 counted as digits
+    return width + 11.0
+
+
+def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str = "", tail: str = "") -> str:
+    """`lhs &= formula = lead[t1 + t2 + …]tail = value` for an align, broken into lines that fit the page."""
+    budget = PAGE_WIDTH - min(tex_width(lhs), 120.0) - 25.0
+    bracket = bool((lead or tail) and len(terms) > 1)
+    joined = " + ".join(terms)
+    single = (rf"{lead}\left[{joined}\right]{tail}" if bracket else f"{lead}{joined}{tail}")
+    parts = [formula] if formula else []
+    one_line = " = ".join(parts + [single, value])
+    if tex_width(one_line) <= budget:
+        return f"{lhs} &= {one_line}"
+    lines = [f"{lhs} &= " + r" \\ &\quad + ".join(_split_sum(formula, budget))] if formula else []
+    open_, close = (r"\Big[", r"\Big]") if bracket else ("", "")
+    if tex_width(single) <= budget:
+        chunks = [single]
+    else:
+        chunks, current = [], ""
+        for i, t in enumerate(terms):
+            piece = (lead + open_ + t) if i == 0 else t
+            trial = piece if not current else current + " + " + piece
+            if current and tex_width(trial) > budget - 30:
+                chunks.append(current)
+                current = piece
+            else:
+                current = trial
+        if tail and tex_width(current + close + tail) > budget:
+            chunks += [current + close, None]  # the factor after the bracket goes on a line of its own
+        else:
+            chunks.append(current + close + tail)
+    for i, c in enumerate(chunks):
+        if c is None:
+            lines.append(r"&\quad " + tail.strip())
+        else:
+            lines.append(("&= " if i == 0 else r"&\quad + ") + c)
+    if tex_width(lines[-1] + value) <= budget:
+        lines[-1] += f" = {value}"
+    else:
+        lines.append(f"&= {value}")
+    if not formula:
+        lines[0] = f"{lhs} " + lines[0]
+    return " \\\\ ".join(lines)
+
+
+def _split_sum(tex: str, budget: float) -> list[str]:
+    """A long symbolic formula broken at its top-level + signs into pieces that fit `budget`.
+
+    The outermost \\left( … \\right) or \\left[ … \\right] around the sum becomes \\Big( … \\Big)
+    so that it may span lines."""
+    if tex_width(tex) <= budget:
+        return [tex]
+    # find the outermost \left..\right pair and make it breakable
+    depth, out, i, cuts = 0, [], 0, []
+    opened = None
+    while i < len(tex):
+        if tex.startswith(r"\left", i) and i + 5 < len(tex):
+            if depth == 0 and opened is None:
+                opened = True
+                out.append(r"\Big" + tex[i + 5])
+                i += 6
+                depth += 1
+                top = depth
+                continue
+            depth += 1
+            out.append(tex[i:i + 6])
+            i += 6
+            continue
+        if tex.startswith(r"\right", i) and i + 6 < len(tex):
+            if opened and depth == 1:
+                out.append(r"\Big" + tex[i + 6])
+                opened = False
+                depth -= 1
+                i += 7
+                continue
+            depth -= 1
+            out.append(tex[i:i + 7])
+            i += 7
+            continue
+        ch = tex[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if tex.startswith(" + ", i) and depth <= (1 if opened else 0):
+            cuts.append(len("".join(out)))
+        out.append(ch)
+        i += 1
+    flat = "".join(out)
+    if not cuts:
+        return [tex]
+    pieces, start = [], 0
+    for c in cuts:
+        pieces.append(flat[start:c])
+        start = c + 3
+    pieces.append(flat[start:])
+    lines, current = [], ""
+    for piece in pieces:
+        trial = piece if not current else current + " + " + piece
+        if current and tex_width(trial) > budget - 30:
+            lines.append(current)
+            current = piece
+        else:
+            current = trial
+    lines.append(current)
+    return lines
+
+
+def _blocks(count: int, widths: list[float], budget: float) -> list[tuple[int, int]]:
+    """Split columns 0..count-1 into consecutive blocks whose widths fit `budget`."""
+    blocks, start, used = [], 0, 0.0
+    for c in range(count):
+        if c > start and used + widths[c] > budget:
+            blocks.append((start, c))
+            start, used = c, 0.0
+        used += widths[c]
+    blocks.append((start, count))
+    return blocks
+
+
+def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
+    """`head [matrix]` as displays; a matrix too wide or too tall for the page is split into blocks
+    of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
+    ncols = len(rows[0])
+    widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0)
+    row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
+    out = []
+    split = len(col_blocks) > 1 or len(row_blocks) > 1
+    for r0, r1 in row_blocks:
+        for c0, c1 in col_blocks:
+            body = r" \\ ".join(" & ".join(r[c0:c1]) for r in rows[r0:r1])
+            label = ""
+            if split:
+                what = []
+                if len(row_blocks) > 1:
+                    what.append(f"rows {r0 + 1}--{r1}")
+                if len(col_blocks) > 1:
+                    what.append(f"columns {c0 + 1}--{c1}" if c1 - c0 > 1 else f"column {c0 + 1}")
+                label = ", ".join(what)
+            if (r0, c0) == (0, 0):
+                lead = rf"\text{{{label} of }} {head}" if label else head
+            else:
+                lead = rf"\text{{{label}:}}\quad"
+            out.append(rf"\[ {lead} \begin{{bmatrix}} {body} \end{{bmatrix}} \]")
+    return out
+
+
+def table_blocks(header: list[str], rows: list[list[str]], split: int | None = None) -> list[str]:
+    """A table of one row per example n (n, then one column per header), in blocks that fit the page."""
+    ncols = len(header)
+    widths = [max([tex_width(header[c]) * 0.8 + 10.0] + [number_width(r[c]) for r in rows]) for c in range(ncols)]
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 40.0)
+    out = []
+    for r0 in range(0, len(rows), MAX_BLOCK_ROWS):
+        r1 = min(r0 + MAX_BLOCK_ROWS, len(rows))
+        for c0, c1 in col_blocks:
+            spec = "r|" + "".join("|c" if split is not None and c == split and c > c0 else "c" for c in range(c0, c1))
+            lines = ["n & " + " & ".join(header[c0:c1]) + r" \\ \hline"]
+            lines += [f"{n + 1} & " + " & ".join(rows[n][c0:c1]) + r" \\" for n in range(r0, r1)]
+            out.append(rf"\[ \begin{{array}}{{{spec}}} " + "\n".join(lines) + r" \end{array} \]")
+    return out
+
+
 def _size(shape: tuple[int, ...]) -> int:
     out = 1
     for s in shape:
@@ -73,7 +292,7 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 class Typesetter:
-    """One derivation printed in one notation profile, with `precision` decimals for numbers."""
+    """One derivation printed in one notation profile; worked numbers get `precision` significant figures."""
 
     def __init__(self, derivation: Derivation, profile: Profile, precision: int):
         self.d, self.p, self.precision = derivation, profile, precision
@@ -82,6 +301,13 @@ class Typesetter:
         self.names = Names(self.spec, profile)
         self.sym = symbol_names(self.net, profile)
         self.vec = vector_names(self.net, profile)
+        # The activation classes printed with the profile's letter instead of their own name (σ → g).
+        lettered = self.names.lettered()
+        self.functions: dict[type, str] = {}
+        if lettered:
+            self.functions[activations.function_class(lettered)] = self.names.function(lettered)
+            if lettered == "relu":  # ReLU's derivative is SymPy's step function
+                self.functions[sp.Heaviside] = self.names.function(lettered) + "'"
         self.L = self.net.depth
         shapes = self.spec.parameter_shapes()
         self.large = derivation.total_paths > MAX_SMALL_PATHS or any(
@@ -97,7 +323,7 @@ class Typesetter:
 
     # -- printing --------------------------------------------------------------------------------
     def tex(self, expr, names: dict | None = None, **kw) -> str:
-        return _latex(expr, symbol_names=names or self.sym, **kw)
+        return _latex(expr, self.functions, symbol_names=names or self.sym, **kw)
 
     def sum_tex(self, expr: sp.Expr) -> str:
         """`tex(expr)`, but a sum of many terms is shortened to its first three terms, \\cdots and its last."""
@@ -125,22 +351,25 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
-        parts = [self.paren(f.value) for f in path]
+        parts = [self._factor_value(f) for f in path]
         return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
+
+    def _factor_value(self, f: Factor) -> str:
+        # A profile that writes ∂J/∂ŷ as −(y − ŷ) writes it so in the path sums too, not as SymPy's (ŷ − y).
+        if f.numerator == self.net.J and self.p.minus_y_first and self.net.loss.kind == "squared":
+            return self.loss_gradient(self.net.a[self.L].index(f.denominator))
+        return self.paren(f.value)
+
+    def squared_order(self, expr: sp.Expr) -> sp.Expr:
+        """The loss with (y − ŷ)² turned into (ŷ − y)² where the profile writes the error that way."""
+        if self.p.target_first:
+            return expr
+        return expr.xreplace({(y - a) ** 2: sp.Add(a, -y, evaluate=False) ** 2
+                              for a, y in zip(self.net.a[self.L], self.net.y)})
 
     def paren(self, expr: sp.Expr, names: dict | None = None) -> str:
         text = self.tex(expr, names)
         return rf"\left({text}\right)" if isinstance(expr, sp.Add) or (expr.could_extract_minus_sign()) else text
-
-    def num(self, value: float) -> str:
-        if value != 0 and abs(value) < 0.5 * 10.0 ** -self.precision:
-            # It would print as 0.0000: show two significant figures instead of a false zero.
-            mantissa, exponent = f"{value:.1e}".split("e")
-            return rf"{mantissa}\times 10^{{{int(exponent)}}}"
-        text = f"{value:.{self.precision}f}"
-        if text.startswith("-") and float(text) == 0:
-            text = text[1:]
-        return text
 
     def pname(self, key: str) -> str:
         return self.names.parameter(key)
@@ -165,9 +394,14 @@ class Typesetter:
         return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
 
     def loss_formula(self) -> str:
-        """The loss over all examples; ŷ becomes a^(L) where the course writes the output that way."""
+        """The loss over all examples, its placeholders filled in with the profile's symbols."""
+        p = self.p
+        out = self.names.output_symbol()
+        error = f"({p.target} - {out})" if p.target_first else f"({out} - {p.target})"
         formula = self.net.loss.formula
-        return formula if self.p.output_hat else formula.replace(r"\hat{y}", self.names.vector("a", self.L))
+        for token, text in (("<error>", error), ("<yhat>", out), ("<y>", p.target), ("<m>", p.examples)):
+            formula = formula.replace(token, text)
+        return formula
 
     def loss_rhs(self, names: dict | None = None, dot: bool = False, examples: list[dict] | None = None) -> str:
         """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant.
@@ -179,7 +413,7 @@ class Typesetter:
         mul = r" \cdot " if dot else " "
         pairs = [(ex[a], ex[y]) for ex in (examples or [names]) for a, y in zip(net.a[self.L], net.y)]
         if loss.kind == "squared":
-            terms = [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+            terms = [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}" for a, y in pairs]
         elif loss.kind == "binary":
             terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
         else:
@@ -199,6 +433,26 @@ class Typesetter:
         scale = loss.scale(net.m)
         lead = "" if scale == 1 else self.pr(scale, names, dot) + " "
         return ("" if loss.kind == "squared" else "-") + lead + body
+
+    def loss_terms(self, names: dict | None = None, dot: bool = False) -> list[str]:
+        """One example's loss as a list of per-output terms (to be summed), without its constant."""
+        net, loss = self.net, self.net.loss
+        names = names or self.sym
+        mul = r" \cdot " if dot else " "
+        pairs = [(names[a], names[y]) for a, y in zip(net.a[self.L], net.y)]
+        if loss.kind == "squared":
+            return [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+        if loss.kind == "binary":
+            terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
+            return [rf"\left[{t}\right]" for t in terms] if len(terms) == 1 else terms
+        return [rf"{y}{mul}\ln {a}" for a, y in pairs]
+
+    def loss_lead(self, names: dict | None = None, dot: bool = False) -> str:
+        """What multiplies the bracketed sum of `loss_terms`: the loss's constant and its sign."""
+        net, loss = self.net, self.net.loss
+        scale = loss.scale(net.m)
+        lead = "" if scale == 1 else self.pr(scale, names or self.sym, dot) + " "
+        return ("" if loss.kind == "squared" else "-") + lead
 
     def loss_gradient(self, j: int, names: dict | None = None, dot: bool = False) -> str:
         """∂J/∂ŷ_j: (a − y) times the loss's constant, or −(y − ŷ) in the Welch profile."""

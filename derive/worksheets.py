@@ -8,7 +8,7 @@ Everything here turns the derivation (plain data) into printed pieces: LaTeX str
 This module gathers the pieces into one context shared by the three templates; each kind of piece
 has its own module: `typeset` (printing in a profile), `equations` (forward pass, loss, δ, vector
 form), `path_sums` (paths, counts, the proof sentence), `diagram` (TikZ), `stepwise` (one rule per
-line), `worked` (the numbers) and `texenv` (templates and escaping).
+line), `worked` (the numbers), `scope` (one example's J_n or the batch's J) and `texenv` (templates and escaping).
 """
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import jinja2
 
-from . import activations, equations, path_sums
+from . import activations, equations, path_sums, scope
 from .derivation import Derivation
 from .diagram import network_diagram
 from .errors import TemplateError
-from .notation import get_profile
+from .notation import Profile, get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
-from .texenv import default_template_dir, escape_latex, make_env
+from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter
 from .worked import worked
 
@@ -32,7 +32,7 @@ __all__ = ["DOCUMENTS", "default_template_dir", "escape_latex", "make_env", "pro
 DOCUMENTS = ("handout", "exercises", "answers")
 
 
-def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str,
+def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str | Profile,
                       template_dir: Path | None = None, precision: int = 4, proofs=None) -> dict[str, str]:
     """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}.
 
@@ -45,19 +45,20 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
     return {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in DOCUMENTS}
 
 
-def render_variants(derivation: Derivation, numbers_list, notation: str, template_dir: Path | None = None,
+def render_variants(derivation: Derivation, worked_list, notation: str | Profile, template_dir: Path | None = None,
                     precision: int = 4, documents: tuple[str, ...] = ("exercises", "answers")):
-    """For each numbers object (one per student of a class set), the chosen documents as LaTeX text.
+    """For each student of a class set, the chosen documents as LaTeX text.
 
-    Only the worked numbers differ between students, so the symbolic pieces (diagram, path sums,
-    δ equations) are typeset once and each student costs one `worked` and one template render.
+    `worked_list` holds one `worked(...)` result per student (their numbers, figures settled on
+    them, as `derive build` prints them). Only those differ between students, so the symbolic pieces
+    (diagram, path sums, δ equations) are typeset once and each student costs one template render.
     """
     ts = Typesetter(derivation, get_profile(notation), precision)
     shared = _context(ts, None)
     shared["proof"] = ""
     env = make_env(template_dir)
-    for numbers in numbers_list:
-        context = dict(shared, has_numbers=True, worked=worked(ts, numbers))
+    for sheet in worked_list:
+        context = dict(shared, has_numbers=True, worked=sheet)
         yield {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in documents}
 
 
@@ -70,8 +71,9 @@ def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Pat
         raise TemplateError(f"{folder}: {exc.name}: template not found (copy derive's templates/ folder and edit it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{exc.filename or folder / name}:{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{folder / name}: {exc}") from None
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError, RecursionError) as exc:
+        # Runtime mistakes and sandbox refusals (a template reaching for Python internals): file and line.
+        raise TemplateError(template_error(exc, Path(folder), name)) from None
 
 
 def _context(ts: Typesetter, numbers: dict | None) -> dict:
@@ -83,6 +85,14 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "summary": _summary(ts),
         "cost": ts.p.cost,
         "cost_full": ts.p.cost_full,
+        "learning_rate": ts.p.learning_rate,
+        # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
+        "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
+                    "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
+        "one_cost": scope.one_cost(ts),
+        "per_example": scope.per_example(ts),
+        "relu_note": _relu_note(ts),
         "large": ts.large,
         "diagram": network_diagram(ts),
         "forward": equations.forward(ts),
@@ -97,27 +107,44 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "stepwise": stepwise(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
-        "rounding": (f"Values are computed in double precision and rounded only for display to "
-                     f"{ts.precision} decimals; a value that would show as zero is given to two significant figures."),
     }
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
-    ctx["chain_exercise"] = path_sums.chain_exercise(ts, ts.shown[0])
+    ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
 
 
 def _summary(ts: Typesetter) -> str:
     widths = ", ".join(str(w) for w in ts.spec.layers)
     acts = sorted(set(ts.spec.activations), key=ts.spec.activations.index)
-    act_text = ", ".join(f"${activations.LATEX_NAME[a]}$ ({a})" for a in acts)
-    bias = "with biases" if all(ts.spec.biases) else ("without biases" if not any(ts.spec.biases) else "with biases in some layers")
+    act_text = ", ".join(_activation_words(ts, a) for a in acts)
+    if all(ts.spec.biases) or not any(ts.spec.biases):
+        bias = "with biases" if all(ts.spec.biases) else "without biases"
+    else:
+        layers = [str(ts.names.layer(l)) for l in range(1, ts.L + 1) if ts.spec.biases[l - 1]]
+        bias = f"with biases into layer{'s' if len(layers) > 1 else ''} {' and '.join(layers)} only"
     skips = ""
     if ts.spec.skips:
         skips = "; skip connections " + ", ".join(
             f"${ts.names.matrix(s.name)}$ from layer {ts.names.layer(s.src)} to layer {ts.names.layer(s.dst)}"
+            + (f" (the spec's [{s.src}, {s.dst}]: the spec counts the input as layer 0)" if ts.p.first_layer else "")
             for s in ts.spec.skips)
     loss = ts.net.loss
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+
+
+def _activation_words(ts: Typesetter, name: str) -> str:
+    """σ (sigmoid); g = σ (sigmoid) where the profile writes the activation with its letter; tanh, not tanh (tanh)."""
+    own, shown = activations.LATEX_NAME[name], ts.names.function(name)
+    math = own if shown == own else f"{shown} = {own}"
+    plain = own.replace(r"\operatorname{", "").rstrip("}").lstrip("\\").lower()
+    return f"${math}$" if plain == name else f"${math}$ ({name})"
+def _relu_note(ts: Typesetter) -> str:
+    """ReLU's slope at the kink, stated on every sheet of a network that uses ReLU."""
+    if "relu" not in ts.spec.activations:
+        return ""
+    return (r"$\operatorname{ReLU}'(z) = 1$ for $z > 0$ and $0$ for $z \le 0$: at the kink $z = 0$ this sheet "
+            r"takes $\operatorname{ReLU}'(0) = 0$.")
 
 
 # The loss's name as a sentence says it ("loss half sse" reads as a typo).

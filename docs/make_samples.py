@@ -4,6 +4,9 @@
 
 Renders examples/mazur-222.toml in every notation profile, compiles the handout, finds the page
 where section 3 (the error term δ) starts and crops that part of the page with pdftoppm at 80 dpi.
+Also renders one whole page of each sheet of mazur-222 in its own profile (nielsen), for the
+README's "The worksheets": the handout's chain-rule paths (page 2), the exercise sheet (page 1)
+and the worked answers (page 2), as docs/img/sheet-<name>.png.
 Needs pdflatex, pdftotext and pdftoppm (poppler-utils).
 """
 from __future__ import annotations
@@ -64,6 +67,16 @@ def main() -> None:
                 "-x", str(left), "-y", str(top), "-W", str(int((595 - 80) * scale)), "-H", str(int(HEIGHT_PT * scale)),
                 str(pdf), str(out / f"handout-{profile}"))
             print(out / f"handout-{profile}.png", (out / f"handout-{profile}.png").stat().st_size, "bytes")
+        texts = render_worksheets(derivation, numbers, spec.notation, proofs=proofs)
+        for name, page in SHEET_PAGES.items():
+            tex = Path(tmp) / f"{name}.tex"
+            tex.write_text(texts[f"{name}.tex"])
+            run("pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page), "-singlefile",
+                str(compile_pdf(tex)), str(out / f"sheet-{name}"))
+            print(out / f"sheet-{name}.png", (out / f"sheet-{name}.png").stat().st_size, "bytes")
+
+
+SHEET_PAGES = {"handout": 2, "exercises": 1, "answers": 2}  # the page of each sheet the README shows
 
 
 if __name__ == "__main__":

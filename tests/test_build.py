@@ -1,5 +1,6 @@
 """derive build: the main job, on the bundled examples and on a single spec."""
 import json
+import os
 
 import pytest
 
@@ -37,14 +38,16 @@ def test_a_second_build_with_nothing_changed_is_skipped(tmp_path, capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def test_a_bad_spec_among_good_ones_writes_nothing(tmp_path, capsys):
+def test_a_bad_spec_among_good_ones_costs_them_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\n[network]\nlayers = [2, 2]\nactivation = "softmax"\nloss = "bce"\n')
     out = tmp_path / "out"
-    assert main(["build", str(EXAMPLES / "toy-111.toml"), str(bad), "--out", str(out), "--no-pdf"]) == 2
-    assert not out.exists()
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "network.loss" in err
+    assert main(["build", str(bad), str(EXAMPLES / "toy-111.toml"), str(bad), "--out", str(out), "--no-pdf"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["toy-111"]  # the good one is written, the bad one nothing
+    assert (out / "toy-111" / "gradients.py").is_file()
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "network.loss" in captured.err
+    assert "toy-111: wrote" in captured.out
 
 
 def test_every_bundled_example_builds(tmp_path, examples_dir):
@@ -101,10 +104,218 @@ def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expe
 
 
 def test_without_tex_the_tex_files_are_written_and_derive_says_pdfs_were_skipped(tmp_path, capsys, monkeypatch):
-    import derive.build
+    import importlib
 
-    monkeypatch.setattr(derive.build, "have_latex", lambda: False)
+    build_stage = importlib.import_module("derive.builder")
+    monkeypatch.setattr(build_stage, "have_latex", lambda: False)
     out = tmp_path / "out"
     assert main(["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out)]) == 0
     assert "PDFs skipped: no pdflatex found" in capsys.readouterr().out
     assert (out / "toy-111" / "handout.tex").is_file() and not (out / "toy-111" / "handout.pdf").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Up to date means up to date
+
+
+def _templates_including(tmp_path, text="first version"):
+    from conftest import ROOT
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    page = templates / "handout.tex.j2"
+    page.write_text(page.read_text().replace("((* block body *))", "((* block body *))((* include 'extra.txt' *))", 1))
+    (templates / "extra.txt").write_text(text)
+    return templates
+
+
+def test_a_file_a_template_includes_is_part_of_the_build_key(tmp_path, capsys):
+    templates = _templates_including(tmp_path)
+    out = tmp_path / "out"
+    argv = ["build", str(EXAMPLES / "toy-111.toml"), "--out", str(out), "--no-pdf", "--templates", str(templates)]
+    assert main(argv) == 0
+    assert "first version" in (out / "toy-111" / "handout.tex").read_text()
+    (templates / "extra.txt").write_text("second version")
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "up to date" not in capsys.readouterr().out
+    assert "second version" in (out / "toy-111" / "handout.tex").read_text()
+
+
+def _fake_latex(monkeypatch):
+    """PDFs without TeX: the 'PDF' of a .tex is its bytes' digest, so a stale one is recognisable."""
+    import hashlib
+
+    import derive.builder
+
+    monkeypatch.setattr(derive.builder, "have_latex", lambda: True)
+    monkeypatch.setattr(derive.builder, "compile_text",
+                        lambda text, name, trusted=True: b"%PDF-fake " + hashlib.sha256(text).hexdigest().encode())
+
+
+def test_a_no_pdf_build_after_a_change_removes_the_pdfs_that_no_longer_match(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from derive.outputs import read_manifest
+
+    _fake_latex(monkeypatch)
+    spec = tmp_path / "toy-111.toml"
+    spec.write_text((EXAMPLES / "toy-111.toml").read_text())
+    out = tmp_path / "out"
+    folder = out / "toy-111"
+    assert main(["build", str(spec), "--out", str(out)]) == 0
+    pdfs = sorted(p.name for p in folder.glob("*.pdf"))
+    assert pdfs == ["answers.pdf", "exercises.pdf", "handout.pdf"]
+    # The PDF option is part of the key: the same spec with --no-pdf is rebuilt, and as no .tex
+    # changed, the PDFs still match and stay on record.
+    capsys.readouterr()
+    assert main(["build", str(spec), "--out", str(out), "--no-pdf"]) == 0
+    assert "up to date" not in capsys.readouterr().out
+    assert sorted(p.name for p in folder.glob("*.pdf")) == pdfs
+    assert set(pdfs) <= set(read_manifest(folder)["files"])
+    # A change to the spec, built with --no-pdf: the old PDFs no longer match their .tex and go.
+    spec.write_text(spec.read_text().replace('title = "Toy network', 'title = "Changed toy network'))
+    assert main(["build", str(spec), "--out", str(out), "--no-pdf"]) == 0
+    assert list(folder.glob("*.pdf")) == []
+    manifest = read_manifest(folder)
+    assert not [n for n in manifest["files"] if n.endswith(".pdf")]
+    # And with PDFs again, every PDF listed is the one built from the .tex beside it.
+    assert main(["build", str(spec), "--out", str(out)]) == 0
+    manifest = read_manifest(folder)
+    for pdf in pdfs:
+        tex = (folder / pdf).with_suffix(".tex").read_bytes()
+        assert (folder / pdf).read_bytes() == b"%PDF-fake " + hashlib.sha256(tex).hexdigest().encode()
+        assert manifest["sources"][pdf] == hashlib.sha256(tex).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# No hang: FIFOs and hostile manifests
+
+
+def _run_build(tmp_path, *extra, timeout=120):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "derive", "build", str(EXAMPLES / "toy-111.toml"), "--no-pdf",
+                           "--out", str(tmp_path / "out"), *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("name", ["gradients.py", "handout.tex", ".derive-manifest.json"])
+def test_a_fifo_where_derive_writes_is_refused_in_one_line(tmp_path, name):
+    import os
+
+    folder = tmp_path / "out" / "toy-111"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / name)
+    result = _run_build(tmp_path)
+    if name == ".derive-manifest.json":  # an unreadable manifest is no manifest: nothing is derive's, no hang
+        assert result.returncode == 2 and "not a regular file" in result.stderr or result.returncode == 0
+        assert "Traceback" not in result.stderr
+        return
+    assert result.returncode == 2
+    assert result.stderr == f"derive: error: {folder / name}: is not a regular file (a FIFO, device or socket); move it away\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_manifest_entries_outside_the_folder_are_never_read(tmp_path):
+    import json
+    import os
+
+    out = tmp_path / "out"
+    assert _run_build(tmp_path).returncode == 0
+    os.mkfifo(out / "pipe")  # reading it would hang the build
+    manifest_path = out / "toy-111" / ".derive-manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    digest = "0" * 64
+    manifest["files"].update({"../pipe": digest, "/etc/passwd": digest, "sub/x": digest, "..": digest, "": digest})
+    manifest["pending"] = {"../pipe": [digest]}
+    manifest["temporaries"] = ["../pipe", ".derive-tmp.x/../../pipe", "/etc/passwd"]
+    manifest_path.write_text(json.dumps(manifest))
+    result = _run_build(tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (out / "pipe").exists() and Path("/etc/passwd").exists()
+    assert _run_build(tmp_path, "--force", timeout=60).returncode == 0  # a write keeps only valid entries
+    assert set(json.loads(manifest_path.read_text())["files"]) <= {"gradients.py", "answers.json", "handout.tex",
+                                                                     "exercises.tex", "answers.tex"}
+
+
+from pathlib import Path  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# A full disk and a read-only folder (a small tmpfs: needs root and mount)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    import os
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _variant(tmp_path, rate):
+    spec = tmp_path / f"mazur-{rate}.toml"
+    text = (EXAMPLES / "mazur-222.toml").read_text()
+    assert "learning_rate = 0.5" in text
+    spec.write_text(text.replace("learning_rate = 0.5", f"learning_rate = {rate}"))
+    return spec
+
+
+def test_interrupted_builds_on_a_full_disk_then_a_complete_one(small_disk, tmp_path, capsys):
+    """Issue 15: build A; fill the disk; builds B and C fail; free space; build C must finish, no false 'edited'."""
+    import os
+
+    out = small_disk / "out"
+    a, b, c = (_variant(tmp_path, r) for r in ("0.5", "0.25", "0.125"))
+    folder = out / "mazur-222"
+    expected = tmp_path / "expected"
+    assert main(["build", str(c), "--out", str(expected), "--no-pdf"]) == 0
+    want = {p.name: p.read_bytes() for p in (expected / "mazur-222").iterdir() if not p.name.startswith(".")}
+    sizes = sorted({0, 2048, 8192, 12288, 20480, 40960, 65536})
+    for left in sizes:
+        for p in list(small_disk.iterdir()):
+            if p.name == "filler":
+                p.unlink()
+        assert main(["build", str(a), "--out", str(out), "--no-pdf", "--force"]) == 0
+        free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+        (small_disk / "filler").write_bytes(b"\0" * max(0, free - left))
+        capsys.readouterr()
+        for spec in (b, c):
+            code = main(["build", str(spec), "--out", str(out), "--no-pdf"])
+            err = capsys.readouterr().err
+            assert code in (0, 2), err
+            if code == 2:
+                assert err.count("\n") == 1 and "No space left on device" in err and ".derive-tmp" not in err, err
+        (small_disk / "filler").unlink()
+        assert main(["build", str(c), "--out", str(out), "--no-pdf"]) == 0, capsys.readouterr().err
+        assert {n: (folder / n).read_bytes() for n in want} == want
+        assert not list(folder.glob(".derive-tmp.*"))
+
+
+def test_a_read_only_output_folder_names_the_file_not_a_temporary(small_disk, tmp_path, capsys):
+    import subprocess
+
+    out = small_disk / "out"
+    assert main(["build", str(_variant(tmp_path, "0.5")), "--out", str(out), "--no-pdf"]) == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    capsys.readouterr()
+    assert main(["build", str(_variant(tmp_path, "0.25")), "--out", str(out), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"derive: error: {out / 'mazur-222' / '.derive-manifest.json'}: cannot write (Read-only file system)\n"

@@ -9,7 +9,6 @@ from derive import reference
 from derive.codegen import load_module, module_source
 from derive.derivation import derive
 from derive.network import build_network
-from derive.proof import prove
 from derive.spec import load_spec, parse_spec
 
 from conftest import EXAMPLES, spec_text
@@ -123,26 +122,6 @@ def test_delta_form_equals_sympy_diff_of_the_nested_loss(layers, acts, loss):
         want = sp.diff(J, p.symbol).xreplace(point).evalf(30)
         got = net.nested(d.expanded_delta(d.gradient[p.key])).xreplace(point).evalf(30)
         assert abs(float(want - got)) <= 1e-12 * max(1.0, abs(float(want))), p.key
-
-
-def test_proof_reports_its_method_for_every_parameter():
-    d = derivation_of([2, 2, 2], bias=False)
-    proofs = prove(d)
-    assert [p.key for p in proofs] == [p.key for p in d.parameters]
-    assert {p.method for p in proofs} == {"symbolic"}
-    wide = prove(derivation_of([3, 5, 5, 5, 2], bias=False), max_paths=100)
-    assert {p.method for p in wide} == {"symbolic", "numeric"}
-
-
-@pytest.mark.parametrize("acts,loss", [("sigmoid", "bce"), (["tanh", "softmax"], "cross_entropy_mean"),
-                                       (["relu", "sigmoid"], "cross_entropy"), (["tanh", "softmax"], "half_sse")])
-def test_proof_holds_where_the_output_delta_was_simplified(acts, loss):
-    small = derivation_of([2, 3, 2] if "softmax" in acts else [2, 3, 1], acts, loss, skip=[(0, 2)])
-    assert all(p.method == "symbolic" for p in prove(small))
-    hidden, out = (acts[:1], acts[-1]) if isinstance(acts, list) else ([acts], acts)
-    deep = derivation_of([2, 5, 5, 5, 3 if out == "softmax" else 1], hidden * 3 + [out], loss, skip=[(0, 2)])
-    methods = {p.key: p.method for p in prove(deep)}
-    assert methods["W1[0,0]"] == "numeric" and methods[deep.parameters[-1].key] == "symbolic"
 
 
 def test_a_wide_network_derives_without_expanding_paths():

@@ -76,3 +76,17 @@ def test_textual_scan_agrees(tmp_path):
                     hits.append((path.name, number, needle))
     assert [h for h in hits if h[:1] != ("codegen.py",) or h[2] != "exec("] == [], hits
     assert len([h for h in hits if h[0] == "codegen.py" and h[2] == "exec("]) == 1
+
+
+def test_templates_are_rendered_only_in_jinja2s_sandbox():
+    """A template folder may come from someone else: no plain jinja2.Environment renders it."""
+    import jinja2.sandbox
+
+    from derive.texenv import make_env
+
+    assert isinstance(make_env(), jinja2.sandbox.SandboxedEnvironment)
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("Environment", "Template"):
+                pytest.fail(f"{path.name}:{node.lineno}: builds a Jinja2 {node.func.attr} outside the sandbox")

@@ -177,52 +177,129 @@ class Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, not even `except Exception` handlers."""
 
 
-@pytest.mark.parametrize("kill_at", range(5))  # before/between each of: interim manifest, 3 files, manifest
-def test_a_write_interrupted_at_any_point_loses_nothing_and_the_next_build_finishes(tmp_path, monkeypatch, kill_at):
-    folder = tmp_path / "out"
-    write_outputs(folder, OLD, "k1")
-    real = outputs.atomic_write
-    calls = []
+V1 = {"gradients.py": b"v1 gradients\n", "answers.json": b'{"v": 1}\n', "notes.tex": b"v1 tex\n"}
+V2 = {"gradients.py": b"v2 gradients\n", "answers.json": b'{"v": 2}\n', "notes.tex": b"v1 tex\n"}  # one file unchanged
+V3 = {"gradients.py": b"v3 gradients\n", "answers.json": b'{"v": 3}\n', "notes.tex": b"v3 tex\n"}
+USER_FILES = {"my-notes.txt": b"mine\n", ".gradients.py.0123abcd.tmp": b"mine too\n",
+              ".derive-tmp.gradients.py.0123abcd": b"looks like derive's, but never recorded\n"}
 
-    def dying_write(path, data):
-        if len(calls) == kill_at:
-            # A temporary file half written, as SIGKILL during the write would leave it.
-            (path.parent / f".{path.name}.0123abcd.tmp").write_bytes(data[: len(data) // 2])
+
+@pytest.fixture
+def fast_fsync(monkeypatch):
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # the order of steps is what is tested, not the disk
+
+
+def checkpoints_of(folder: Path, files: dict, key: str, monkeypatch) -> int:
+    """How many create/rename/remove points a build of `files` into `folder` passes (on a copy)."""
+    import shutil
+
+    copy = folder.parent / (folder.name + "-count")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(folder, copy, symlinks=True)
+    seen = []
+    monkeypatch.setattr(outputs, "_checkpoint", lambda step, path: seen.append(step))
+    write_outputs(copy, files, key)
+    monkeypatch.setattr(outputs, "_checkpoint", lambda step, path: None)
+    shutil.rmtree(copy)
+    return len(seen)
+
+
+def interrupted(folder: Path, files: dict, key: str, kill_at: int, monkeypatch) -> None:
+    """A build killed at its `kill_at`-th write/rename point (a half-written temporary at a rename)."""
+    count = []
+
+    def dying(step, path):
+        if len(count) == kill_at:
+            if step == "rename":
+                for name in read_manifest(folder)["temporaries"]:
+                    if (folder / name).exists():
+                        (folder / name).write_bytes((folder / name).read_bytes()[:3])
             raise Killed
-        calls.append(path.name)
-        real(path, data)
+        count.append(step)
 
-    monkeypatch.setattr(outputs, "atomic_write", dying_write)
-    with pytest.raises(Killed):
-        write_outputs(folder, NEW, "k2")
-    monkeypatch.setattr(outputs, "atomic_write", real)
-    for name in NEW:
-        assert (folder / name).read_bytes() in (OLD[name], NEW[name])
-    assert temporaries(folder) == [f".{([MANIFEST] + list(NEW) + [MANIFEST])[kill_at]}.0123abcd.tmp"]
-    assert not up_to_date(folder, "k2")
-    # The next build recognises its own half-finished work (no "edited by hand"), finishes it,
-    # and removes the stale temporary file.
-    write_outputs(folder, NEW, "k2")
-    assert {n: (folder / n).read_bytes() for n in NEW} == NEW
-    assert temporaries(folder) == []
-    assert up_to_date(folder, "k2")
-    assert "pending" not in json.loads((folder / MANIFEST).read_text())
+    monkeypatch.setattr(outputs, "_checkpoint", dying)
+    try:
+        write_outputs(folder, files, key)
+    except Killed:
+        pass
+    finally:
+        monkeypatch.setattr(outputs, "_checkpoint", lambda step, path: None)
+
+
+def finish_and_verify(folder: Path, files: dict, key: str, versions: list[dict]) -> None:
+    for name in files:  # in between, every file holds one complete version, never a mixture
+        assert (folder / name).read_bytes() in [v[name] for v in versions], name
+    write_outputs(folder, files, key)  # no --force, no "edited by hand"
+    assert {n: (folder / n).read_bytes() for n in files} == files
+    assert up_to_date(folder, key)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert "pending" not in manifest and "temporaries" not in manifest
+    assert [p.name for p in folder.glob(".derive-tmp.*")] == [".derive-tmp.gradients.py.0123abcd"]  # the user's
+    for name, data in USER_FILES.items():  # a person's files survive every build
+        assert (folder / name).read_bytes() == data
+
+
+def _prepared(tmp_path: Path) -> Path:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for name, data in USER_FILES.items():
+        (folder / name).write_bytes(data)
+    write_outputs(folder, V1, "k1")
+    return folder
+
+
+def test_a_write_interrupted_at_any_point_loses_nothing_and_the_next_build_finishes(tmp_path, monkeypatch, fast_fsync):
+    folder = _prepared(tmp_path)
+    points = checkpoints_of(folder, V3, "k3", monkeypatch)
+    assert points == 10  # journal (create, rename), three files (create, rename each), manifest (create, rename)
+    for kill_at in range(points + 1):
+        interrupted(folder, V3, "k3", kill_at, monkeypatch)
+        if kill_at < points:
+            assert not up_to_date(folder, "k3")
+        finish_and_verify(folder, V3, "k3", [V1, V3])
+        write_outputs(folder, V1, "k1")
+
+
+def test_two_interrupted_builds_in_a_row_at_every_pair_of_points_then_one_complete_build(tmp_path, monkeypatch, fast_fsync):
+    import shutil
+
+    base = _prepared(tmp_path)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(base, pristine)
+    points = checkpoints_of(base, V2, "k2", monkeypatch)
+    for first in range(points + 1):
+        for second in range(points + 3):
+            shutil.rmtree(base)
+            shutil.copytree(pristine, base)
+            interrupted(base, V2, "k2", first, monkeypatch)
+            interrupted(base, V3, "k3", second, monkeypatch)
+            finish_and_verify(base, V3, "k3", [V1, V2, V3])
+
+
+@pytest.mark.parametrize("last", ["V1", "V2", "V3"])
+def test_three_interrupted_builds_in_a_row_then_one_complete_build(tmp_path, monkeypatch, fast_fsync, last):
+    import shutil
+
+    base = _prepared(tmp_path)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(base, pristine)
+    final = {"V1": V1, "V2": V2, "V3": V3}[last]
+    for first in range(0, 11, 2):
+        for second in range(0, 11, 3):
+            for third in (1, 4, 6, 9):
+                shutil.rmtree(base)
+                shutil.copytree(pristine, base)
+                interrupted(base, V2, "k2", first, monkeypatch)
+                interrupted(base, V3, "k3", second, monkeypatch)
+                interrupted(base, V2, "k2", third, monkeypatch)
+                finish_and_verify(base, final, "k" + last[1], [V1, V2, V3])
 
 
 def test_an_edit_after_an_interrupted_build_is_still_caught(tmp_path, monkeypatch):
     folder = tmp_path / "out"
     write_outputs(folder, OLD, "k1")
-    real = outputs.atomic_write
-
-    def dying_write(path, data):
-        if path.name == "answers.json":
-            raise Killed
-        real(path, data)
-
-    monkeypatch.setattr(outputs, "atomic_write", dying_write)
-    with pytest.raises(Killed):
-        write_outputs(folder, NEW, "k2")
-    monkeypatch.setattr(outputs, "atomic_write", real)
+    interrupted(folder, NEW, "k2", 5, monkeypatch)  # gradients.py already replaced, answers.json not yet
+    assert (folder / "gradients.py").read_bytes() == NEW["gradients.py"]
     (folder / "gradients.py").write_bytes(b"a person's change\n")  # already the new version, then edited
     with pytest.raises(OutputError, match="gradients.py: was edited by hand"):
         write_outputs(folder, {**NEW, "gradients.py": b"newer\n"}, "k3")
@@ -231,10 +308,25 @@ def test_an_edit_after_an_interrupted_build_is_still_caught(tmp_path, monkeypatc
 def test_temporary_files_of_other_names_are_left_alone(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
-    for name in ("notes.tmp", ".hidden", ".x.tmp", ".x.ZZZZZZZZ.tmp"):
+    names = ("notes.tmp", ".hidden", ".x.tmp", ".x.ZZZZZZZZ.tmp", ".x.0123abcd.tmp", ".derive-tmp.x.0123abcd")
+    for name in names:
         (folder / name).write_text("mine")
-    write_outputs(folder, NEW, "k")
-    assert {"notes.tmp", ".hidden", ".x.tmp", ".x.ZZZZZZZZ.tmp"} <= {p.name for p in folder.iterdir()}
+    write_outputs(folder, NEW, "k")  # a folder derive never wrote: nothing in it is derive's
+    write_outputs(folder, OLD, "k2")
+    assert set(names) <= {p.name for p in folder.iterdir()}
+
+
+def test_a_refused_build_removes_nothing(tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    write_outputs(folder, OLD, "k1")
+    interrupted(folder, NEW, "k2", 3, monkeypatch)  # leaves a recorded temporary
+    recorded = read_manifest(folder)["temporaries"]
+    assert recorded
+    (folder / "notes.tex").write_bytes(b"edited\n")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(OutputError, match="edited by hand"):
+        write_outputs(folder, NEW, "k2")
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def _spec_variant(tmp_path: Path, rate: str) -> Path:

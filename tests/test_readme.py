@@ -29,3 +29,34 @@ def test_the_readme_samples_are_what_derive_prints(capsys):
         printed = capsys.readouterr().out.splitlines()
         for line in sample(command):
             assert line in printed, (command, line)
+
+
+def test_the_readme_spec_example_gives_the_loss_the_readme_states():
+    import derive
+
+    block = re.search(r"## The spec file\n\n```toml\n(.*?)```", README, re.S).group(1)
+    with_skip = derive.load(block).answers()["loss"]
+    without = derive.load(block.replace("skip = [[0, 2]]", "").replace("W2_0 = [[0.1, 0.2], [0.3, 0.4]]", "")).answers()["loss"]
+    assert f"J = {with_skip:.6f}" in README and f"his J = {without:.6f}" in README
+    assert without == derive.load(ROOT / "examples" / "mazur-222.toml").answers()["loss"]
+
+
+def test_the_readme_notebook_sample_runs():
+    block = re.search(r"In a notebook.*?```python\n(.*?)```", README, re.S).group(1)
+    names: dict = {}
+    exec(compile(block, "README notebook sample", "exec"), names)  # the README's own code, as a reader runs it
+    g, X, Y = names["g"], names["X"], names["Y"]
+    assert g.loss(names["params"], X, Y) < g.loss(g.init_params(0), X, Y)
+    assert "\\underbrace" in names["d"].explain("W1[0,1]")._repr_latex_()
+
+
+def test_the_setup_is_two_commands_and_ci_runs_the_second():
+    block = re.search(r"\A# derive\n\n```sh\n(.*?)```", README, re.S).group(1)
+    install, tests = [line.split("   #")[0].strip() for line in block.strip().splitlines()]
+    assert "python3 -m venv" in install and "pip install ." in install and install.endswith("derive build")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
+    # the TeX Live packages the README installs are the ones CI installs
+    packages = re.search(r"apt-get install -y (.*?) &&", install).group(1).split()
+    for package in packages:
+        assert package in ci or package == "python3-venv", package  # CI needs no virtual environment

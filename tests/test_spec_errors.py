@@ -116,7 +116,7 @@ CASES = [
     ("one-layer", edit(GOOD, "layers = [2, 2, 2]", "layers = [2]"), "network.layers", "needs at least an input and an output layer"),
     ("zero-width", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, 0, 2]"), "network.layers[1]", "width must be at least 1, got 0"),
     ("negative-width", edit(GOOD, "layers = [2, 2, 2]", "layers = [-2, 2, 2]"), "network.layers[0]", "width must be at least 1, got -2"),
-    ("too-wide", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, 33, 2]"), "network.layers[1]", f"over the limit of {MAX_WIDTH} units: wider layers do not fit a worksheet page"),
+    ("too-wide", edit(GOOD, "layers = [2, 2, 2]", f"layers = [2, {MAX_WIDTH + 1}, 2]"), "network.layers[1]", f"width {MAX_WIDTH + 1} is over the limit of {MAX_WIDTH} units a layer"),
     ("astronomically-wide", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, " + "9" * 4000 + ", 2]"), "network.layers[1]", "width 1e3999 is over the limit"),
     ("too-deep", edit(GOOD, "layers = [2, 2, 2]", f"layers = {[2] * 12}"), "network.layers", "at most 10 fit a worksheet"),
     ("too-many-parameters", edit(DEEP, "layers = [2, 3, 3, 1]\nactivation = [\"tanh\", \"relu\", \"identity\"]",
@@ -234,8 +234,10 @@ def test_a_bad_spec_among_good_ones_leaves_an_existing_output_folder_unchanged(t
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
     bad = write(tmp_path / "bad.toml", edit(GOOD, "layers = [2, 2, 2]", "layers = [2, 0, 2]"))
     capsys.readouterr()
-    run_and_expect_refusal(["build", str(examples_dir / "ng-222.toml"), str(bad), "--no-pdf", "--out", str(out)],
-                           capsys, "network.layers[1]", "width must be at least 1", str(bad))
+    assert main(["build", str(examples_dir / "ng-222.toml"), str(bad), "--no-pdf", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"derive: error: {bad}: network.layers[1]: width must be at least 1, got 0\n"
+    assert captured.out.startswith("ng-222: up to date")  # the good spec is built (here: already was)
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()} == before
 
 
@@ -299,17 +301,18 @@ def test_a_byte_order_mark_is_accepted(tmp_path, capsys):
 def test_two_specs_with_the_same_name(tmp_path, capsys, examples_dir):
     copy = write(tmp_path / "copy.toml", (examples_dir / "ng-222.toml").read_text())
     out = tmp_path / "out"
-    line = run_and_expect_refusal(["build", str(examples_dir / "ng-222.toml"), str(copy), "--no-pdf", "--out", str(out)],
-                                  capsys, "name", "'ng-222' is also the name of", str(copy))
-    assert str(examples_dir / "ng-222.toml") in line
-    assert not out.exists()
+    assert main(["build", str(examples_dir / "ng-222.toml"), str(copy), "--no-pdf", "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"derive: error: {copy}: name: 'ng-222' is also the name of {examples_dir / 'ng-222.toml'}")
+    assert (out / "ng-222" / "gradients.py").is_file()  # the first of the two is built
 
 
 def test_the_same_spec_twice(tmp_path, capsys, examples_dir):
     spec = str(examples_dir / "ng-222.toml")
     out = tmp_path / "out"
-    run_and_expect_refusal(["build", spec, spec, "--no-pdf", "--out", str(out)], capsys, "name", "given twice", spec)
-    assert not out.exists()
+    assert main(["build", spec, spec, "--no-pdf", "--out", str(out)]) == 2
+    assert one_error_line(capsys).startswith(f"derive: error: {spec}: name: the file is given twice")
+    assert (out / "ng-222" / "gradients.py").is_file()
 
 
 def one_error_line(capsys) -> str:
@@ -377,3 +380,44 @@ def _toml_string(text: str) -> str:
     import json
 
     return json.dumps(text)  # a JSON string literal is a valid TOML basic string for these names
+
+
+# ---------------------------------------------------------------------------------------------
+# [values] keys against canonical names, mixed rows, and messages that cannot rewrite a terminal line
+
+VALUES_BASE = 'name = "t"\n[network]\nlayers = [1, 1, 1]\nactivation = "sigmoid"\nbias = {bias}\nloss = "half_sse"\n[values]\ny = [[1.0]]\n'
+
+
+@pytest.mark.parametrize("line,field,message", [
+    ("W01 = [[1.0]]", "values.W01", "unknown key; did you mean 'W1'? (parameters are written without leading zeros)"),
+    ("W001 = [[1.0]]", "values.W001", "unknown key; did you mean 'W1'?"),
+    ("b01 = [0.0]", "values.b01", "unknown key; did you mean 'b1'?"),
+    ("W2_1 = [[1.0]]", "values.W2_1", "the network has no W2_1: the weights into layer 2 from layer 1 are W2, without a _<from> part"),
+    ("W2_01 = [[1.0]]", "values.W2_01", "the network has no W2_1: the weights into layer 2 from layer 1 are W2"),
+    ("W3 = [[1.0]]", "values.W3", "the network has no W3: its layers are 1 to 2"),
+])
+def test_values_keys_are_matched_against_canonical_names(tmp_path, capsys, line, field, message):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + "x = [[1.0]]\n" + line + "\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, field, message, str(spec))
+
+
+def test_a_bias_written_with_a_leading_zero_in_a_net_without_biases(tmp_path, capsys):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="false") + "x = [[1.0]]\nb01 = [0.0]\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, "values.b01", "the network has no b1: network.bias is false for layer 1", str(spec))
+
+
+def test_a_list_mixing_numbers_and_rows_is_explained(tmp_path, capsys):
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + "x = [1, [2]]\n")
+    run_and_expect_refusal(["check", str(spec)], capsys, "values.x", "mixes numbers and rows; write one row of 1 number per example", str(spec))
+
+
+@pytest.mark.parametrize("key", ["W1\u202e", "x\u2066y", "a\x1b[2Jb", "\u200fW1"])
+def test_bidirectional_and_control_characters_in_a_key_are_shown_escaped(tmp_path, capsys, key):
+    import json as _json
+
+    quoted = '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 32 else c for c in key) + '"'
+    spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + f"x = [[1.0]]\n{quoted} = 1\n")
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"derive: error: {spec}: values.")
+    assert not any(c in err[:-1] for c in key if not c.isalnum() and c not in "[") and "\\u" in err, ascii(err)

@@ -146,7 +146,9 @@ def valid_specs(draw):
         network["skip"] = draw(st.lists(st.sampled_from(skips), unique_by=tuple, max_size=len(skips)))
     data = {"name": draw(st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)), "network": network}
     if draw(st.booleans()):
-        data["title"] = draw(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40))
+        # A valid title holds what the worksheets can typeset: printable Latin-1, dashes and curly quotes.
+        latin = st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",))
+        data["title"] = draw(st.text(latin | st.sampled_from("\u2013\u2014\u2018\u2019\u201c\u201d"), max_size=40))
     if draw(st.booleans()):
         m = draw(st.integers(1, 3))
         number = st.floats(-1e3, 1e3, allow_nan=False)

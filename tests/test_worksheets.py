@@ -126,11 +126,12 @@ def test_skip_matrix_has_a_display_name():
 def test_222_handout_has_every_path_sum_and_the_counts(net222):
     d, numbers = net222
     tex = render_worksheets(d, numbers, "ng")["handout.tex"]
-    # the four layer-1 path sums, each with both paths (one through each output unit)
+    # the four layer-1 path sums, each with both paths (one through each output unit); the spec gives
+    # no examples, so m is general and the path sums are example n's term J_n
     for i in (1, 2):
         for j in (1, 2):
             theta = rf"\theta^{{(1)}}_{{{i}{j}}}"
-            block = re.search(rf"\\frac{{\\partial J}}{{\\partial {re.escape(theta)}}} &= (.*?)\\end{{align\*}}", tex, re.S)
+            block = re.search(rf"\\frac{{\\partial J_{{n}}}}{{\\partial {re.escape(theta)}}} &= (.*?)\\end{{align\*}}", tex, re.S)
             assert block, theta
             for out in (1, 2):
                 assert rf"\partial a^{{(3)}}_{{{out}}}" in block.group(1)
@@ -154,17 +155,18 @@ def test_ng_output_delta_has_a_minus_y_sign(net222):
 def test_welch_231_answers(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["answers.tex"]
-    assert re.search(r"\\hat\{y\} &= .*= 0\.9135", tex)
+    assert re.search(r"\\hat\{y\} &= .*= 0\.913529", tex)
     grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{")]
-    assert len(grads) == 3 and all(l.rstrip(" \\").endswith("= 0.0102") for l in grads)
-    assert r"\frac{\partial J}{\partial W^{(2)}} = \begin{bmatrix} 0.0102 \\ 0.0102 \\ 0.0102 \end{bmatrix}" in tex
-    assert "rounded only for display to 4 decimals" in tex
+    # 0.785835 · 0.0129178 = 0.010151…: the printed operands give the printed result (not 0.0102)
+    assert len(grads) == 3 and all(l.rstrip(" \\").endswith(r"0.785835 \cdot 0.0129178 = 0.01015") for l in grads)
+    assert r"\frac{\partial J}{\partial W^{(2)}} = \left(a^{(2)}\right)^T \delta^{(3)} =  \begin{bmatrix} 0.01015 \\ 0.01015 \\ 0.01015 \end{bmatrix}" in tex
+    assert "4 significant figures" in tex
 
 
 def test_welch_231_handout_shapes_and_sign(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["handout.tex"]
-    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && m\times 1" in tex
+    assert r"\delta^{(3)} &= -\left(y - \hat{y}\right) \odot f'\left(z^{(3)}\right) && 1\times 1" in tex  # the spec's one example: m = 1
     assert r"\frac{\partial J}{\partial W^{(2)}} &= \left(a^{(2)}\right)^T \delta^{(3)} && 3\times 1" in tex
     assert r"z^{(2)} &= X W^{(1)}" in tex
 
@@ -250,18 +252,20 @@ def test_golden_handout(profile):
 # ---------------------------------------------------------------------------------------------
 # The course's order and signs, in every profile
 
-OUTPUT = {"ng": "a^{(3)}", "nielsen": "a^{3}", "welch": r"\hat{y}"}
+OUTPUT = {"ng": "a^{(3)}", "nielsen": r"\hat{y}", "welch": r"\hat{y}", "qbus": r"f(\mathbf{x}, \mathbf{W})"}
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_loss_is_written_y_minus_y_hat(profile, net231):
     d, numbers = net231
     docs = render_worksheets(d, numbers, profile)
-    cost, out = PROFILES[profile].cost, OUTPUT[profile]
-    assert rf"{cost} = \frac{{1}}{{2}} \left(y - {out}\right)^{{2}}" in docs["handout.tex"]
+    p = PROFILES[profile]
+    cost, out, y = p.cost, OUTPUT[profile], p.target
+    error = rf"\left({y} - {out}\right)" if p.target_first else rf"\left({out} - {y}\right)"
+    assert rf"{cost} = \frac{{1}}{{2}} {error}^{{2}}" in docs["handout.tex"]
     for name, tex in docs.items():
         # SymPy's canonical order would print (-ŷ + y); nothing anywhere may start a sum with -a … + y
-        assert not re.search(r"\\left\(- [^()]*\+ y", tex), name
+        assert not re.search(r"\\left\(- [^()]*\+ " + re.escape(y), tex), name
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -270,7 +274,8 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
     d, numbers = net231
     docs = render_worksheets(d, numbers, profile)
     out, delta = OUTPUT[profile], ("\\delta^{3}" if profile == "nielsen" else "\\delta^{(3)}")
-    error = rf"-\left(y - {out}\right)" if profile == "welch" else rf"\left({out} - y\right)"
+    y = PROFILES[profile].target
+    error = rf"-\left({y} - {out}\right)" if PROFILES[profile].minus_y_first else rf"\left({out} - {y}\right)"
     line = next(l for l in docs["handout.tex"].splitlines() if l.startswith(rf"{delta} &="))
     assert line.endswith(rf"= {error}\, {out} \left(1 - {out}\right)"), line
     # ŷ = 0.9135 > y = 0.75, so ∂J/∂z of the output is positive in every profile
@@ -281,9 +286,10 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
 def test_sse_output_delta_carries_the_factor_two():
     d, numbers = build((EXAMPLES / "nielsen-121.toml").read_text())
     tex = render_worksheets(d, numbers, "nielsen")["handout.tex"]
-    assert r"= 2 \left(a^{3} - y\right)\, a^{3} \left(1 - a^{3}\right)" in tex
-    assert r"\delta^{3} &= 2 \left(a^{3} - y\right) \circ g'\left(z^{3}\right)" in tex
-    assert r"e = \left(y - a^{3}\right)^{2}" in tex
+    # the notes (seed 002) write ŷ, g'(z^3) and e = (y − ŷ)², not a^3 (which reads as a cubed)
+    assert r"= 2 \left(\hat{y} - y\right)\, \hat{y} \left(1 - \hat{y}\right)" in tex
+    assert r"\delta^{3} &= 2 \left(\hat{y} - y\right) \circ g'\left(z^{3}\right)" in tex
+    assert r"e = \left(y - \hat{y}\right)^{2}" in tex
 
 
 def test_hidden_delta_is_weighted_sum_then_slope(net222):
@@ -311,23 +317,9 @@ def test_proof_sentence_only_when_proofs_are_given(net222):
     proved = render_worksheets(d, numbers, "ng", proofs=prove(d))
     assert "was proved" not in plain["handout.tex"]
     assert ("For every one of the 8 parameters, the sum over its paths equals its $\\delta$ form; "
-            "this was proved for 8 parameters symbolically") in proved["handout.tex"]
+            "this was proved without listing the paths") in proved["handout.tex"]
     assert proved["exercises.tex"] == plain["exercises.tex"] and proved["answers.tex"] == plain["answers.tex"]
     assert proved == render_worksheets(d, numbers, "ng", proofs=prove(d))
-
-
-def test_proof_sentence_counts_each_method():
-    from derive.proof import ParameterProof
-    from derive.worksheets import proof_sentence
-
-    proofs = ([ParameterProof(f"W1[{i},0]", "symbolic", "") for i in range(3)]
-              + [ParameterProof(f"W2[{i},0]", "numeric", "") for i in range(2)]
-              + [ParameterProof("W3[0,0]", "skipped", "")])
-    text = proof_sentence(proofs)
-    assert text.startswith("For 5 of the 6 parameters")
-    assert "3 parameters symbolically" in text and "2 parameters by exact rational arithmetic" in text
-    assert "The other 1 has too many paths to enumerate and was not compared" in text
-    assert "not compared" in proof_sentence([ParameterProof("W1[0,0]", "skipped", "")])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,30 +334,31 @@ def test_batch_answers_sum_every_example_in_the_loss_and_gradient_lines():
     # the substituted lines must add the three examples, not show example 1 alone (0.0134, 0.0101).
     d, numbers = _example("welch-231-batch")
     tex = render_worksheets(d, numbers, "welch")["answers.tex"]
-    assert (r"&= \frac{1}{2} \left[\left(0.7500 - 0.9135\right)^{2} + \left(0.8200 - 0.8813\right)^{2}"
-            r" + \left(0.9300 - 0.9173\right)^{2}\right] = 0.0153") in tex
-    assert r"\frac{1}{2} \left(y - \hat{y}\right)^{2} = \frac{1}{2} \left(0.7500 - 0.9135\right)^{2} = 0.0153" not in tex
-    assert (r"\frac{\partial J}{\partial W^{(2)}_{11}} &= \sum_{n=1}^{m} a^{(2)}_{1} \delta^{(3)} \\ "
-            r"&= 0.7858 \cdot 0.0129 + 0.6682 \cdot 0.0064 + 0.8022 \cdot \left(-0.0010\right) = 0.0137") in tex
+    # J is the sum of the examples' losses, each printed; example 1's loss is worked in full
+    assert r"J_{1} &= \frac{1}{2} \left(y(1) - \hat{y}(1)\right)^{2} = \frac{1}{2} \left(0.75 - 0.913529\right)^{2} = 0.013371" in tex
+    assert r"J &= \sum_{n=1}^{m} J_{n} = 0.013371 + 0.0018773 + 8.0321\times 10^{-5} = 0.01533" in tex
+    # the gradient's summands carry their example index, and every example's numbers are in it
+    assert (r"\frac{\partial J}{\partial W^{(2)}_{11}} &= \sum_{n=1}^{m} a^{(2)}_{1}(n) \delta^{(3)}(n) \\ "
+            r"&= 0.785835 \cdot 0.0129178 + 0.668188 \cdot 0.0064112") in tex
+    # δ(3) of every example, m × 1, with its values
+    assert r"$\delta^{(3)}$, one row per example ($m \times 1$)" in tex
 
 
 def test_batch_answers_classification_gradient_sign_follows_from_its_line():
     # classification-231 (4 examples, bce, welch) printed "0.7125 · (−0.3927) = 0.1575".
     d, numbers = _example("classification-231")
     tex = render_worksheets(d, numbers, "welch")["answers.tex"]
-    assert r"0.7125 \cdot \left(-0.3927\right) = 0.1575" not in tex
-    assert (r"&= 0.7125 \cdot \left(-0.3927\right) + 0.5603 \cdot 0.6082 + 0.6116 \cdot 0.5974"
-            r" + 0.6621 \cdot \left(-0.4062\right) = 0.1575") in tex
-    # the batch's J: one bracketed term per example, on lines of their own, ending in the total
-    loss = tex[tex.index("J &= -\\sum"):]
-    assert loss.count(r"\ln\left(1 - ") == 4 and r"\right)\Big] = 2.8668" in loss
+    line = next(l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{11}}"))
+    assert line.count(r"\cdot") == 4 and line.rstrip(" \\").endswith("= 0.1575"), line
+    # the batch's J: the four examples' losses, summed
+    assert r"J &= \sum_{n=1}^{m} J_{n} = 0.49870 + 0.93705 + 0.90992 + 0.52116 = 2.867" in tex
 
 
 def test_batch_loss_substitutes_m_in_the_ng_profile():
     # iris-423 (ng, half_mse, 3 examples): the substituted constant is 1/(2·3), not 1/(2·m).
     d, numbers = _example("iris-423")
     tex = render_worksheets(d, numbers, "ng")["answers.tex"]
-    assert r"\frac{1}{2 \cdot 3} \Big[\left(1.0000 - 0.4979\right)^{2}" in tex
+    assert r"\frac{1}{2 \cdot 3} \left[\left(1 - 0.497859\right)^{2}" in tex
     assert r"\frac{1}{2 \cdot m} \Big[" not in tex
 
 
@@ -373,24 +366,24 @@ def test_batch_exercises_give_every_example():
     # The exercises ask for J and gradients totalled over the batch, so they must print every example.
     d, numbers = _example("iris-423")
     tex = render_worksheets(d, numbers, "ng")["exercises.tex"]
-    assert "Given the 3 examples, one per row" in tex
-    assert r"7.0000 & 3.2000 & 4.7000 & 1.4000" in tex and r"0.0000 & 0.0000 & 1.0000" in tex
+    assert "Given the 3 examples, one row per example $n$" in tex
+    assert "\n2 & 7 & 3.2 & 4.7 & 1.4 & 0 & 1 & 0" in tex and "\n3 & 6.3 & 3.3 & 6 & 2.5 & 0 & 0 & 1" in tex
 
 
 def test_negative_argument_is_bracketed_once():
-    # nielsen-121: a^2_2 = σ(−0.1000), not σ((−0.1000)).
+    # nielsen-121: a^2_2 = σ(−0.1), not σ((−0.1)).
     d, numbers = _example("nielsen-121")
     tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
-    assert r"\sigma\left(-0.1000\right) = 0.4750" in tex
+    assert r"g\left(-0.1\right) = 0.47502" in tex  # nielsen writes its activation g (g = σ)
     assert r"\left(\left(-" not in tex
 
 
 def test_bias_gradient_is_not_written_twice():
-    # nielsen-121: ∂e/∂b^2_1 = δ^2_1 = 0.0023, not "= 0.0023 = 0.0023".
+    # nielsen-121: ∂e/∂b^2_1 = δ^2_1 = 0.002316, not "= 0.002316 = 0.002316".
     d, numbers = _example("nielsen-121")
     tex = render_worksheets(d, numbers, "nielsen")["answers.tex"]
-    assert r"\frac{\partial e}{\partial b^{2}_{1}} &= \delta^{2}_{1} = 0.0023 \\" in tex
-    assert "0.0023 = 0.0023" not in tex
+    assert r"\frac{\partial e}{\partial b^{2}_{1}} &= \delta^{2}_{1} = 0.002316 \\" in tex
+    assert "0.002316 = 0.002316" not in tex
 
 
 def test_sentences_read_as_english():
@@ -401,21 +394,21 @@ def test_sentences_read_as_english():
     assert "loss half sse" not in sheets["answers.tex"]
     # one path: "the missing factor is", "1 path of 5 factors" (not "factors each")
     assert "The missing factor is $" in sheets["answers.tex"]
-    assert "along 1 path of 5 factors " in sheets["handout.tex"] and "1 path of 5 factors each" not in sheets["handout.tex"]
+    assert "along 1 path of 5 factors." in sheets["handout.tex"] and "1 path of 5 factors each" not in sheets["handout.tex"]
     d, numbers = _example("mazur-222")
     handout = render_worksheets(d, numbers, "nielsen")["handout.tex"]
     # "So ... = δ x_1," continues into "with δ = ...": a comma, not a full stop before "with"
     assert r"= \delta^{2}_{1}\, x_{1}, \]" in handout
 
 
-def test_a_value_that_would_print_as_zero_keeps_two_significant_figures():
+def test_a_small_value_keeps_its_significant_figures():
     """iris-423: δ of hidden unit 1 is about −2.6e−5 for example 2; 4 decimals would print a false 0.0000."""
     from derive.spec import load_spec
 
     d = derive(build_network(load_spec(Path(__file__).parent.parent / "examples" / "iris-423.toml")))
     tex = render_worksheets(d, compute_answers(d), "ng")["answers.tex"]
-    assert r"\left(-2.6\times 10^{-5}\right) \cdot 7.0000" in tex
-    assert "two significant figures" in tex
+    assert r"\left(-2.63726\times 10^{-5}\right) \cdot 7" in tex
+    assert "significant figures" in tex
 
 
 @pytest.mark.parametrize("profile", ["ng", "nielsen", "welch"])

@@ -7,6 +7,7 @@ check leaves the output folder as it was.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -19,18 +20,19 @@ import numpy as np
 
 from .. import __version__, reference
 from ..answers import compute_answers
-from ..build import CheckFailed
+from ..builder import CheckFailed, resolve_notation
 from ..check import check_module
 from ..codegen import load_module, module_source
 from ..derivation import derive
 from ..errors import DeriveError, LatexError, SpecError
 from ..latex import compile_with_log, have_latex
 from ..network import build_network
-from ..notation import get_profile
 from ..outputs import write_outputs
+from ..profile import Profile, load_profile
 from ..spec import Spec, load_spec
 from ..typeset import Typesetter
-from ..worksheets import render_variants
+from ..worked import worked
+from ..worksheets import default_template_dir, render_variants
 from .canvas import canvas_zip
 from .documents import combined_document
 from .moodle import moodle_xml
@@ -47,6 +49,7 @@ LATEX_SECONDS = 900  # one combined document of a large class is a long but ordi
 # Every gradient and update is a question: past this many LMS items (questions × students) the
 # exports run to hundreds of megabytes and no quiz can use them.
 MAX_ITEMS = 200_000
+PRECISION = 4  # significant figures of the sheets' computed numbers, as `derive build` prints them
 
 
 def questions_per_student(spec: Spec) -> int:
@@ -91,8 +94,9 @@ def check_against_reference(spec: Spec, student: Student, qs, numbers: dict) -> 
                               f"backprop gives {expected!r}")
 
 
-def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: str) -> str:
-    digest = hashlib.sha256(f"{__version__}|class|{seed}|{','.join(formats)}|{notation}|".encode())
+def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: Profile) -> str:
+    # The whole profile (its repr), so that editing a profile file rebuilds.
+    digest = hashlib.sha256(f"{__version__}|class|{seed}|{','.join(formats)}|{notation!r}|".encode())
     digest.update(spec_bytes)
     digest.update(json.dumps([(s.id, s.name, s.extra) for s in students]).encode())
     package = Path(__file__).resolve().parent.parent
@@ -115,19 +119,21 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     if spec.variants is None:
         raise SpecError(spec.source, "variants", "is missing; add a [variants] table saying what is redrawn per student, "
                                                  "e.g. weights = [-1.0, 1.0]")
+    if spec.l2:
+        raise SpecError(spec.source, "network.l2", "a class set does not support an L2 term yet (its sheets do not show it)")
     per_student_count = questions_per_student(spec)
     if per_student_count * len(students) > MAX_ITEMS:
         raise SpecError(spec.source, "network.layers", f"a class set asks {per_student_count} questions per student (every "
                         f"gradient and update), {per_student_count * len(students)} for {len(students)} students; at most "
                         f"{MAX_ITEMS}: use a smaller network or fewer students")
-    style = notation or spec.notation
+    style = resolve_notation(notation) if notation else load_profile(spec.notation, Path(spec_path).parent)
     derivation = derive(build_network(spec))
     module = load_module(module_source(derivation))
-    ts = Typesetter(derivation, get_profile(style), 4)
+    ts = Typesetter(derivation, style, PRECISION)
     asked = QuestionSet(ts, len(spec.values.x))
 
     variants: list[Variant] = []
-    records, numbers_list = [], []
+    records, sheets_data = [], []
     for number, student in enumerate(students):
         values = draw_values(spec, seed, student.id)
         own_spec = replace(spec, values=values)
@@ -139,10 +145,12 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
                 raise CheckFailed(f"student {student.id}: " + "; ".join(report.lines()))
         own = replace(derivation, network=replace(derivation.network, spec=own_spec))
         numbers = compute_answers(own, module)
-        qs = asked.questions(numbers)
+        # The student's sheet: `derive build`'s worked lines, their figures settled on these numbers.
+        sheet = worked(_typesetter_for(ts, own), numbers)
+        qs = asked.questions(numbers, sheet["lines"])
         check_against_reference(own_spec, student, qs, numbers)
         variants.append(Variant(student, tuple(givens(ts, numbers)), tuple(qs)))
-        numbers_list.append(numbers)
+        sheets_data.append(sheet)
         records.append({"id": student.id, "name": student.name, "values": canonical_values(values), "answers": numbers})
 
     files: dict[str, bytes] = {
@@ -160,7 +168,7 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     folder = out_dir / spec.name / "class"
     own_files: dict[str, dict[str, bytes]] = {}  # students/<id>/ -> its files
     if "pdf" in formats:
-        sheets = list(render_variants(derivation, numbers_list, style, template_dir))
+        sheets = list(render_variants(derivation, sheets_data, style, template_dir, PRECISION))
         docs = ("exercises", "answers")
         for doc in docs:
             files[f"{doc}.tex"] = combined_document(students, [s[f"{doc}.tex"] for s in sheets]).encode()
@@ -168,11 +176,13 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
             for student, sheet in zip(students, sheets):
                 own_files[student.id] = {f"{d}.tex": combined_document([student], [sheet[f"{d}.tex"]]).encode() for d in docs}
         if have_latex():
+            # Text from a template folder that is not derive's own compiles only inside the sandbox.
+            trusted = template_dir is None or Path(template_dir).resolve() == default_template_dir().resolve()
             jobs = [(folder / f"{d}.tex", files[f"{d}.tex"]) for d in docs]
             jobs += [(folder / "students" / sid / name, text) for sid, own in own_files.items() for name, text in own.items()]
             # The two combined documents side by side; per-student ones, when asked for, on every core.
             with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1) if per_student else 2) as pool:
-                pdfs = list(pool.map(lambda job: _compile(job[1], job[0]), jobs))
+                pdfs = list(pool.map(lambda job: _compile(job[1], job[0], trusted), jobs))
             for (where, _), data in zip(jobs, pdfs):
                 target = files if where.parent == folder else own_files[where.parent.name]
                 target[where.stem + ".pdf"] = data
@@ -187,12 +197,20 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     return result
 
 
-def _compile(text: bytes, shown_as: Path) -> bytes:
+def _typesetter_for(ts: Typesetter, derivation) -> Typesetter:
+    """`ts` for one student's derivation (same network, other [values]): names and printing are the
+    same for everyone, so the class's Typesetter is copied rather than built again."""
+    own = copy.copy(ts)
+    own.d, own.net, own.spec = derivation, derivation.network, derivation.network.spec
+    return own
+
+
+def _compile(text: bytes, shown_as: Path, trusted: bool = True) -> bytes:
     with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
         tex = Path(tmp) / "document.tex"
         tex.write_bytes(text)
         try:
-            pdf, _ = compile_with_log(tex, timeout=LATEX_SECONDS, single_pass=True)
+            pdf, _ = compile_with_log(tex, timeout=LATEX_SECONDS, single_pass=True, trusted=trusted)
         except LatexError as exc:
             raise LatexError(f"{shown_as}: {str(exc).split(': ', 1)[-1]}") from None
         return pdf.read_bytes()

@@ -1,6 +1,7 @@
 """The gradable quantities of one variant: the loss, the outputs and every δ of the first example,
 every gradient and every updated parameter, each with its exact value, the tolerance its printed
-precision allows, and its worked line in the course's notation (the LMS's feedback).
+precision on that student's answer sheet allows, and its worked line in the course's notation (the
+LMS's feedback).
 
 Values are read from the answers object (`compute_answers`, the generated code), never recomputed;
 `path` says where, so a test can compare every export with variants.json entry by entry.
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
-import sympy as sp
 
 from .. import activations
-from ..typeset import Typesetter
+from ..typeset import Typesetter, tex_number
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,10 @@ class Question:
     key: str  # canonical and stable across students: "loss", "delta2[1]", "gradient W1[0,1]", ...
     path: tuple  # where the value sits in the answers object
     label: str  # LaTeX of the quantity in the course's notation
-    value: float  # exact (double precision), as answers.json holds it
-    printed: str  # as the answer sheet prints it
-    tolerance: float  # half a unit in the last printed digit
-    feedback: str  # the worked line, LaTeX
+    value: float  # the exact value rounded to binary64, as answers.json holds it
+    printed: str  # as this student's answer sheet prints it (Decimal syntax: its exponent is its precision)
+    tolerance: float  # half a unit in the last printed figure (see `tolerance_for`)
+    feedback: str  # the worked line, LaTeX, with the numbers the sheet prints
 
 
 def tolerance_of(printed: str) -> float:
@@ -41,6 +42,23 @@ def tolerance_of(printed: str) -> float:
 _PRINTED = re.compile(r"-?[0-9]+(?:\.(?P<frac>[0-9]+))?(?:\\times 10\^\{(?P<exp>-?[0-9]+)\})?")
 
 
+def tolerance_for(printed: str, value: float, figures: int) -> float:
+    """The tolerance of an answer the sheet prints as `printed` (Decimal text), exact value `value`.
+
+    A rounded number: half a unit in its last printed figure (the sheet settles its figures per
+    line, so this is whatever that student's sheet shows). A number the sheet prints exactly because
+    it is a short decimal (z = 1.3) is not rounded at all: it gets the tolerance it would have
+    rounded to `figures` significant figures, the sheet's rule (an exact 0: half a unit of the
+    `figures`-th decimal)."""
+    d = Decimal(printed)
+    exact = float(d) == value and len(d.as_tuple().digits) < figures
+    if exact:
+        if d == 0:
+            return 0.5 * 10.0 ** -figures
+        return 0.5 * 10.0 ** (d.adjusted() - figures + 1)
+    return 0.5 * 10.0 ** d.as_tuple().exponent
+
+
 def lookup(answers: dict, path: tuple) -> float:
     value = answers
     for step in path:
@@ -51,129 +69,123 @@ def lookup(answers: dict, path: tuple) -> float:
 class QuestionSet:
     """The questions of every variant of one class: same keys, labels and formulas, other numbers.
 
-    A worked line's substituted form is the printed formula with numbers in the symbols' places,
-    and where SymPy puts brackets and terms does not depend on the names it prints, so each line
-    is printed once with a placeholder per symbol and each student's numbers go into the
-    placeholders: no SymPy printing per student.
+    Each question is a line of the student's worked answer sheet (`derive.worked`'s WorkedLine
+    data): its value is read from the answers object, its printed form and precision from the
+    line's printed result, and its feedback is the sheet's formula with the numbers the sheet
+    prints in it, so an LMS marks exactly what the printed sheet shows.
     """
 
     def __init__(self, ts: Typesetter, examples: int):
         self.ts, self.examples = ts, examples
-        net = ts.net
-        self.symbols = [net.m, *net.x, *net.y, *(p.symbol for p in ts.d.parameters)]
-        for l in range(1, ts.L + 1):
-            self.symbols += [*net.z[l], *net.a[l], *net.delta[l]]
-        self.index = {sym: i for i, sym in enumerate(self.symbols)}
-        self.lines = self._lines()
-
-    def _slots(self, e: int) -> dict[sp.Symbol, str]:
-        return {**self.ts.sym, **{s: f"\x00{e}.{i}\x00" for s, i in self.index.items()}}
-
-    def _lines(self) -> list[tuple]:
-        """(key, path, label, lhs, formula, substituted with placeholders) for every question."""
-        ts, net, d = self.ts, self.ts.net, self.ts.d
-        slots = self._slots(0)
-        batch = [self._slots(e) for e in range(self.examples)] if self.examples > 1 else None
-        lines = []
-        if batch:
-            lines.append(("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_formula(), ts.loss_rhs(dot=True, examples=batch)))
-        else:
-            lines.append(("loss", ("loss",), ts.p.cost, ts.p.cost, ts.loss_rhs(), ts.loss_rhs(slots, dot=True)))
+        net, d = ts.net, ts.d
+        self.by_name = {s.name: s for s in net.info}
+        multi = examples > 1
+        self.asked = []  # (key, path, label, the worked line's `what`, formula, how to substitute)
+        self.asked.append(("loss", ("loss",), ts.p.cost, "loss" if multi else "loss #0",
+                           ts.loss_formula() if multi else ts.loss_rhs(), "loss"))
         L = ts.L
         act = net.activation(L)
         for j, (z, a) in enumerate(zip(net.z[L], net.a[L])):
             f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
-            lines.append((f"a{L}[{j}]", ("forward", f"a{L}", 0, j), ts.s(a), ts.s(a), ts.tex(f), self._sub(f, slots)))
+            self.asked.append((f"a{L}[{j}]", ("forward", f"a{L}", 0, j), ts.s(a), f"a {a.name} #0", ts.tex(f), ("expr", f)))
         for l in range(L, 0, -1):
             for j, z in enumerate(net.z[l]):
                 dsym = d.delta[z]
                 if l < L:
-                    formula, subs = ts.hidden_delta(z), ts.hidden_delta(z, slots, dot=True)
+                    formula, how = ts.hidden_delta(z), ("hidden", z)
                 elif d.output_delta[dsym].simplified:
-                    formula, subs = ts.tex(d.delta_expr[dsym]), self._sub(d.delta_expr[dsym], slots)
+                    formula, how = ts.tex(d.delta_expr[dsym]), ("expr", d.delta_expr[dsym])
                 else:
-                    formula, subs = ts.output_chain(z), ts.output_chain(z, slots, dot=True)
-                lines.append((f"delta{l}[{j}]", ("delta", f"delta{l}", 0, j), ts.s(dsym), ts.s(dsym), formula, subs))
+                    formula, how = ts.output_chain(z), ("chain", z)
+                self.asked.append((f"delta{l}[{j}]", ("delta", f"delta{l}", 0, j), ts.s(dsym), f"delta {dsym.name} #0", formula, how))
         for p in d.parameters:
             g = d.gradient[p.key]
-            lhs = ts.dcost(ts.pname(p.key))
-            path = ("gradients", p.matrix, *p.index)
-            if batch:
-                terms = [self._sub(g, ex) for ex in batch]
-                subs = " + ".join(terms) if len(terms) <= MAX_FEEDBACK_TERMS else " + ".join(terms[:2] + [r"\cdots", terms[-1]])
-                lines.append((f"gradient {p.key}", path, lhs, lhs, rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}", subs))
-            else:
-                lines.append((f"gradient {p.key}", path, lhs, lhs, ts.tex(g), "" if g.is_Symbol else self._sub(g, slots)))
-        return lines
+            formula = rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}" if multi else ts.tex(g)
+            self.asked.append((f"gradient {p.key}", ("gradients", p.matrix, *p.index), ts.dcost(ts.pname(p.key)),
+                               f"gradient {p.key}", formula, ("gradient", g)))
 
-    def _sub(self, expr: sp.Expr, names: dict) -> str:
-        return self.ts.tex(expr, names, mul_symbol="dot")
-
-    def questions(self, numbers: dict) -> list[Question]:
+    def questions(self, numbers: dict, lines) -> list[Question]:
+        """This student's questions from their sheet's worked lines (`worked(...)["lines"]`)."""
         ts = self.ts
-        texts = [self._texts(numbers, e) for e in range(self.examples if self.examples > 1 else 1)]
-
-        def fill(template: str) -> str:
-            text = _SLOT.sub(lambda m: texts[int(m[1])][int(m[2])], template)
-            # A negative number as a function's whole argument is bracketed once, σ(−0.1), as on the sheet.
-            return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
-
+        by_what = {ln.what: ln for ln in lines}
+        valued = self._valued(lines)
         out = []
-        for key, path, label, lhs, formula, subs in self.lines:
-            out.append(_question(ts, numbers, key, path, label, [lhs, formula, fill(subs)]))
-        rate = numbers.get("learning_rate")
-        if rate is not None:
+        for key, path, label, what, formula, how in self.asked:
+            line = by_what[what]
+            out.append(self._question(numbers, key, path, label, [label, formula, self._substituted(how, line, valued)], line))
+        if numbers.get("learning_rate") is not None:
             for p in ts.d.parameters:
-                grad = lookup(numbers, ("gradients", p.matrix, *p.index))
-                old = lookup(numbers, ("parameters", p.matrix, *p.index))
+                line = by_what[f"update {p.key}"]
                 name = ts.pname(p.key)
-                out.append(_question(ts, numbers, f"updated {p.key}", ("updated", p.matrix, *p.index),
-                                     rf"{name}\ \text{{(updated)}}",
-                                     [rf"{name} \leftarrow {name} - \eta\, {ts.dcost(name)}",
-                                      rf"{ts.num(old)} - {ts.num(rate)} \cdot {_paren(ts.num(grad))}"]))
+                printed = {s.name: _number(t) for s, t in line.operands.items()}
+                out.append(self._question(numbers, f"updated {p.key}", ("updated", p.matrix, *p.index),
+                                          rf"{name}\ \text{{(updated)}}",
+                                          [rf"{name} \leftarrow {name} - \eta\, {ts.dcost(name)}",
+                                           rf"{printed[p.symbol.name]} - {printed['eta']} \cdot {printed['grad']}"], line))
         return out
 
-    def _texts(self, numbers: dict, e: int) -> list[str]:
-        vals = _example_values(self.ts, numbers, e)
-        return [str(int(vals[s])) if s == self.ts.net.m else _paren(self.ts.num(vals[s])) for s in self.symbols]
+    def _valued(self, lines) -> dict[int, dict]:
+        """Per example n, the profile's symbol names with the numbers the sheet prints for example n."""
+        out: dict[int, dict] = {}
+        for ln in lines:
+            kind, _, rest = ln.what.partition(" ")
+            name, _, n = rest.partition(" #")
+            if not n:
+                continue
+            names = out.setdefault(int(n), dict(self.ts.sym))
+            for s, t in ln.operands.items():
+                names[s] = _number(t)
+            if kind in ("z", "a", "delta"):
+                names[self.by_name[name]] = _number(ln.result)
+        return out
+
+    def _substituted(self, how, line, valued: dict) -> str:
+        ts = self.ts
+        v0 = valued[0]
+        if how == "loss":
+            if self.examples == 1:
+                return ts.loss_rhs(v0, dot=True)
+            terms = [_number(line.operands[s]) for s in sorted(line.operands, key=lambda s: int(s.name.rsplit("__", 1)[1]))]
+            return _join(terms, self.examples)
+        kind, arg = how
+        if kind == "expr":
+            return _once(ts.tex(arg, v0, mul_symbol="dot"))
+        if kind == "chain":
+            return _once(ts.output_chain(arg, v0, dot=True))
+        if kind == "hidden":
+            return _once(ts.hidden_delta(arg, v0, dot=True))
+        if arg.is_Symbol and self.examples == 1:
+            return ""  # ∂J/∂b = δ: nothing to substitute
+        return _join([_once(ts.tex(arg, valued[n], mul_symbol="dot")) for n in sorted(valued)], self.examples)
+
+    def _question(self, numbers: dict, key: str, path: tuple, label: str, parts: list[str], line) -> Question:
+        value = lookup(numbers, path)
+        feedback = _LINE_BREAK.sub(" ", " = ".join(p for p in [*parts, tex_number(line.result)] if p))
+        return Question(key, path, label, value, line.result, tolerance_for(line.result, value, self.ts.precision), feedback)
 
 
-_SLOT = re.compile("\x00([0-9]+)[.]([0-9]+)\x00")
+def _number(text: str) -> str:
+    """A printed operand as LaTeX, bracketed when negative (a factor or a function's argument)."""
+    return _paren(tex_number(text))
 
 
-_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[0-9.]+)\\right\)\\right\)")
+def _join(terms: list[str], examples: int) -> str:
+    """A sum over examples: every term, or the first two, \\cdots and the last of a long one."""
+    if len(terms) > MAX_FEEDBACK_TERMS or examples > len(terms):
+        terms = terms[:2] + [r"\cdots"] + ([terms[-1]] if examples == len(terms) else [])
+    return " + ".join(terms)
+
+
+def _once(text: str) -> str:
+    # A negative number as a function's whole argument is bracketed once, σ(−0.1), as on the sheet.
+    return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
+
+
+_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[^()]+?)\\right\)\\right\)")
 # The sheet breaks a long line inside an align environment (`\\ &\qquad`); feedback is one display.
 _LINE_BREAK = re.compile(r"\s*\\\\\s*&(?:\\q?quad)?\s*")
 
-
-def _question(ts: Typesetter, numbers: dict, key: str, path: tuple, label: str, parts: list[str]) -> Question:
-    value = lookup(numbers, path)
-    printed = ts.num(value)
-    feedback = _LINE_BREAK.sub(" ", " = ".join(p for p in [*parts, printed] if p))
-    return Question(key, path, label, value, printed, tolerance_of(printed), feedback)
-
-
-def questions(ts: Typesetter, numbers: dict) -> list[Question]:
-    """The questions of one variant (a class builds a QuestionSet once and reuses it)."""
-    return QuestionSet(ts, numbers["examples"]).questions(numbers)
-
-
 MAX_FEEDBACK_TERMS = 4  # a batch gradient's feedback shows this many examples' terms before \cdots
-
-
-def _example_values(ts: Typesetter, numbers: dict, e: int) -> dict[sp.Symbol, float]:
-    net = ts.net
-    vals: dict[sp.Symbol, float] = {net.m: float(numbers["examples"])}
-    vals.update({x: numbers["inputs"]["x"][e][k] for k, x in enumerate(net.x)})
-    vals.update({y: numbers["inputs"]["y"][e][k] for k, y in enumerate(net.y)})
-    for p in ts.d.parameters:
-        vals[p.symbol] = lookup(numbers, ("parameters", p.matrix, *p.index))
-    for l in range(1, ts.L + 1):
-        for j in range(ts.spec.layers[l]):
-            vals[net.z[l][j]] = numbers["forward"][f"z{l}"][e][j]
-            vals[net.a[l][j]] = numbers["forward"][f"a{l}"][e][j]
-            vals[net.delta[l][j]] = numbers["delta"][f"delta{l}"][e][j]
-    return vals
 
 
 def _paren(text: str) -> str:

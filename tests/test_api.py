@@ -1,0 +1,143 @@
+"""The Python API gives what the command line gives: same numbers, same files, same errors."""
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import derive
+from derive.cli import main
+from derive.latex import have_latex
+
+from conftest import EXAMPLES, spec_text
+
+MAZUR = EXAMPLES / "mazur-222.toml"
+
+
+@pytest.fixture(scope="module")
+def mazur():
+    return derive.load(MAZUR)
+
+
+def test_the_package_offers_the_api():
+    assert {"load", "build", "Derivation", "Explanation", "SpecError", "DeriveError", "__version__"} <= set(dir(derive))
+    assert derive.Derivation is derive.api.Derivation and issubclass(derive.SpecError, derive.DeriveError)
+
+
+def test_answers_are_the_cli_json(mazur, capsys):
+    assert main(["answers", str(MAZUR), "--json"]) == 0
+    assert mazur.answers() == json.loads(capsys.readouterr().out)
+    assert mazur.answers()["loss"] == pytest.approx(0.298371108760, rel=1e-11)  # Mazur's published J
+
+
+def test_a_path_and_the_same_text_give_the_same_derivation(mazur, tmp_path):
+    text = MAZUR.read_text()
+    for spec in (text, str(MAZUR), MAZUR, text.replace("\n", "\r\n")):
+        d = derive.load(spec)
+        assert d.answers() == mazur.answers() and d.source() == mazur.source()
+    # a one-line string is a file name, even when such a file holds TOML
+    (tmp_path / "x = 1").write_text(text)
+    assert derive.load(str(tmp_path / "x = 1")).spec.name == "mazur-222"
+
+
+def test_errors_are_the_cli_spec_errors(tmp_path, capsys):
+    bad = spec_text([2, 0, 1])
+    (tmp_path / "bad.toml").write_text(bad)
+    assert main(["paths", str(tmp_path / "bad.toml")]) == 2
+    cli_line = capsys.readouterr().err.strip()
+    with pytest.raises(derive.SpecError) as from_file:
+        derive.load(tmp_path / "bad.toml")
+    assert cli_line == f"derive: error: {from_file.value}"
+    with pytest.raises(derive.SpecError, match=r"^<text>: network\.layers\[1\]: width must be at least 1, got 0$") as from_text:
+        derive.load(bad)
+    assert from_text.value.field == "network.layers[1]"
+    with pytest.raises(derive.SpecError, match=r"^nope\.toml: file: no such file$"):
+        derive.load("nope.toml")
+    with pytest.raises(derive.SpecError, match="TOML text for a spec has several lines"):
+        derive.load('name = "one-line"')
+    with pytest.raises(derive.DeriveError, match="--notation: 'bishop' is not one of ng, nielsen, welch, qbus"):
+        derive.load(MAZUR, notation="bishop")
+    with pytest.raises(derive.SpecError, match="values: is missing"):
+        derive.load(spec_text([2, 1])).answers()
+    with pytest.raises(TypeError):
+        derive.load(42)
+
+
+def test_module_source_and_worksheets_are_what_build_writes(mazur, tmp_path):
+    results = derive.build([MAZUR], tmp_path, pdf=False)
+    folder = results[0].folder
+    assert (folder / "gradients.py").read_text() == mazur.source()
+    for name, text in mazur.worksheets().items():
+        assert (folder / name).read_text() == text
+    assert mazur.module.__name__ == "gradients"
+    params = {k: np.array(v) for k, v in mazur.answers()["parameters"].items()}
+    X, Y = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
+    assert mazur.module.loss(params, X, Y) == pytest.approx(mazur.answers()["loss"], rel=1e-14)
+
+
+def test_paths_are_the_derivations_and_count_as_the_cli(mazur, capsys):
+    assert main(["paths", str(MAZUR), "--json"]) == 0
+    assert mazur.paths_summary() == json.loads(capsys.readouterr().out)
+    for key in ("W1[0,0]", "b1[1]", "W2[1,0]", "b2[0]"):
+        paths = mazur.paths(key)
+        assert len(paths) == mazur.path_count(key) == mazur.paths_summary()["parameters"][key]["paths"]
+        parameter = mazur.derivation.parameter(key).symbol
+        for path in paths:  # from J down to the parameter, each factor feeding the next
+            assert path[0].numerator == mazur.derivation.network.J and path[-1].denominator == parameter
+            assert all(a.denominator == b.numerator for a, b in zip(path, path[1:]))
+    assert mazur.path_count("W1[0,0]") == 2 and mazur.path_count("W2[0,0]") == 1
+    with pytest.raises(KeyError, match=r"has no parameter 'W3\[0,0\]'; its parameters are W1\[0,0\]"):
+        mazur.paths("W3[0,0]")
+
+
+def test_explain_shows_the_paths_the_factoring_and_the_delta_form(mazur):
+    hidden = derive.load(MAZUR, notation="nielsen").explain("W1[0,0]")
+    assert (hidden.path_count, hidden.factor_count, len(hidden.paths)) == (2, 10, 2)
+    tex = hidden._repr_latex_()
+    assert r"\text{W1[0,0]: 2 paths, 10 factors}" in tex
+    assert r"\frac{\partial e}{\partial w^{2}_{11}}" in tex and r"\underbrace" in tex
+    assert r"\delta^{2}_{1} = \left(w^{3}_{11}\, \delta^{3}_{1} + w^{3}_{21}\, \delta^{3}_{2}\right)" in tex
+    assert "pathblue" not in tex and r"\textcolor{blue}" in tex  # colours a notebook knows
+    output = mazur.explain("W2[0,0]")
+    assert output.path_count == 1 and output.delta == "" and r"\delta" in output.result
+    deep = derive.load(spec_text([3, 5, 5, 5, 2], bias=False)).explain("W1[0,0]")
+    # 50 paths are too many to list: the collecting step is written in grouped form (Σ over the next layer's units)
+    assert deep.path_count == 50 and deep.paths == () and r"\sum_{k=1}^{5}" in deep.factoring[0]
+    assert deep.delta.startswith(r"\delta^{(2)}_{1} = \left(\theta^{(2)}_{11}\, \delta^{(3)}_{1} + ")  # still the δ form
+    assert _balanced(tex) and _balanced(mazur._repr_latex_()) and _balanced(deep._repr_latex_())
+    assert r"\begin{aligned}" in mazur._repr_latex_() and "mazur-222" in repr(mazur)
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", tex):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and tex.count("$$") % 2 == 0
+
+
+@pytest.mark.skipif(not have_latex(), reason="needs pdflatex")
+def test_the_notebook_latex_compiles(mazur, tmp_path):
+    # Jupyter typesets _repr_latex_ with MathJax; amsmath's LaTeX is the stricter judge of the same text.
+    body = "\n\n".join(obj._repr_latex_() for obj in (mazur, mazur.explain("W1[0,0]"), mazur.explain("b2[1]"),
+                                                     derive.load(EXAMPLES / "welch-231.toml").explain("W1[0,0]"),
+                                                     derive.load(spec_text([3, 5, 5, 5, 2])).explain("W1[0,0]")))
+    doc = tmp_path / "notebook.tex"
+    doc.write_text("\\documentclass{article}\\usepackage{amsmath,amssymb,xcolor}\\begin{document}\n" + body + "\n\\end{document}\n")
+    done = subprocess.run([shutil.which("pdflatex"), "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", doc.name],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_build_refuses_what_the_cli_refuses(tmp_path):
+    for kwargs, message in (({"jobs": 0}, "--jobs: must be at least 1"), ({"templates": tmp_path / "none"}, "is not a folder"),
+                            ({"notation": "bishop"}, "--notation: 'bishop' is not one of"),
+                            ({"module_name": "my-grads"}, "--module-name: 'my-grads' is not allowed")):
+        with pytest.raises(derive.DeriveError, match=message):
+            derive.build([MAZUR], tmp_path, pdf=False, **kwargs)
+    assert not list(tmp_path.iterdir())
+    (result,) = derive.build(MAZUR, tmp_path, pdf=False, module_name="mazur_grads")  # one spec, not its characters
+    assert "mazur_grads.py" in result.written

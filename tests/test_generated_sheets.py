@@ -1,0 +1,133 @@
+"""Worksheets of generated nets (tests/specgen.py), compiled: what the bundled examples never stress.
+
+Each run compiles the three documents of COUNT generated specs (depth 1-4, widths up to the limit,
+1-12 examples, every activation, loss and profile, skips, mixed biases) and checks every page for
+overfull boxes, bitmap (Type 3) fonts, text that does not extract, and parameters that are missing.
+The seed rotates daily and is printed in every failure; reproduce one with
+
+    DERIVE_SPECGEN_SEED=<seed> python -m pytest tests/test_generated_sheets.py
+
+(DERIVE_SPECGEN_COUNT=<n> compiles fewer or more specs.)
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from derive.answers import compute_answers
+from derive.derivation import derive
+from derive.errors import LatexError
+from derive.latex import compile_with_log, have_latex, overfull_boxes
+from derive.network import build_network
+from derive.notation import PROFILES, Names, get_profile
+from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, parse_spec
+from derive.worksheets import render_worksheets
+from specgen import generate
+
+SEED = int(os.environ.get("DERIVE_SPECGEN_SEED", datetime.date.today().toordinal()))
+COUNT = int(os.environ.get("DERIVE_SPECGEN_COUNT", "36"))
+OVERFULL_LIMIT_PT = 1.0
+REPRODUCE = f"generated with seed {SEED} (reproduce: DERIVE_SPECGEN_SEED={SEED} python -m pytest tests/test_generated_sheets.py)"
+
+needs_tools = pytest.mark.skipif(not have_latex() or shutil.which("pdffonts") is None or shutil.which("pdftotext") is None,
+                                 reason="pdflatex, pdffonts or pdftotext is not installed")
+
+
+def test_the_generator_covers_every_kind_of_net():
+    """Over any 36 consecutive specs: every depth, loss, activation and profile, wide layers, batches,
+    single examples, skips and mixed biases (so the compiled set below stresses all of them)."""
+    for seed in (SEED, 0, 1):
+        specs = [parse_spec(text, name) for name, text in generate(seed, 36)]
+        assert {s.depth for s in specs} == {1, 2, 3, 4}
+        assert {s.loss for s in specs} == set(LOSSES)
+        assert {a for s in specs for a in s.activations} == set(ACTIVATIONS)
+        assert {s.notation for s in specs} == set(PROFILES)
+        assert max(max(s.layers) for s in specs) > 8 and max(max(s.layers) for s in specs) <= MAX_WIDTH
+        assert {len(s.values.x) for s in specs} & {1} and max(len(s.values.x) for s in specs) > 6
+        assert any(s.skips for s in specs)
+        assert any(len(set(s.biases)) == 2 for s in specs)
+    assert generate(SEED, 5) == generate(SEED, 5)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Every document of COUNT generated specs in the spec's own profile, compiled two at a time."""
+    if not have_latex():
+        pytest.skip("pdflatex is not installed")
+    print(f"\n{REPRODUCE}")
+    root = tmp_path_factory.mktemp("generated")
+    jobs = []
+    for name, text in generate(SEED, COUNT):
+        spec = parse_spec(text, name)
+        d = derive(build_network(spec))
+        for doc, tex in render_worksheets(d, compute_answers(d), spec.notation).items():
+            path = root / f"{name}-{doc}"
+            path.write_text(tex)
+            jobs.append((name, doc.removesuffix(".tex"), spec, path))
+
+    def one(job):
+        name, doc, spec, path = job
+        try:
+            pdf, log = compile_with_log(path, timeout=180, single_pass=True)
+        except LatexError as exc:
+            return name, doc, spec, path, None, str(exc)
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL).stdout
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL).stdout
+        return name, doc, spec, path, (log, fonts, text), None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, jobs))
+
+
+def _problems(results, docs: tuple[str, ...]) -> list[str]:
+    problems = []
+    for name, doc, spec, path, result, error in results:
+        if doc not in docs:
+            continue
+        where = f"{name} {list(spec.layers)} {spec.notation} {doc}.tex"
+        if error is not None:
+            problems.append(f"{where}: {error}")
+            continue
+        log, fonts, text = result
+        problems += [f"{where}: {line}" for line in overfull_boxes(log, OVERFULL_LIMIT_PT)]
+        problems += [f"{where}: bitmap font {line.split()[0]}" for line in fonts.splitlines() if "Type 3" in line]
+        if "classifier" not in text:
+            problems.append(f"{where}: pdftotext does not read the title's word 'classifier'")
+        tex = path.read_text()
+        names = Names(spec, get_profile(spec.notation))
+        missing = [m for m in spec.parameter_shapes() if names.matrix(m) not in tex]
+        if missing:
+            problems.append(f"{where}: parameters {missing} appear nowhere on the sheet")
+    return problems
+
+
+@needs_tools
+def test_generated_handouts_are_clean(generated):
+    problems = _problems(generated, ("handout",))
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+@needs_tools
+def test_generated_exercise_and_answer_sheets_are_clean(generated):
+    problems = _problems(generated, ("exercises", "answers"))
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+@needs_tools
+def test_generated_pages_have_a_sane_length(generated):
+    problems = []
+    for name, doc, spec, path, result, error in generated:
+        if result is None:
+            continue
+        pages = re.search(r"Output written on \S+ \((\d+) pages?", result[0])
+        if not pages or int(pages.group(1)) > 25:
+            problems.append(f"{name} {doc}: {pages.group(0) if pages else 'no page count'}")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
