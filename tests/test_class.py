@@ -467,7 +467,8 @@ def test_combined_pdfs(tmp_path):
     grace = data["students"][1]["values"]
     exercises = subprocess.run(["pdftotext", str(a / "exercises.pdf"), "-"], capture_output=True, text=True).stdout
     grace_page = exercises.split("\f")[next(i for i, p in enumerate(exercises.split("\f")) if "Grace" in p)]
-    assert f"{grace['x'][0][0]:.4f}" in grace_page  # her own inputs on her own sheet
+    row = [np.format_float_positional(v, trim="-") for v in grace["x"][0] + grace["y"][0]]
+    assert "1 " + " ".join(row) in grace_page  # her own example in the data table, as drawn
 
 
 def test_the_readme_class_workflow_runs(tmp_path, monkeypatch, capsys):
@@ -534,11 +535,13 @@ def test_each_students_answer_pages_show_their_own_numbers(tmp_path):
     text = subprocess.run(["pdftotext", str(folder / "answers.pdf"), "-"], capture_output=True, text=True).stdout
     pages = [p for p in text.split("\f") if p.strip()]
     for student in load_variants(folder)["students"]:
-        own = "\n".join(p for p in pages if student["id"] in p.splitlines()[0])  # the running header names the student
-        loss = f"{student['answers']['loss']:.4f}"
-        assert own and loss in own
-        grad = f"{student['answers']['gradients']['W2'][0][0]:.4f}".lstrip("-")
-        assert grad in own
+        # The running header (page number and the student) comes first in pdftotext's order.
+        own = "\n".join(p for p in pages if student["id"] in p.splitlines()[:3])
+        assert own
+        for value in (student["answers"]["loss"], student["answers"]["gradients"]["W2"][0][0]):
+            if abs(value) >= 0.001:  # printed positionally, to the sheet's 4 significant figures (or more)
+                four = np.format_float_positional(abs(value), precision=4, unique=False, fractional=False, trim="k")
+                assert four in own, (student["id"], value, four)
 
 
 @pytest.mark.parametrize("layers, activation, loss", [((2, 2, 2), "sigmoid", "half_sse"), ((2, 3, 2), ["tanh", "softmax"], "cross_entropy"),
