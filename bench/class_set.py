@@ -55,9 +55,10 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     from derive.codegen import load_module, module_source
     from derive.derivation import derive
     from derive.network import build_network
-    from derive.notation import get_profile
+    from derive.profile import load_profile
     from derive.spec import load_spec
     from derive.typeset import Typesetter
+    from derive.worked import worked
     from derive.worksheets import render_variants
 
     out, t = [], time.perf_counter()
@@ -71,17 +72,20 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     spec = load_spec(spec_path)
     derivation = derive(build_network(spec))
     module = load_module(module_source(derivation))
-    ts = Typesetter(derivation, get_profile(spec.notation), 4)
+    style = load_profile(spec.notation, spec_path.parent)
+    ts = Typesetter(derivation, style, cb.PRECISION)
     asked = QuestionSet(ts, len(spec.values.x))
     lap("spec, derivation, module, question templates (once)")
     roster = numbered(students)
     drawn = [draw_values(spec, 0, s.id) for s in roster]
     lap("draw every student's numbers")
     check_module(replace(spec, values=drawn[0]), module)
-    numbers = [compute_answers(replace(derivation, network=replace(derivation.network, spec=replace(spec, values=v))), module)
-               for v in drawn]
-    lap("full check once, answers for every student")
-    qs = [asked.questions(n) for n in numbers]
+    owns = [replace(derivation, network=replace(derivation.network, spec=replace(spec, values=v))) for v in drawn]
+    numbers = [compute_answers(own, module) for own in owns]
+    lap("full check once, answers for every student (exact arithmetic)")
+    sheets_data = [worked(cb._typesetter_for(ts, own), n) for own, n in zip(owns, numbers)]
+    lap("every student's worked lines (figures settled per line)")
+    qs = [asked.questions(n, w["lines"]) for n, w in zip(numbers, sheets_data)]
     lap("questions and worked feedback")
     for s, v, q, n in zip(roster, drawn, qs, numbers):
         cb.check_against_reference(replace(spec, values=v), s, q, n)
@@ -95,7 +99,7 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     canvas_zip(spec.name, spec.title, variants, m)
     answers_csv(variants)
     lap("canvas.zip and answers.csv")
-    sheets = list(render_variants(derivation, numbers, spec.notation))
+    sheets = list(render_variants(derivation, sheets_data, style, None, cb.PRECISION))
     texts = {d: combined_document(roster, [s[f"{d}.tex"] for s in sheets]) for d in ("exercises", "answers")}
     lap("render every sheet, combine into two documents")
     if shutil.which("pdflatex"):

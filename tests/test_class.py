@@ -577,3 +577,24 @@ def test_questions_are_the_lines_of_each_students_answer_sheet(tmp_path, monkeyp
                 parts = math.split(" = ")
                 if len(parts) == 4:  # lhs = formula = substituted = result: the substituted line is the sheet's
                     assert parts[2] in sheet.replace(" \\\\ &\\qquad ", " "), (student.id, key, parts[2])
+
+
+def test_a_students_worked_lines_without_rendering_are_the_sheets_lines(tmp_path):
+    """--no-pdf skips typesetting each student's sheet, not the lines its tolerances come from."""
+    from dataclasses import replace
+
+    from derive.answers import compute_answers
+    from derive.codegen import load_module, module_source
+    from derive.derivation import derive
+    from derive.network import build_network
+    from derive.profile import load_profile
+    from derive.typeset import Typesetter
+    from derive.worked import worked
+
+    spec = load_spec(class_spec(tmp_path, (2, 2, 2), values="\n[values]\nx = [[0.5, 0.25], [0.1, 0.9]]\n"
+                                                          "y = [[1.0, 0.0], [0.0, 1.0]]\nseed = 1\nlearning_rate = 0.5\n"))
+    own = replace(spec, values=draw_values(spec, 3, "s1"))
+    derivation = derive(build_network(own))
+    numbers = compute_answers(derivation, load_module(module_source(derivation)))
+    ts = Typesetter(derivation, load_profile("ng"), 4)
+    assert worked(ts, numbers, render=False)["lines"] == worked(ts, numbers)["lines"]

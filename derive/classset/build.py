@@ -146,7 +146,7 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
         own = replace(derivation, network=replace(derivation.network, spec=own_spec))
         numbers = compute_answers(own, module)
         # The student's sheet: `derive build`'s worked lines, their figures settled on these numbers.
-        sheet = worked(_typesetter_for(ts, own), numbers)
+        sheet = worked(_typesetter_for(ts, own), numbers, render="pdf" in formats)
         qs = asked.questions(numbers, sheet["lines"])
         check_against_reference(own_spec, student, qs, numbers)
         variants.append(Variant(student, tuple(givens(ts, numbers)), tuple(qs)))
