@@ -25,7 +25,7 @@ class Question:
     label: str  # LaTeX of the quantity in the course's notation
     value: float  # the exact value rounded to binary64, as answers.json holds it
     printed: str  # as this student's answer sheet prints it (Decimal syntax: its exponent is its precision)
-    tolerance: float  # half a unit in the last printed figure (see `tolerance_for`)
+    tolerance: float  # half a unit in the 4th significant figure, or the last printed one if fewer (`tolerance_for`)
     feedback: str  # the worked line, LaTeX, with the numbers the sheet prints
 
 
@@ -45,18 +45,18 @@ _PRINTED = re.compile(r"-?[0-9]+(?:\.(?P<frac>[0-9]+))?(?:\\times 10\^\{(?P<exp>
 def tolerance_for(printed: str, value: float, figures: int) -> float:
     """The tolerance of an answer the sheet prints as `printed` (Decimal text), exact value `value`.
 
-    A rounded number: half a unit in its last printed figure (the sheet settles its figures per
-    line, so this is whatever that student's sheet shows). A number the sheet prints exactly because
-    it is a short decimal (z = 1.3) is not rounded at all: it gets the tolerance it would have
-    rounded to `figures` significant figures, the sheet's rule (an exact 0: half a unit of the
-    `figures`-th decimal)."""
+    Half a unit in the `figures`-th significant figure: the sheets' rule gives every result to
+    `figures` significant figures (the exercise sheet tells the student so), and the extra figures a
+    sheet prints on a value that later lines use are for those lines, not demanded of the answer.
+    Where the student's sheet prints fewer figures (a result whose operands cancel keeps only the
+    figures they support), half a unit in the last figure printed. An exact 0: half a unit of the
+    `figures`-th decimal."""
     d = Decimal(printed)
-    exact = float(d) == value and len(d.as_tuple().digits) < figures
-    if exact:
-        if d == 0:
-            return 0.5 * 10.0 ** -figures
-        return 0.5 * 10.0 ** (d.adjusted() - figures + 1)
-    return 0.5 * 10.0 ** d.as_tuple().exponent
+    if d == 0 and value == 0:
+        return 0.5 * 10.0 ** -figures
+    shown = len(d.as_tuple().digits)
+    exact = float(d) == value  # a short decimal printed exactly (z = 1.3): not rounded at all
+    return 0.5 * 10.0 ** (d.adjusted() - (figures if exact else min(shown, figures)) + 1)
 
 
 def lookup(answers: dict, path: tuple) -> float:
