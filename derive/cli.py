@@ -72,7 +72,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-pdf", action="store_true", help="write training.json only")
     t.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
 
-    k = sub.add_parser("class", help="a class set: every student their own numbers, sheets, answer key and LMS exports")
+    k = sub.add_parser("class", help="a class set: every student their own numbers, sheets, answer key and LMS exports",
+                       description="One derivation, every student's own numbers: combined exercise and answer PDFs, "
+                                   "variants.json, Moodle XML, QTI 2.1, Canvas QTI 1.2 and answers.csv, every answer checked.")
     k.add_argument("spec", type=Path, help="a spec with [values] and a [variants] table")
     who = k.add_mutually_exclusive_group(required=True)
     who.add_argument("--students", type=int, help="N numbered students s001 ... sN")

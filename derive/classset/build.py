@@ -37,7 +37,7 @@ from .canvas import canvas_zip
 from .documents import combined_document
 from .moodle import moodle_xml
 from .qti import qti_zip
-from .questions import QuestionSet, givens, lookup
+from .questions import FIGURES, QuestionSet, givens, lookup
 from .roster import Student
 from .table import answers_csv
 from .variant import Variant
@@ -49,7 +49,7 @@ LATEX_SECONDS = 900  # one combined document of a large class is a long but ordi
 # Every gradient and update is a question: past this many LMS items (questions × students) the
 # exports run to hundreds of megabytes and no quiz can use them.
 MAX_ITEMS = 200_000
-PRECISION = 4  # significant figures of the sheets' computed numbers, as `derive build` prints them
+PRECISION = FIGURES  # significant figures of the sheets' computed numbers, as `derive build` prints them
 
 
 def questions_per_student(spec: Spec) -> int:

@@ -18,6 +18,9 @@ from .. import activations
 from ..typeset import Typesetter, tex_number
 
 
+FIGURES = 4  # significant figures of a result on the sheets (`derive build` prints them so), asked of an answer
+
+
 @dataclass(frozen=True)
 class Question:
     key: str  # canonical and stable across students: "loss", "delta2[1]", "gradient W1[0,1]", ...

@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 
-from .questions import Question
+from .questions import FIGURES, Question
 from .roster import Student
 
 
@@ -46,7 +46,7 @@ def question_html(spec_title: str, variant: Variant, question: Question, example
     label = r"\(" + question.label + r"\)"
     return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
             f"<p>Compute {escape(label)}{which}. "
-            f"Give it rounded as on the answer sheet: answers within &#177;{escape(tol)} of the exact value are marked correct.</p>")
+            f"Give it to at least {FIGURES} significant figures: answers within &#177;{escape(tol)} of the exact value are marked correct.</p>")
 
 
 @lru_cache(maxsize=4)
