@@ -424,7 +424,7 @@ def _csv_rows(v: _Validator, table: dict[str, Any], n_in: int, n_out: int):
     return x, y
 
 
-_PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,3})(?:_(?P<src>[0-9]{1,3}))?")
+_PARAMETER_NAME = re.compile(r"(?P<kind>[Wb])(?P<dst>[0-9]{1,12})(?:_(?P<src>[0-9]{1,12}))?")  # leading zeros allowed: W0001 → W1
 
 
 def _canonical(key: str) -> str:
