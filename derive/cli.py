@@ -71,6 +71,23 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, default=Path("output"), help="writes OUT/<name>/training.json and training.pdf (default: output/)")
     t.add_argument("--no-pdf", action="store_true", help="write training.json only")
     t.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
+
+    k = sub.add_parser("class", help="a class set: every student their own numbers, sheets, answer key and LMS exports",
+                       description="One derivation, every student's own numbers: combined exercise and answer PDFs, "
+                                   "variants.json, Moodle XML, QTI 2.1, Canvas QTI 1.2 and answers.csv, every answer checked.")
+    k.add_argument("spec", type=Path, help="a spec with [values] and a [variants] table")
+    who = k.add_mutually_exclusive_group(required=True)
+    who.add_argument("--students", type=int, help="N numbered students s001 ... sN")
+    who.add_argument("--roster", type=Path, help="a CSV with columns id,name (other columns kept in answers.csv)")
+    k.add_argument("--seed", type=int, default=0, help="the class seed: a student's numbers depend on it and their id only")
+    k.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output/); writes OUT/<name>/class/")
+    k.add_argument("--no-pdf", action="store_true", help="no combined PDFs (the exports and variants.json only)")
+    k.add_argument("--formats", help="comma-separated: pdf,moodle,qti,canvas,csv (default: all)")
+    k.add_argument("--notation", metavar="NAME|FILE.toml",
+                   help=f"override the spec's notation profile: {', '.join(NOTATIONS)}, or a profile file")
+    k.add_argument("--per-student", action="store_true",
+                   help="also students/<id>/exercises.pdf and answers.pdf (one pdflatex run each: slow for a large class)")
+    k.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     return parser
 
 
@@ -287,6 +304,25 @@ def cmd_check(args) -> int:
     return for_each_spec(args.specs, one)
 
 
+def cmd_class(args) -> int:
+    from .classset.build import build_class, parse_formats
+    from .classset.roster import load_roster, numbered
+
+    if not 0 <= args.seed < 2**32:
+        raise DeriveError(f"--seed: expected a whole number from 0 to 2**32 - 1, got {args.seed}")
+    formats = parse_formats(args.formats, not args.no_pdf)
+    students = load_roster(args.roster) if args.roster is not None else numbered(args.students)
+    r = build_class(args.spec, students, args.seed, args.out, formats, args.force, args.notation, per_student=args.per_student)
+    shown = [w for w in r.written if not w.startswith("students/")]
+    if len(shown) < len(r.written):
+        shown.append(f"{len(r.written) - len(shown)} files in students/")
+    state = f"wrote {', '.join(shown)}" if shown else "unchanged"
+    print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
+    if r.pdf_note:
+        print(f"{r.spec.name}: {r.pdf_note}")
+    return 0
+
+
 def cmd_paths(args) -> int:
     def one(d):
         if args.json:
@@ -327,4 +363,5 @@ def cmd_train(args) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths, "train": cmd_train}
+COMMANDS = {"build": cmd_build, "answers": cmd_answers, "check": cmd_check, "paths": cmd_paths, "train": cmd_train,
+            "class": cmd_class}

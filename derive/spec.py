@@ -13,7 +13,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ MAX_PARAMETERS = 50_000
 # anything bigger is not a spec (and /dev/zero or a FIFO must not be read forever).
 MAX_FILE_BYTES = 4_000_000
 
-TOP_KEYS = ("name", "title", "module", "network", "values", "notation")
+TOP_KEYS = ("name", "title", "module", "network", "values", "notation", "variants")
 # The generated module's file name (without .py): importable, so no hyphens; never a Python keyword
 # or a module it imports itself (a numpy.py beside it would be imported in numpy's place).
 MODULE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -50,6 +50,8 @@ NETWORK_KEYS = ("layers", "activation", "bias", "loss", "skip", "l2", "l2_scale"
 L2_SCALES = ("1/(2m)", "1/m", "1/2", "1")
 NOTATION_KEYS = ("style",)
 VALUE_KEYS_FIXED = ("x", "y", "learning_rate", "layout", "seed", "data", "inputs", "target")
+VARIANT_KEYS = ("weights", "inputs", "targets", "decimals", "avoid_kinks")
+MAX_VARIANT_DECIMALS = 4  # drawn numbers are printed as written: short enough to work by hand
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,17 @@ class Values:
 
 
 @dataclass(frozen=True)
+class Variants:
+    """What `derive class` redraws for each student ([variants]); None = not redrawn, [values] stays."""
+
+    weights: tuple[float, float] | None = None
+    inputs: tuple[float, float] | None = None
+    targets: tuple[float, float] | None = None
+    decimals: int = 2
+    avoid_kinks: bool = True
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     title: str
@@ -92,6 +105,7 @@ class Spec:
     module: str = DEFAULT_MODULE  # the generated module's file name, without .py
     l2: float = 0.0  # λ of the L2 term on every weight matrix (skips too, never biases); 0: none
     l2_scale: str = "1/(2m)"  # one of L2_SCALES
+    variants: Variants | None = None  # only `derive class` reads it
 
     @property
     def depth(self) -> int:
@@ -229,7 +243,36 @@ def validate(data: dict[str, Any], source: str = "<spec>", folder: Path | None =
     if "values" in data:
         values = _values(v, v.table(data["values"], "values"), spec)
         spec = Spec(name, title, layers, tuple(activations), tuple(biases), loss, skips, values, notation, source, module, l2, l2_scale)
+    if "variants" in data:
+        variants = _variants(v, v.table(data["variants"], "variants"), spec)
+        spec = replace(spec, variants=variants)
     return spec
+
+
+def _variants(v: _Validator, table: dict[str, Any], spec: Spec) -> Variants:
+    v.keys(table, "variants", VARIANT_KEYS)
+    if spec.values is None:
+        v.fail("variants", "needs a [values] table: it is the template (number of examples, whatever is not redrawn)")
+    ranges = {}
+    for key in ("weights", "inputs", "targets"):
+        if key in table:
+            raw = table[key]
+            if not (isinstance(raw, list) and len(raw) == 2):
+                v.fail(f"variants.{key}", f"expected a range [low, high] like [-1.0, 1.0], got {_shape_of(raw)}")
+            low, high = (v.number(x, f"variants.{key}[{i}]") for i, x in enumerate(raw))
+            if low > high:
+                v.fail(f"variants.{key}", f"low {low} is above high {high}")
+            ranges[key] = (low, high)
+    decimals = table.get("decimals", 2)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= MAX_VARIANT_DECIMALS:
+        v.fail("variants.decimals", f"expected a whole number from 0 to {MAX_VARIANT_DECIMALS}, got "
+                                    f"{_short(decimals) if isinstance(decimals, int) and not isinstance(decimals, bool) else _kind(decimals)}")
+    kinks = table.get("avoid_kinks", True)
+    if not isinstance(kinks, bool):
+        v.fail("variants.avoid_kinks", f"expected true or false, got {_kind(kinks)}")
+    if "targets" in ranges and spec.loss.startswith(("bce", "cross_entropy")) and not 0 <= ranges["targets"][0] <= ranges["targets"][1] <= 1:
+        v.fail("variants.targets", f"must lie in [0, 1] for {spec.loss}, got {list(ranges['targets'])}")
+    return Variants(ranges.get("weights"), ranges.get("inputs"), ranges.get("targets"), decimals, kinks)
 
 
 def check_module_name(module: str, fail) -> str:

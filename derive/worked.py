@@ -206,8 +206,11 @@ def _copy(symbol: sp.Symbol, n: int) -> sp.Symbol:
 
 # -- the worked answers ---------------------------------------------------------------------------
 
-def worked(ts: Typesetter, numbers: dict) -> dict:
-    """Everything the exercise and answer sheets print from the spec's numbers."""
+def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
+    """Everything the exercise and answer sheets print from the spec's numbers.
+
+    With `render` False only {"lines": [WorkedLine, ...]} (the data, settled, without its LaTeX):
+    what `derive class` needs for a student whose sheet is not typeset."""
     d, net, spec = ts.d, ts.net, ts.spec
     m = len(spec.values.x)
     shown_m = min(m, MAX_EXAMPLES_WORKED)
@@ -298,6 +301,8 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
             sh.line(f"update {p.key}", f"u:{p.key}", p.symbol - eta * grad,
                     {p.symbol: p.symbol.name, eta: "eta", grad: f"g:{p.key}"}, shown=p.key in first_params[p.matrix])
     sh.settle()
+    if not render:
+        return {"lines": sh.worked_lines()}
     return _render(ts, sh, pv, m, shown_m, first_units, first_params, k)
 
 

@@ -27,7 +27,7 @@ from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter
 from .worked import worked
 
-__all__ = ["DOCUMENTS", "default_template_dir", "escape_latex", "make_env", "proof_sentence", "render_worksheets"]
+__all__ = ["DOCUMENTS", "default_template_dir", "escape_latex", "make_env", "proof_sentence", "render_variants", "render_worksheets"]
 
 DOCUMENTS = ("handout", "exercises", "answers")
 
@@ -43,6 +43,23 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
     context["proof"] = proof_sentence(proofs) if proofs is not None else ""
     env = make_env(template_dir)
     return {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in DOCUMENTS}
+
+
+def render_variants(derivation: Derivation, worked_list, notation: str | Profile, template_dir: Path | None = None,
+                    precision: int = 4, documents: tuple[str, ...] = ("exercises", "answers")):
+    """For each student of a class set, the chosen documents as LaTeX text.
+
+    `worked_list` holds one `worked(...)` result per student (their numbers, figures settled on
+    them, as `derive build` prints them). Only those differ between students, so the symbolic pieces
+    (diagram, path sums, δ equations) are typeset once and each student costs one template render.
+    """
+    ts = Typesetter(derivation, get_profile(notation), precision)
+    shared = _context(ts, None)
+    shared["proof"] = ""
+    env = make_env(template_dir)
+    for sheet in worked_list:
+        context = dict(shared, has_numbers=True, worked=sheet)
+        yield {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in documents}
 
 
 def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Path | None) -> str:

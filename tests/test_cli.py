@@ -112,7 +112,7 @@ def test_every_argument_has_help():
 
     parser = make_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(sub.choices) == {"build", "answers", "check", "paths", "train"}
+    assert set(sub.choices) == {"build", "answers", "check", "paths", "train", "class"}
     for p in (parser, *sub.choices.values()):
         for action in p._actions:
             if not isinstance(action, argparse._SubParsersAction):

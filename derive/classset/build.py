@@ -1,0 +1,216 @@
+"""`derive class`: one derivation, every student's numbers, checked, exported and written at once.
+
+The network, the derivation and the generated module are built once; per student only the numbers
+change. Every student's answers are checked against the independent backprop (derive/reference.py)
+before anything is written, and every file is produced in memory first, so a refusal or a failed
+check leaves the output folder as it was.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__, reference
+from ..answers import compute_answers
+from ..builder import CheckFailed, resolve_notation
+from ..check import check_module
+from ..codegen import load_module, module_source
+from ..derivation import derive
+from ..errors import DeriveError, LatexError, SpecError
+from ..latex import compile_with_log, have_latex
+from ..network import build_network
+from ..outputs import write_outputs
+from ..profile import Profile, load_profile
+from ..spec import Spec, load_spec
+from ..typeset import Typesetter
+from ..worked import worked
+from ..worksheets import default_template_dir, render_variants
+from .canvas import canvas_zip
+from .documents import combined_document
+from .moodle import moodle_xml
+from .qti import qti_zip
+from .questions import FIGURES, QuestionSet, givens, lookup
+from .roster import Student
+from .table import answers_csv
+from .variant import Variant
+from .variants import canonical_values, draw_values
+
+FORMATS = ("pdf", "moodle", "qti", "canvas", "csv")
+REFERENCE_TOLERANCE = 1e-12  # relative: the answers and the independent backprop do the same sums another way
+LATEX_SECONDS = 900  # one combined document of a large class is a long but ordinary pdflatex run
+# Every gradient and update is a question: past this many LMS items (questions × students) the
+# exports run to hundreds of megabytes and no quiz can use them.
+MAX_ITEMS = 200_000
+PRECISION = FIGURES  # significant figures of the sheets' computed numbers, as `derive build` prints them
+
+
+def questions_per_student(spec: Spec) -> int:
+    """The loss, the outputs and every δ of the first example, every gradient and every update."""
+    params = sum(int(np.prod(s)) for s in spec.parameter_shapes().values())
+    return 1 + spec.layers[-1] + sum(spec.layers[1:]) + params * (2 if spec.values.learning_rate is not None else 1)
+
+
+@dataclass
+class ClassResult:
+    spec: Spec
+    folder: Path
+    students: int
+    written: list[str] = field(default_factory=list)
+    pdf_note: str = ""
+
+
+def parse_formats(text: str | None, pdf: bool) -> tuple[str, ...]:
+    chosen = FORMATS if text is None else tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    for f in chosen:
+        if f not in FORMATS:
+            raise DeriveError(f"--formats: {f!r} is not one of {', '.join(FORMATS)}")
+    return tuple(f for f in chosen if pdf or f != "pdf")
+
+
+def check_against_reference(spec: Spec, student: Student, qs, numbers: dict) -> None:
+    """Every asked value against the independent backprop and forward pass; raises CheckFailed."""
+    params = {k: np.array(v, dtype=float) for k, v in spec.values.params.items()}
+    X, Y = np.array(spec.values.x, dtype=float), np.array(spec.values.y, dtype=float)
+    loss, grads, deltas = reference.backprop(spec, params, X, Y)
+    forward = reference.forward(spec, params, X)
+    want = {"loss": loss, "forward": forward, "delta": deltas, "gradients": grads}
+    if spec.values.learning_rate is not None:
+        want["updated"] = {k: params[k] - spec.values.learning_rate * grads[k] for k in params}
+    for q in qs:
+        if q.value != lookup(numbers, q.path):
+            raise CheckFailed(f"{spec.source}: student {student.id}: {q.key}: the question's value is not the answer's")
+        expected = float(want["loss"]) if q.path == ("loss",) else float(np.asarray(want[q.path[0]][q.path[1]])[q.path[2:]])
+        scale = max(1.0, abs(expected))
+        if abs(q.value - expected) > REFERENCE_TOLERANCE * scale:
+            raise CheckFailed(f"{spec.source}: student {student.id}: {q.key} = {q.value!r} but the independent "
+                              f"backprop gives {expected!r}")
+
+
+def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: Profile) -> str:
+    # The whole profile (its repr), so that editing a profile file rebuilds.
+    digest = hashlib.sha256(f"{__version__}|class|{seed}|{','.join(formats)}|{notation!r}|".encode())
+    digest.update(spec_bytes)
+    digest.update(json.dumps([(s.id, s.name, s.extra) for s in students]).encode())
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")) + sorted((package.parent / "templates").glob("*.j2")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Path, formats=FORMATS,
+                force: bool = False, notation: str | None = None, template_dir: Path | None = None,
+                per_student: bool = False) -> ClassResult:
+    """Build the class set in OUT/<name>/class/; `per_student` adds students/<id>/{exercises,answers}.pdf.
+
+    Per-student PDFs are on request only: each is its own pdflatex run (about a second of start-up
+    each, so minutes for a large class), where the two combined PDFs take one run each.
+    """
+    spec = load_spec(spec_path)
+    if spec.values is None:
+        raise SpecError(spec.source, "values", "is missing; a class set needs [values] as the template of every student's numbers")
+    if spec.variants is None:
+        raise SpecError(spec.source, "variants", "is missing; add a [variants] table saying what is redrawn per student, "
+                                                 "e.g. weights = [-1.0, 1.0]")
+    if spec.l2:
+        raise SpecError(spec.source, "network.l2", "a class set does not support an L2 term yet (its sheets do not show it)")
+    per_student_count = questions_per_student(spec)
+    if per_student_count * len(students) > MAX_ITEMS:
+        raise SpecError(spec.source, "network.layers", f"a class set asks {per_student_count} questions per student (every "
+                        f"gradient and update), {per_student_count * len(students)} for {len(students)} students; at most "
+                        f"{MAX_ITEMS}: use a smaller network or fewer students")
+    style = resolve_notation(notation) if notation else load_profile(spec.notation, Path(spec_path).parent)
+    derivation = derive(build_network(spec))
+    module = load_module(module_source(derivation))
+    ts = Typesetter(derivation, style, PRECISION)
+    asked = QuestionSet(ts, len(spec.values.x))
+
+    variants: list[Variant] = []
+    records, sheets_data = [], []
+    for number, student in enumerate(students):
+        values = draw_values(spec, seed, student.id)
+        own_spec = replace(spec, values=values)
+        if number == 0:
+            # The module is the same for every student: `derive build`'s full check (matrix and scalar
+            # forms vs backprop, finite differences) once; every student's answers vs backprop below.
+            report = check_module(own_spec, module)
+            if not report.ok:
+                raise CheckFailed(f"student {student.id}: " + "; ".join(report.lines()))
+        own = replace(derivation, network=replace(derivation.network, spec=own_spec))
+        numbers = compute_answers(own, module)
+        # The student's sheet: `derive build`'s worked lines, their figures settled on these numbers.
+        sheet = worked(_typesetter_for(ts, own), numbers, render="pdf" in formats)
+        qs = asked.questions(numbers, sheet["lines"])
+        check_against_reference(own_spec, student, qs, numbers)
+        variants.append(Variant(student, tuple(givens(ts, numbers)), tuple(qs)))
+        sheets_data.append(sheet)
+        records.append({"id": student.id, "name": student.name, "values": canonical_values(values), "answers": numbers})
+
+    files: dict[str, bytes] = {
+        "variants.json": (json.dumps({"spec": spec.name, "seed": seed, "students": records}, indent=1) + "\n").encode()}
+    examples = len(spec.values.x)
+    if "moodle" in formats:
+        files["moodle.xml"] = moodle_xml(spec.name, spec.title, variants, examples)
+    if "qti" in formats:
+        files["qti.zip"] = qti_zip(spec.name, spec.title, variants, examples)
+    if "canvas" in formats:
+        files["canvas.zip"] = canvas_zip(spec.name, spec.title, variants, examples)
+    if "csv" in formats:
+        files["answers.csv"] = answers_csv(variants)
+    note = ""
+    folder = out_dir / spec.name / "class"
+    own_files: dict[str, dict[str, bytes]] = {}  # students/<id>/ -> its files
+    if "pdf" in formats:
+        sheets = list(render_variants(derivation, sheets_data, style, template_dir, PRECISION))
+        docs = ("exercises", "answers")
+        for doc in docs:
+            files[f"{doc}.tex"] = combined_document(students, [s[f"{doc}.tex"] for s in sheets]).encode()
+        if per_student:
+            for student, sheet in zip(students, sheets):
+                own_files[student.id] = {f"{d}.tex": combined_document([student], [sheet[f"{d}.tex"]]).encode() for d in docs}
+        if have_latex():
+            # Text from a template folder that is not derive's own compiles only inside the sandbox.
+            trusted = template_dir is None or Path(template_dir).resolve() == default_template_dir().resolve()
+            jobs = [(folder / f"{d}.tex", files[f"{d}.tex"]) for d in docs]
+            jobs += [(folder / "students" / sid / name, text) for sid, own in own_files.items() for name, text in own.items()]
+            # The two combined documents side by side; per-student ones, when asked for, on every core.
+            with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1) if per_student else 2) as pool:
+                pdfs = list(pool.map(lambda job: _compile(job[1], job[0], trusted), jobs))
+            for (where, _), data in zip(jobs, pdfs):
+                target = files if where.parent == folder else own_files[where.parent.name]
+                target[where.stem + ".pdf"] = data
+        else:
+            note = "PDFs skipped: no pdflatex found (install TeX Live); the combined .tex files are written"
+    key = class_key(Path(spec_path).read_bytes(), students, seed, formats, style)
+    result = ClassResult(spec, folder, len(students), pdf_note=note)
+    result.written = write_outputs(folder, files, key, force)
+    for sid, own in own_files.items():
+        written = write_outputs(folder / "students" / sid, own, key, force)
+        result.written += [f"students/{sid}/{name}" for name in written]
+    return result
+
+
+def _typesetter_for(ts: Typesetter, derivation) -> Typesetter:
+    """`ts` for one student's derivation (same network, other [values]): names and printing are the
+    same for everyone, so the class's Typesetter is copied rather than built again."""
+    own = copy.copy(ts)
+    own.d, own.net, own.spec = derivation, derivation.network, derivation.network.spec
+    return own
+
+
+def _compile(text: bytes, shown_as: Path, trusted: bool = True) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="derive-class-") as tmp:
+        tex = Path(tmp) / "document.tex"
+        tex.write_bytes(text)
+        try:
+            pdf, _ = compile_with_log(tex, timeout=LATEX_SECONDS, single_pass=True, trusted=trusted)
+        except LatexError as exc:
+            raise LatexError(f"{shown_as}: {str(exc).split(': ', 1)[-1]}") from None
+        return pdf.read_bytes()

@@ -1,0 +1,26 @@
+"""answers.csv: one row per student and question (id, name, the roster's other columns, question,
+value, tolerance), for marking by hand or a spreadsheet."""
+from __future__ import annotations
+
+import csv
+import io
+
+from .variant import Variant, number
+
+
+def answers_csv(variants: list[Variant]) -> bytes:
+    extra = [k for k, _ in variants[0].student.extra] if variants else []
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "name", *extra, "question", "value", "tolerance"])
+    for v in variants:
+        cells = dict(v.student.extra)
+        for q in v.questions:
+            writer.writerow([v.student.id, _safe(v.student.name), *(_safe(cells.get(k, "")) for k in extra),
+                             q.key, number(q.value), number(q.tolerance)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _safe(cell: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula (CSV injection): quote it as text.
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell

@@ -1,0 +1,59 @@
+"""One student's variant as the exports read it: who, what is given, what is asked."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+
+import numpy as np
+
+from .questions import FIGURES, Question
+from .roster import Student
+
+
+@dataclass(frozen=True)
+class Variant:
+    student: Student
+    givens: tuple[str, ...]  # LaTeX, one given quantity each
+    questions: tuple[Question, ...]
+
+
+def number(value: float) -> str:
+    """A float for an export: the shortest text that reads back to the same double."""
+    return repr(float(value))
+
+
+def _plain(value: float) -> str:
+    """A tolerance as a person reads it: 0.00005, not 5e-05."""
+    return np.format_float_positional(float(value), trim="-")
+
+
+def slug(key: str) -> str:
+    """A question key as an identifier part: "gradient W1[0,1]" -> "gradient-W1-0-1"."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")
+
+
+def question_html(spec_title: str, variant: Variant, question: Question, examples: int) -> str:
+    """The question text as HTML with MathJax \\( \\) delimiters (Moodle's and Canvas's MathJax read them)."""
+    given = _given_text(variant.givens)
+    which = ""
+    if examples > 1 and question.path[0] in ("forward", "delta"):
+        which = " for the first example"
+    elif examples > 1 and question.path[0] in ("loss", "gradients"):
+        which = f" (a total over all {examples} examples)"
+    tol = _plain(question.tolerance)
+    label = r"\(" + question.label + r"\)"
+    return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
+            f"<p>Compute {escape(label)}{which}. "
+            f"Give it to at least {FIGURES} significant figures: answers within &#177;{escape(tol)} of the exact value are marked correct.</p>")
+
+
+@lru_cache(maxsize=4)
+def _given_text(givens: tuple[str, ...]) -> str:
+    # The same for every question of a variant: joined once, not once per question.
+    return ", ".join(rf"\({g}\)" for g in givens)
+
+
+def feedback_html(question: Question) -> str:
+    return "<p>" + escape(r"\[" + question.feedback + r"\]") + "</p>"
