@@ -133,29 +133,36 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
     one_line = " = ".join(parts + [single, value])
     if tex_width(one_line) <= budget:
         return f"{lhs} &= {one_line}"
-    lines = [f"{lhs} &= " + r" \\ &\quad + ".join(_split_sum(formula, budget))] if formula else []
+    lines = [f"{lhs} &= " + r" \\ &\quad ".join(_split_sum(formula, budget))] if formula else []
     open_, close = (r"\Big[", r"\Big]") if bracket else ("", "")
     if tex_width(single) <= budget:
-        chunks = [single]
+        chunks = [("", single)]
     else:
+        # (operator, piece) in order: a term too long for a line is cut at its own top-level + and −.
+        pieces = []
+        for t in terms:
+            parts = top_level_pieces(t) if tex_width(t) > budget - 30 else [("", t)]
+            pieces += [(op or "+", text) for op, text in parts]
         chunks, current = [], ""
-        for i, t in enumerate(terms):
+        for i, (op, t) in enumerate(pieces):
             piece = (lead + open_ + t) if i == 0 else t
-            trial = piece if not current else current + " + " + piece
+            trial = piece if not current else f"{current} {op} {piece}"
             if current and tex_width(trial) > budget - 30:
-                chunks.append(current)
-                current = piece
+                chunks.append((cur_op, current))
+                current, cur_op = piece, op
             else:
+                if not current:
+                    cur_op = op
                 current = trial
         if tail and tex_width(current + close + tail) > budget:
-            chunks += [current + close, None]  # the factor after the bracket goes on a line of its own
+            chunks += [(cur_op, current + close), None]  # the factor after the bracket goes on a line of its own
         else:
-            chunks.append(current + close + tail)
+            chunks.append((cur_op, current + close + tail))
     for i, c in enumerate(chunks):
         if c is None:
             lines.append(r"&\quad " + tail.strip())
         else:
-            lines.append(("&= " if i == 0 else r"&\quad + ") + c)
+            lines.append(("&= " if i == 0 else rf"&\quad {c[0]} ") + c[1])
     if tex_width(lines[-1] + value) <= budget:
         lines[-1] += f" = {value}"
     else:
@@ -166,66 +173,65 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
 
 
 def _split_sum(tex: str, budget: float) -> list[str]:
-    """A long symbolic formula broken at its top-level + signs into pieces that fit `budget`.
+    """A long symbolic formula broken at its top-level + and − signs into lines that fit `budget`
+    (every line after the first starts with its sign).
 
-    The outermost \\left( … \\right) or \\left[ … \\right] around the sum becomes \\Big( … \\Big)
-    so that it may span lines."""
+    A formula that is one bracketed sum, c \left( … \right) d, is broken inside the brackets, which
+    become \Big( … \Big) so that they may span lines."""
     if tex_width(tex) <= budget:
         return [tex]
-    # find the outermost \left..\right pair and make it breakable
-    depth, out, i, cuts = 0, [], 0, []
-    opened = None
-    while i < len(tex):
-        if tex.startswith(r"\left", i) and i + 5 < len(tex):
-            if depth == 0 and opened is None:
-                opened = True
-                out.append(r"\Big" + tex[i + 5])
-                i += 6
+    pieces = top_level_pieces(tex)
+    if len(pieces) == 1 and r"\left" in tex:
+        i = tex.index(r"\left")
+        j, depth = i, 0
+        while j < len(tex):
+            if tex.startswith(r"\left", j) and not tex[j + 5:j + 6].isalpha():
                 depth += 1
-                top = depth
-                continue
-            depth += 1
-            out.append(tex[i:i + 6])
-            i += 6
-            continue
-        if tex.startswith(r"\right", i) and i + 6 < len(tex):
-            if opened and depth == 1:
-                out.append(r"\Big" + tex[i + 6])
-                opened = False
+            elif tex.startswith(r"\right", j) and not tex[j + 6:j + 7].isalpha():
                 depth -= 1
-                i += 7
-                continue
-            depth -= 1
-            out.append(tex[i:i + 7])
-            i += 7
+                if depth == 0:
+                    break
+            j += 1
+        inner = top_level_pieces(tex[i + 6:j])
+        if j < len(tex) and len(inner) > 1:
+            pieces = inner
+            pieces[0] = ("", tex[:i] + r"\Big" + tex[i + 5] + pieces[0][1])
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + r"\Big" + tex[j + 6] + tex[j + 7:])
+    lines, current = [], ""
+    for op, piece in pieces:
+        trial = piece if not current else f"{current} {op} {piece}"
+        if current and tex_width(trial) > budget - 30:
+            lines.append(current)
+            current = f"{op} {piece}"
+        else:
+            current = trial
+    lines.append(current)
+    return lines
+
+
+def top_level_pieces(tex: str) -> list[tuple[str, str]]:
+    """A sum's terms with the sign before each ("" for the first), cut at the + and − outside every
+    brace and \\left … \\right pair."""
+    pieces, depth, start, op, i = [], 0, 0, "", 0
+    while i < len(tex):
+        if tex.startswith(r"\left", i) and not tex[i + 5:i + 6].isalpha():
+            depth, i = depth + 1, i + 6
+            continue
+        if tex.startswith(r"\right", i) and not tex[i + 6:i + 7].isalpha():
+            depth, i = depth - 1, i + 7
             continue
         ch = tex[i]
         if ch == "{":
             depth += 1
         elif ch == "}":
             depth -= 1
-        if tex.startswith(" + ", i) and depth <= (1 if opened else 0):
-            cuts.append(len("".join(out)))
-        out.append(ch)
+        elif depth == 0 and i > start and tex.startswith((" + ", " - "), i):
+            pieces.append((op, tex[start:i]))
+            op, start, i = tex[i + 1], i + 3, i + 3
+            continue
         i += 1
-    flat = "".join(out)
-    if not cuts:
-        return [tex]
-    pieces, start = [], 0
-    for c in cuts:
-        pieces.append(flat[start:c])
-        start = c + 3
-    pieces.append(flat[start:])
-    lines, current = [], ""
-    for piece in pieces:
-        trial = piece if not current else current + " + " + piece
-        if current and tex_width(trial) > budget - 30:
-            lines.append(current)
-            current = piece
-        else:
-            current = trial
-    lines.append(current)
-    return lines
+    pieces.append((op, tex[start:]))
+    return pieces
 
 
 def _blocks(count: int, widths: list[float], budget: float) -> list[tuple[int, int]]:
