@@ -173,7 +173,7 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
 
 
 def _split_sum(tex: str, budget: float) -> list[str]:
-    """A long symbolic formula broken at its top-level + and − signs into lines that fit `budget`
+    r"""A long symbolic formula broken at its top-level + and − signs into lines that fit `budget`
     (every line after the first starts with its sign).
 
     A formula that is one bracketed sum, c \left( … \right) d, is broken inside the brackets, which

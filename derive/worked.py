@@ -26,6 +26,7 @@ import sympy as sp
 
 from . import activations
 from .answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
@@ -239,6 +240,13 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
                 sh.add(k(s, n), env[s], guard=True)
     if pv["rate"] is not None:
         sh.add("eta", pv["rate"], given=True)
+    # A wide softmax layer: its denominator Σ_k e^{z_k} is worked once, on a line of its own.
+    wide_softmax = {l: sp.Symbol(f"S{l}", positive=True) for l in range(1, ts.L + 1)
+                    if net.activation(l) == "softmax" and len(net.z[l]) > MAX_SOFTMAX_TERMS}
+    for n, env in enumerate(pv["values"]):
+        for l in wide_softmax:
+            with mpmath.workdps(DIGITS):
+                sh.add(f"S{l}#{n}", evaluate(sp.Add(*[sp.exp(z) for z in net.z[l]]), env), guard=True)
 
     loss_terms = sp.Add(*[sp.Symbol(f"J__{n}") for n in range(shown_m)]) if multi else None
     # One example's loss, J_n, when there are several; J itself otherwise.
@@ -268,7 +276,15 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
         for l in range(1, ts.L + 1):
             for j, z in enumerate(net.z[l]):
                 sh.line(f"z {z.name} #{n}", k(z, n), net.z_expr[z], ops_of(net.z_expr[z], n), shown=n == 0 and z in first_units[l])
+            if l in wide_softmax:
+                total = sp.Add(*[sp.exp(z) for z in net.z[l]])
+                sh.line(f"softmax sum {l} #{n}", f"S{l}#{n}", total, ops_of(total, n), shown=n == 0)
             for j, a in enumerate(net.a[l]):
+                if l in wide_softmax:
+                    z, S = net.z[l][j], wide_softmax[l]
+                    sh.line(f"a {a.name} #{n}", k(a, n), sp.exp(z) / S, {z: k(z, n), S: f"S{l}#{n}"},
+                            shown=n == 0 and z in first_units[l])
+                    continue
                 sh.line(f"a {a.name} #{n}", k(a, n), net.a_expr[a], ops_of(net.a_expr[a], n),
                         shown=n == 0 and net.z[l][j] in first_units[l])
         sh.line(f"loss #{n}", f"J#{n}", per_loss, ops_of(per_loss, n), shown=n == 0)
@@ -298,7 +314,7 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
             sh.line(f"update {p.key}", f"u:{p.key}", p.symbol - eta * grad,
                     {p.symbol: p.symbol.name, eta: "eta", grad: f"g:{p.key}"}, shown=p.key in first_params[p.matrix])
     sh.settle()
-    return _render(ts, sh, pv, m, shown_m, first_units, first_params, k)
+    return _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
 
 
 def _entry(table: dict, p) -> float:
@@ -316,7 +332,8 @@ def _delta_expr(ts: Typesetter, z: sp.Symbol) -> sp.Expr:
 
 # -- rendering ---------------------------------------------------------------------------------
 
-def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_units, first_params, k) -> dict:
+def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_units, first_params, k,
+            wide_softmax: dict) -> dict:
     net, d = ts.net, ts.d
     multi = m > 1
 
@@ -361,6 +378,17 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
             terms = _z_terms(ts, z, v0)
             eqs.append(_aligned(one[z], _z_formula(ts, z, one), terms, tx(k(z, 0))))
         act = net.activation(l)
+        if l in wide_softmax:
+            # Σ_k e^{z_k} once, every term in unit order; then each output is e^{z_j} over that number.
+            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.vector('z', l)}_{{k}}{'(1)' if multi else ''}}}"
+            exps = [rf"e^{{{tx(k(z, 0))}}}" for z in net.z[l]]
+            eqs.append(_aligned(total, "", exps, tx(f"S{l}#0")))
+            for j, z in enumerate(zs):
+                a = net.a[l][j]
+                eqs.append(_aligned(one[a], rf"\frac{{e^{{{one[z]}}}}}{{{total}}}",
+                                    [rf"\frac{{e^{{{tx(k(z, 0))}}}}}{{{tx(f'S{l}#0')}}}"], tx(k(a, 0))))
+            forward.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
+            continue
         for j, z in enumerate(zs):
             a = net.a[l][j]
             f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
