@@ -234,11 +234,12 @@ def top_level_pieces(tex: str) -> list[tuple[str, str]]:
     return pieces
 
 
-def _blocks(count: int, widths: list[float], budget: float) -> list[tuple[int, int]]:
-    """Split columns 0..count-1 into consecutive blocks whose widths fit `budget`."""
+def _blocks(count: int, widths: list[float], budget: float, later: float | None = None) -> list[tuple[int, int]]:
+    """Split columns 0..count-1 into consecutive blocks whose widths fit `budget` (the first block)
+    and `later` (every other block, whose display has only a short label before it)."""
     blocks, start, used = [], 0, 0.0
     for c in range(count):
-        if c > start and used + widths[c] > budget:
+        if c > start and used + widths[c] > (budget if not blocks or later is None else later):
             blocks.append((start, c))
             start, used = c, 0.0
         used += widths[c]
@@ -251,7 +252,8 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
     ncols = len(rows[0])
     widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0)
+    # a later block is labelled only "columns 97--104:" (about 75 pt), not with the whole head
+    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0, PAGE_WIDTH - 110.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1
