@@ -271,7 +271,8 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
     def ops_of(expr: sp.Expr, n: int) -> dict[sp.Symbol, str]:
         return {s: k(s, n) for s in expr.free_symbols}
 
-    first_units = {l: set(listed(list(net.z[l]))[0]) for l in range(1, ts.L + 1)}
+    first_units = {l: set(_units_worked(ts, l, "forward")[0]) for l in range(1, ts.L + 1)}
+    delta_units = {l: set(_units_worked(ts, l, "delta")[0]) for l in range(1, ts.L + 1)}
     for n in range(shown_m):
         for l in range(1, ts.L + 1):
             for j, z in enumerate(net.z[l]):
@@ -292,7 +293,7 @@ def worked(ts: Typesetter, numbers: dict) -> dict:
             for z in net.z[l]:
                 dl = d.delta[z]
                 expr = _delta_expr(ts, z)
-                sh.line(f"delta {dl.name} #{n}", k(dl, n), expr, ops_of(expr, n), shown=n == 0 and z in first_units[l])
+                sh.line(f"delta {dl.name} #{n}", k(dl, n), expr, ops_of(expr, n), shown=n == 0 and z in delta_units[l])
     if multi:
         sh.line("loss", "J", loss_terms, {sp.Symbol(f"J__{n}"): f"J#{n}" for n in range(shown_m)},
                 shown=True, complete=all_examples)
@@ -372,7 +373,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     forward = []
     v0 = valued(0)
     for l in range(1, ts.L + 1):
-        zs, more = listed(list(net.z[l]))
+        zs, more = _units_worked(ts, l, "forward")
         eqs = []
         for z in zs:
             terms = _z_terms(ts, z, v0)
@@ -409,7 +410,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     # δ of example 1, output layer first.
     deltas = []
     for l in range(ts.L, 0, -1):
-        zs, more = listed(list(net.z[l]))
+        zs, more = _units_worked(ts, l, "delta")
         eqs = []
         for z in zs:
             dl = d.delta[z]
@@ -428,7 +429,9 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
 
     # Every example's z, a and δ, one row per example.
     tables = []
-    if multi:
+    # One example: the units not worked line by line still have every value on the page, in a table.
+    unlisted = any(_units_worked(ts, l, kind)[1] for l in range(1, ts.L + 1) for kind in ("forward", "delta"))
+    if multi or unlisted:
         for l in range(1, ts.L + 1):
             for kind, syms in (("z", net.z[l]), ("a", net.a[l])):
                 tables.append(_example_table(ts, kind, l, syms, shown_m, tx, k, m))
@@ -478,6 +481,25 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
             "rate": tex_number(sh.text("eta")) if rate is not None else None,
             "inputs": _inputs_tex(ts, sh, k), "data": _data_table(ts, sh, k, shown_m, m),
             "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines()}
+
+
+MAX_TERMS_WORKED = 32  # a sum longer than this is worked in full for the layer's first unit only
+
+
+def _units_worked(ts: Typesetter, l: int, kind: str) -> tuple[list, int]:
+    """The units of layer l whose forward ("forward") or δ ("delta") lines are written out, and how
+    many more there are: the first MAX_UNITS_LISTED, or only the first where a line sums more than
+    MAX_TERMS_WORKED terms (a 128-wide layer's 128-term sums would fill pages each)."""
+    net = ts.net
+    zs = list(net.z[l])
+    if kind == "forward":
+        longest = max(len(ts.z_terms[z]) for z in zs)
+    elif l == ts.L:
+        longest = len(zs) if net.activation(l) == "softmax" else 1
+    else:
+        longest = max(len(ts.d.successors[net.a[l][j]]) for j in range(len(zs)))
+    shown = zs[:1] if longest > MAX_TERMS_WORKED else listed(zs)[0]
+    return shown, len(zs) - len(shown)
 
 
 def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int) -> str:
@@ -549,7 +571,9 @@ def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k,
     header = [ts.sym[s] for s in syms]
     rows = [[tx(k(s, n)) for s in syms] for n in range(shown_m)]
     label = names.vector(kind, l)
-    if shown_m < m:
+    if m == 1:
+        title = rf"${label}$, every unit"
+    elif shown_m < m:
         title = rf"${label}(n)$ for examples $n = 1, \ldots, {shown_m}$ of ${m}$, one row each"
     elif not ts.p.columns:
         title = rf"${label}$, one row per example ($m \times {len(syms)}$)"
