@@ -257,7 +257,12 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     ncols = len(rows[0])
     widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
     # a later block is labelled only "columns 97--104:" (about 75 pt), not with the whole head
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0, PAGE_WIDTH - 110.0)
+    first = PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0
+    if sum(widths) > first:
+        first -= 60.0  # the first block's head is labelled "columns 1--7 of" too
+    if len(rows) > MAX_BLOCK_ROWS:
+        first -= 40.0  # and "rows 1--24,"
+    col_blocks = _blocks(ncols, widths, first, PAGE_WIDTH - 110.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1
