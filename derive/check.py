@@ -178,7 +178,7 @@ def check_module(spec: Spec, module, seed: int = 0) -> CheckReport:
     if sum(np.size(v) for v in grads.values()) <= CAREFUL_ENTRIES:
         fd, kinks, step = kink_aware_differences(spec, params, X, Y)
     else:
-        fd, kinks, step = _large_differences(spec, params, X, Y, matrix, natural)
+        fd, kinks, step = _large_differences(spec, params, X, Y, matrix, natural, abs(loss))
     # Absolute allowances: the textbook σ' = a(1 − a) loses digits when a unit saturates
     # (1 − a cancels), ~1e-16 of the gradient's natural size; finite differences carry rounding
     # noise of ~1e-16·|J|/h. A wrong derivation is off by far more than either.
@@ -198,17 +198,19 @@ def check_module(spec: Spec, module, seed: int = 0) -> CheckReport:
 CAREFUL_ENTRIES = 12_000
 
 
-def _large_differences(spec: Spec, params, X, Y, matrix: dict, natural: float):
+def _large_differences(spec: Spec, params, X, Y, matrix: dict, natural: float, loss: float):
     """Batched (and, past the work budget, sampled) finite differences; the entries where they
     disagree with the matrix form are differenced again with the careful per-entry method, which
     shrinks the step for steep units and names the entries a ReLU kink lies across."""
     fd = reference.finite_differences(spec, params, X, Y)
+    # the same allowance as the comparison itself, with the batched passes' smallest step
+    floor = max(1e-11 * natural, 1e-14 * max(1.0, loss) * max(1.0, float(np.max(np.abs(X)))) / REL_STEP)
     rough = {}
     for key, expected in fd.items():
         known = np.isfinite(expected)
         scale = float(np.max(np.abs(expected[known]), initial=0.0))
         diff = np.abs(np.asarray(matrix[key], dtype=float) - np.where(known, expected, 0.0))
-        rough[key] = known & (diff > FD_TOLERANCE * scale + 1e-11 * natural)
+        rough[key] = known & (diff > FD_TOLERANCE * scale + floor)
     kinks = {key: np.zeros(np.shape(v), dtype=bool) for key, v in fd.items()}
     step = REL_STEP / max(1.0, float(np.max(np.abs(X))))
     if any(m.any() for m in rough.values()):

@@ -109,10 +109,14 @@ def tex_number(text: str) -> str:
 
 def tex_width(tex: str) -> float:
     """A rough width in points of a line of math (overestimates rather than under)."""
-    t = re.sub(r"\\(cdot|times|sigma|ln|tanh|sum|delta|theta|Theta|eta|hat|partial|leftarrow)", "x", tex)
+    t = re.sub(r"\\cdot", "*", tex)
+    t = re.sub(r"\\(times|sigma|ln|tanh|sum|delta|theta|Theta|eta|hat|partial|leftarrow)", "x", t)
     t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda mt: max(mt.group(1), mt.group(2), key=len), t)
-    t = _COMMANDS.sub("", t)
-    return 6.0 * len(t.replace(" ", "")) + 8.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
+    t = _COMMANDS.sub("", t).replace(" ", "")
+    # a digit is 5.5 pt, a point 3 pt, a bracket 4.3 pt, a centred dot with its spaces 8 pt; 6 pt for the rest
+    chars = 5.5 * sum(c.isdigit() for c in t) + 3.0 * t.count(".") + 4.5 * (t.count("(") + t.count(")")) + 8.0 * t.count("*")
+    chars += 6.0 * (len(t) - sum(c.isdigit() for c in t) - t.count(".") - t.count("(") - t.count(")") - t.count("*"))
+    return chars + 8.0 * (t.count("+") + t.count("=") + t.count("-") + t.count("x"))
 
 
 def number_width(tex: str) -> float:
@@ -133,29 +137,36 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
     one_line = " = ".join(parts + [single, value])
     if tex_width(one_line) <= budget:
         return f"{lhs} &= {one_line}"
-    lines = [f"{lhs} &= " + r" \\ &\quad + ".join(_split_sum(formula, budget))] if formula else []
+    lines = [f"{lhs} &= " + r" \\ &\quad ".join(_split_sum(formula, budget))] if formula else []
     open_, close = (r"\Big[", r"\Big]") if bracket else ("", "")
     if tex_width(single) <= budget:
-        chunks = [single]
+        chunks = [("", single)]
     else:
+        # (operator, piece) in order: a term too long for a line is cut at its own top-level + and −.
+        pieces = []
+        for t in terms:
+            parts = top_level_pieces(t) if tex_width(t) > budget - 30 else [("", t)]
+            pieces += [(op or "+", text) for op, text in parts]
         chunks, current = [], ""
-        for i, t in enumerate(terms):
+        for i, (op, t) in enumerate(pieces):
             piece = (lead + open_ + t) if i == 0 else t
-            trial = piece if not current else current + " + " + piece
+            trial = piece if not current else f"{current} {op} {piece}"
             if current and tex_width(trial) > budget - 30:
-                chunks.append(current)
-                current = piece
+                chunks.append((cur_op, current))
+                current, cur_op = piece, op
             else:
+                if not current:
+                    cur_op = op
                 current = trial
         if tail and tex_width(current + close + tail) > budget:
-            chunks += [current + close, None]  # the factor after the bracket goes on a line of its own
+            chunks += [(cur_op, current + close), None]  # the factor after the bracket goes on a line of its own
         else:
-            chunks.append(current + close + tail)
+            chunks.append((cur_op, current + close + tail))
     for i, c in enumerate(chunks):
         if c is None:
             lines.append(r"&\quad " + tail.strip())
         else:
-            lines.append(("&= " if i == 0 else r"&\quad + ") + c)
+            lines.append(("&= " if i == 0 else rf"&\quad {c[0]} ") + c[1])
     if tex_width(lines[-1] + value) <= budget:
         lines[-1] += f" = {value}"
     else:
@@ -166,73 +177,73 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
 
 
 def _split_sum(tex: str, budget: float) -> list[str]:
-    """A long symbolic formula broken at its top-level + signs into pieces that fit `budget`.
+    r"""A long symbolic formula broken at its top-level + and − signs into lines that fit `budget`
+    (every line after the first starts with its sign).
 
-    The outermost \\left( … \\right) or \\left[ … \\right] around the sum becomes \\Big( … \\Big)
-    so that it may span lines."""
+    A formula that is one bracketed sum, c \left( … \right) d, is broken inside the brackets, which
+    become \Big( … \Big) so that they may span lines."""
     if tex_width(tex) <= budget:
         return [tex]
-    # find the outermost \left..\right pair and make it breakable
-    depth, out, i, cuts = 0, [], 0, []
-    opened = None
-    while i < len(tex):
-        if tex.startswith(r"\left", i) and i + 5 < len(tex):
-            if depth == 0 and opened is None:
-                opened = True
-                out.append(r"\Big" + tex[i + 5])
-                i += 6
+    pieces = top_level_pieces(tex)
+    if len(pieces) == 1 and r"\left" in tex:
+        i = tex.index(r"\left")
+        j, depth = i, 0
+        while j < len(tex):
+            if tex.startswith(r"\left", j) and not tex[j + 5:j + 6].isalpha():
                 depth += 1
-                top = depth
-                continue
-            depth += 1
-            out.append(tex[i:i + 6])
-            i += 6
-            continue
-        if tex.startswith(r"\right", i) and i + 6 < len(tex):
-            if opened and depth == 1:
-                out.append(r"\Big" + tex[i + 6])
-                opened = False
+            elif tex.startswith(r"\right", j) and not tex[j + 6:j + 7].isalpha():
                 depth -= 1
-                i += 7
-                continue
-            depth -= 1
-            out.append(tex[i:i + 7])
-            i += 7
-            continue
-        ch = tex[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        if tex.startswith(" + ", i) and depth <= (1 if opened else 0):
-            cuts.append(len("".join(out)))
-        out.append(ch)
-        i += 1
-    flat = "".join(out)
-    if not cuts:
-        return [tex]
-    pieces, start = [], 0
-    for c in cuts:
-        pieces.append(flat[start:c])
-        start = c + 3
-    pieces.append(flat[start:])
+                if depth == 0:
+                    break
+            j += 1
+        inner = top_level_pieces(tex[i + 6:j])
+        if j < len(tex) and len(inner) > 1:
+            pieces = inner
+            pieces[0] = ("", tex[:i] + r"\Big" + tex[i + 5] + pieces[0][1])
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + r"\Big" + tex[j + 6] + tex[j + 7:])
     lines, current = [], ""
-    for piece in pieces:
-        trial = piece if not current else current + " + " + piece
+    for op, piece in pieces:
+        trial = piece if not current else f"{current} {op} {piece}"
         if current and tex_width(trial) > budget - 30:
             lines.append(current)
-            current = piece
+            current = f"{op} {piece}"
         else:
             current = trial
     lines.append(current)
     return lines
 
 
-def _blocks(count: int, widths: list[float], budget: float) -> list[tuple[int, int]]:
-    """Split columns 0..count-1 into consecutive blocks whose widths fit `budget`."""
+def top_level_pieces(tex: str) -> list[tuple[str, str]]:
+    """A sum's terms with the sign before each ("" for the first), cut at the + and − outside every
+    brace and \\left … \\right pair."""
+    pieces, depth, start, op, i = [], 0, 0, "", 0
+    while i < len(tex):
+        if tex.startswith(r"\left", i) and not tex[i + 5:i + 6].isalpha():
+            depth, i = depth + 1, i + 6
+            continue
+        if tex.startswith(r"\right", i) and not tex[i + 6:i + 7].isalpha():
+            depth, i = depth - 1, i + 7
+            continue
+        ch = tex[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and i > start and tex.startswith((" + ", " - "), i):
+            pieces.append((op, tex[start:i]))
+            op, start, i = tex[i + 1], i + 3, i + 3
+            continue
+        i += 1
+    pieces.append((op, tex[start:]))
+    return pieces
+
+
+def _blocks(count: int, widths: list[float], budget: float, later: float | None = None) -> list[tuple[int, int]]:
+    """Split columns 0..count-1 into consecutive blocks whose widths fit `budget` (the first block)
+    and `later` (every other block, whose display has only a short label before it)."""
     blocks, start, used = [], 0, 0.0
     for c in range(count):
-        if c > start and used + widths[c] > budget:
+        if c > start and used + widths[c] > (budget if not blocks or later is None else later):
             blocks.append((start, c))
             start, used = c, 0.0
         used += widths[c]
@@ -245,7 +256,13 @@ def matrix_blocks(head: str, rows: list[list[str]]) -> list[str]:
     of columns and rows, each labelled with the columns and rows it holds (never silently dropped)."""
     ncols = len(rows[0])
     widths = [max(number_width(r[c]) for r in rows) for c in range(ncols)]
-    col_blocks = _blocks(ncols, widths, PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0)
+    # a later block is labelled only "columns 97--104:" (about 75 pt), not with the whole head
+    first = PAGE_WIDTH - 0.75 * min(tex_width(head), 260.0) - 85.0
+    if sum(widths) > first:
+        first -= 60.0  # the first block's head is labelled "columns 1--7 of" too
+    if len(rows) > MAX_BLOCK_ROWS:
+        first -= 40.0  # and "rows 1--24,"
+    col_blocks = _blocks(ncols, widths, first, PAGE_WIDTH - 110.0)
     row_blocks = [(r, min(r + MAX_BLOCK_ROWS, len(rows))) for r in range(0, len(rows), MAX_BLOCK_ROWS)]
     out = []
     split = len(col_blocks) > 1 or len(row_blocks) > 1

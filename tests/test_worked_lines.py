@@ -232,3 +232,28 @@ def test_more_examples_than_the_sheet_works_says_which_it_shows():
     assert {ln.what.split()[0] for ln in w["lines"] if not ln.complete} == {"loss", "gradient"}
     for k in range(1, 21):  # the exercise sheet gives every example
         assert re.search(rf"\n{k} & ", docs["exercises.tex"]), k
+
+
+@pytest.mark.parametrize("m", (1, 2))
+def test_a_wide_softmax_works_its_denominator_once_and_every_output_from_it(m):
+    """26 outputs: Σ_k e^{z_k} is a worked line of its own (every term, in unit order), and each output
+    is e^{z_j} over that printed number; never a denominator of 26 exponentials in SymPy's name order."""
+    rng = random.Random(26)
+    x = [[round(rng.uniform(-1, 1), 2), round(rng.uniform(-1, 1), 2)] for _ in range(m)]
+    y = [[1 if j == n else 0 for j in range(26)] for n in range(m)]
+    text = (f'name = "wide-softmax"\n[network]\nlayers = [2, 26]\nactivation = "softmax"\nloss = "cross_entropy"\n'
+            f'[values]\nx = {json.dumps(x)}\ny = {json.dumps(y)}\nseed = 4\n')
+    d = derive(build_network(parse_spec(text, "wide.toml")))
+    numbers, w, docs = sheets_of(d, "welch")
+    assert check_lines(w["lines"]) == []
+    sums = [ln for ln in w["lines"] if ln.what.startswith("softmax sum")]
+    assert len(sums) == m and all(len(ln.operands) == 26 for ln in sums)
+    answers = docs["answers.tex"]
+    assert r"\sum_{k=1}^{26} e^{" in answers and tex_number(sums[0].result) in answers
+    z = [ln for ln in w["lines"] if ln.what.startswith("z ") and ln.what.endswith("#0")]
+    terms = [rf"e^{{{tex_number(ln.result)}}}" for ln in z]
+    positions = [answers.index(t) for t in terms]
+    assert positions == sorted(positions)  # in unit order: 1, 2, …, 26
+    for ln in w["lines"]:
+        if ln.what.startswith("a ") and ln.shown:
+            assert len(ln.operands) == 2 and rf"{{{tex_number(ln.operands[next(iter(s for s in ln.operands if s.name.startswith('S')))])}}}" in answers
