@@ -457,8 +457,9 @@ class Typesetter:
         names = names or self.sym
         mul = r" \cdot " if dot else " "
         pairs = [(names[a], names[y]) for a, y in zip(net.a[self.L], net.y)]
-        if loss.kind == "squared":
-            return [rf"\left({y} - {a}\right)^{{2}}" for a, y in pairs]
+        if loss.kind == "squared":  # in the order the profile writes the error, as the loss's formula does
+            return [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}"
+                    for a, y in pairs]
         if loss.kind == "binary":
             terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
             return [rf"\left[{t}\right]" for t in terms] if len(terms) == 1 else terms

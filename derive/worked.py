@@ -581,7 +581,7 @@ def _example_table(ts: Typesetter, kind: str, l: int, syms, shown_m: int, tx, k,
     elif shown_m < m:
         title = rf"${label}(n)$ for examples $n = 1, \ldots, {shown_m}$ of ${m}$, one row each"
     elif not ts.p.columns:
-        title = rf"${label}$, one row per example ($m \times {len(syms)}$)"
+        title = rf"${label}$, one row per example (${ts.p.examples} \times {len(syms)}$)"
     else:
         title = rf"${label}(n)$ for every example $n$, one row each (the columns of the course's matrix)"
     return {"title": title, "blocks": table_blocks(header, rows)}

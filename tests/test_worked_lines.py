@@ -257,3 +257,15 @@ def test_a_wide_softmax_works_its_denominator_once_and_every_output_from_it(m):
     for ln in w["lines"]:
         if ln.what.startswith("a ") and ln.shown:
             assert len(ln.operands) == 2 and rf"{{{tex_number(ln.operands[next(iter(s for s in ln.operands if s.name.startswith('S')))])}}}" in answers
+
+
+def test_a_worked_loss_keeps_the_profiles_order_in_its_numbers():
+    """qbus writes (f − t)²: the line with numbers must subtract in the same order as its formula."""
+    import derive
+
+    tex = derive.load(EXAMPLES / "iris-423.toml", notation="qbus").worksheets()["answers.tex"]
+    line = tex[tex.index("L_{1} &="):].split(r"\end{align*}")[0]
+    assert r"\left(a^{(3)}_{1}(1) - t_{1}(1)\right)^{2}" in line and r"\left(0.497859 - 1\right)^{2}" in line
+    welch = derive.load(EXAMPLES / "welch-231.toml").worksheets()["answers.tex"]  # welch writes (y − ŷ)²
+    line = welch[welch.index("J_{1} &=") if "J_{1} &=" in welch else welch.index("J &="):].split(r"\end{align*}")[0]
+    assert r"\left(y" in line and r"\left(0.75 - 0.913529\right)" in line
