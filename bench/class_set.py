@@ -57,9 +57,9 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     from derive.network import build_network
     from derive.profile import load_profile
     from derive.spec import load_spec
-    from derive.typeset import Typesetter
-    from derive.worked import worked
-    from derive.worksheets import render_variants
+    from derive.sheets.typeset import Typesetter
+    from derive.sheets.worked import worked
+    from derive.sheets.render import render_variants
 
     out, t = [], time.perf_counter()
 

@@ -298,9 +298,9 @@ RENDER_ERRORS: dict[str, str] = {}
 
 
 def load_worksheets():
-    """render_worksheets, or None while derive/worksheets.py does not exist yet (or does not import)."""
+    """render_worksheets, or None while derive/sheets/render.py does not exist yet (or does not import)."""
     try:
-        from derive.worksheets import render_worksheets
+        from derive.sheets.render import render_worksheets
     except Exception as exc:  # being written by someone else: any failure means "not available"
         RENDER_ERRORS["import"] = f"{type(exc).__name__}: {exc}"
         return None
@@ -723,7 +723,7 @@ def main(argv=None) -> int:
     pipe_repeats, grad_repeats, min_time = (3, 3, 0.005) if quick else (7, 9, 0.02)
     render = load_worksheets()
     if render is None:
-        print("derive/worksheets.py not found: render columns are n/a", file=sys.stderr)
+        print("derive/sheets/render.py not found: render columns are n/a", file=sys.stderr)
     pipeline_once(NETWORKS[0], render)  # warm up imports and first-call costs
     rows = []
     for i, net in enumerate(NETWORKS):

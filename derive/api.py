@@ -121,7 +121,7 @@ class Derivation:
     def worksheets(self, templates: str | os.PathLike | None = None) -> dict[str, str]:
         """The .tex texts {"handout.tex", "exercises.tex", "answers.tex"}, as `derive build` writes them."""
         from .proof import prove
-        from .worksheets import render_worksheets
+        from .sheets.render import render_worksheets
 
         numbers = self.answers() if self.spec.values is not None else None
         proofs = prove(self.derivation)
@@ -131,13 +131,13 @@ class Derivation:
     @cached_property
     def _typesetter(self):
         from .notation import get_profile
-        from .typeset import Typesetter
+        from .sheets.typeset import Typesetter
 
         return Typesetter(self.derivation, get_profile(self.notation), 4)
 
     def explain(self, key: str) -> Explanation:
         """One parameter's derivation: its chain-rule paths, how they factor into δ, and the δ form."""
-        from .path_sums import parameter_section
+        from .sheets.path_sums import parameter_section
 
         ts = self._typesetter
         section = parameter_section(ts, self._key(key))
@@ -150,7 +150,7 @@ class Derivation:
                            tuple(section["factoring"]["lines"]), delta_line, section["result"])
 
     def _repr_latex_(self) -> str:
-        from . import equations
+        from .sheets import equations
 
         ts = self._typesetter
         backward = equations.backward_vector(ts)
@@ -202,7 +202,7 @@ def _display(tex: str) -> str:
 
 def _text(title: str) -> str:
     """A title inside \\text{}: TeX's specials as plain characters (it is the spec's own string)."""
-    from .texenv import escape_latex
+    from .sheets.texenv import escape_latex
 
     return escape_latex(title)
 

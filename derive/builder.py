@@ -33,7 +33,7 @@ from .progress import Progress, Stages
 from .proof import prove
 from .resources import examples_folder, template_folder
 from .spec import Spec, load_spec
-from .worksheets import render_worksheets
+from .sheets.render import render_worksheets
 
 PACKAGE = Path(__file__).resolve().parent
 EXAMPLES = examples_folder()  # package data in a wheel, the repository's folder in a checkout

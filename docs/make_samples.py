@@ -27,7 +27,7 @@ from derive.network import build_network  # noqa: E402
 from derive.notation import PROFILES  # noqa: E402
 from derive.proof import prove  # noqa: E402
 from derive.spec import load_spec  # noqa: E402
-from derive.worksheets import render_worksheets  # noqa: E402
+from derive.sheets.render import render_worksheets  # noqa: E402
 
 DPI = 80
 HEIGHT_PT = 330  # how much of the page below the section title to keep

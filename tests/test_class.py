@@ -562,7 +562,7 @@ def test_questions_are_the_lines_of_each_students_answer_sheet(tmp_path, monkeyp
     """Every question's printed number and its worked line's substituted numbers are on that student's
     answers.tex, which `derive build`'s worked-lines code printed from the same numbers."""
     from derive.classset import build as class_build
-    from derive.typeset import tex_number
+    from derive.sheets.typeset import tex_number
 
     monkeypatch.setattr(class_build, "have_latex", lambda: False)  # the .tex files are enough here
     n_out = layers[-1]
@@ -600,8 +600,8 @@ def test_a_students_worked_lines_without_rendering_are_the_sheets_lines(tmp_path
     from derive.derivation import derive
     from derive.network import build_network
     from derive.profile import load_profile
-    from derive.typeset import Typesetter
-    from derive.worked import worked
+    from derive.sheets.typeset import Typesetter
+    from derive.sheets.worked import worked
 
     spec = load_spec(class_spec(tmp_path, (2, 2, 2), values="\n[values]\nx = [[0.5, 0.25], [0.1, 0.9]]\n"
                                                           "y = [[1.0, 0.0], [0.0, 1.0]]\nseed = 1\nlearning_rate = 0.5\n"))

@@ -16,10 +16,10 @@ from derive.answers import compute_answers
 from derive.derivation import derive
 from derive.network import build_network
 from derive.notation import get_profile
-from derive.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, parameter_section, path_counts
+from derive.sheets.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, parameter_section, path_counts
 from derive.spec import load_spec, parse_spec
-from derive.typeset import Typesetter
-from derive.worksheets import render_worksheets
+from derive.sheets.typeset import Typesetter
+from derive.sheets.render import render_worksheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

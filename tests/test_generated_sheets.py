@@ -28,8 +28,8 @@ from derive.latex import compile_with_log, have_latex, overfull_boxes
 from derive.network import build_network
 from derive.notation import PROFILES, Names, get_profile
 from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, parse_spec
-from derive.worked import MAX_EXAMPLES_WORKED
-from derive.worksheets import render_worksheets
+from derive.sheets.worked import MAX_EXAMPLES_WORKED
+from derive.sheets.render import render_worksheets
 from specgen import generate
 
 SEED = int(os.environ.get("DERIVE_SPECGEN_SEED", datetime.date.today().toordinal()))

@@ -12,7 +12,7 @@ import pytest
 
 from derive.errors import LatexError
 from derive.latex import compile_pdf, compile_with_log, have_latex, log_excerpt, overfull_boxes
-from derive.worksheets import render_worksheets
+from derive.sheets.render import render_worksheets
 
 from test_worksheets import NET_222, NET_231, VALUES_222, build
 

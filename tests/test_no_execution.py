@@ -82,7 +82,7 @@ def test_templates_are_rendered_only_in_jinja2s_sandbox():
     """A template folder may come from someone else: no plain jinja2.Environment renders it."""
     import jinja2.sandbox
 
-    from derive.texenv import make_env
+    from derive.sheets.texenv import make_env
 
     assert isinstance(make_env(), jinja2.sandbox.SandboxedEnvironment)
     for path in SOURCES:

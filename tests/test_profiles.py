@@ -14,7 +14,7 @@ from derive.network import build_network
 from derive.notation import PROFILES, Names
 from derive.profile import BUILTIN, Profile, builtin, parse_profile
 from derive.spec import NOTATIONS, parse_spec
-from derive.worksheets import render_worksheets
+from derive.sheets.render import render_worksheets
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "derive" / "profiles"
 

@@ -149,7 +149,7 @@ def test_a_wide_deep_net_is_proved_without_listing_paths_or_cancelling(monkeypat
 
 
 def test_the_proof_sentence_states_the_method_and_the_bound():
-    from derive.worksheets import proof_sentence
+    from derive.sheets.render import proof_sentence
 
     d = derivation_of([2, 2, 2], "sigmoid", "half_sse", bias=False)
     text = proof_sentence(prove(d))

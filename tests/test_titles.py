@@ -9,7 +9,7 @@ import pytest
 
 from derive.cli import main
 from derive.latex import compile_with_log, have_latex, overfull_boxes
-from derive.texenv import LONG_WORD, escape_latex
+from derive.sheets.texenv import LONG_WORD, escape_latex
 
 from conftest import spec_text
 

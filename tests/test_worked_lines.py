@@ -1,6 +1,6 @@
 """Every worked line of every sheet re-evaluates, from its printed operands, to its printed result.
 
-The lines are data (`derive.worked.WorkedLine`); here each one is evaluated independently with SymPy
+The lines are data (`derive.sheets.worked.WorkedLine`); here each one is evaluated independently with SymPy
 (rationals from the printed decimals, `evalf` for σ, tanh, exp and ln), rounded to the printed
 precision of its result and compared. Over the bundled examples in all three profiles and a seeded
 set of generated specs (1–12 examples, depth 1–4, widths up to 32, every activation and loss, skips,
@@ -23,9 +23,9 @@ from derive.derivation import derive
 from derive.network import build_network
 from derive.notation import get_profile
 from derive.spec import ACTIVATIONS, LOSSES, load_spec, parse_spec
-from derive.typeset import Typesetter, tex_number
-from derive.worked import worked
-from derive.worksheets import DOCUMENTS, _context, make_env
+from derive.sheets.typeset import Typesetter, tex_number
+from derive.sheets.worked import worked
+from derive.sheets.render import DOCUMENTS, _context, make_env
 
 from conftest import EXAMPLES
 

@@ -21,7 +21,7 @@ from derive.errors import LatexError
 from derive.latex import compile_with_log, have_latex, overfull_boxes
 from derive.network import build_network
 from derive.spec import parse_spec
-from derive.worksheets import render_worksheets
+from derive.sheets.render import render_worksheets
 
 OVERFULL_LIMIT_PT = 1.0
 

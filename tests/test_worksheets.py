@@ -17,7 +17,7 @@ from derive.derivation import derive
 from derive.network import build_network
 from derive.notation import PROFILES, get_profile, symbol_names
 from derive.spec import parse_spec
-from derive.worksheets import escape_latex, render_worksheets
+from derive.sheets.render import escape_latex, render_worksheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -214,7 +214,7 @@ def test_updated_weights_with_learning_rate():
 
 
 def test_template_dir_override(tmp_path, net222):
-    from derive.worksheets import default_template_dir
+    from derive.sheets.render import default_template_dir
     import shutil
 
     d, numbers = net222

@@ -30,9 +30,9 @@ from ..network import build_network
 from ..outputs import write_outputs
 from ..profile import Profile, load_profile
 from ..spec import Spec, load_spec
-from ..typeset import Typesetter
-from ..worked import worked
-from ..worksheets import default_template_dir, render_variants
+from ..sheets.typeset import Typesetter
+from ..sheets.worked import worked
+from ..sheets.render import default_template_dir, render_variants
 from .canvas import canvas_zip
 from .documents import combined_document
 from .moodle import moodle_xml

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import DeriveError
-from ..texenv import escape_latex
+from ..sheets.texenv import escape_latex
 from .roster import Student
 
 BEGIN, END = r"\begin{document}", r"\end{document}"

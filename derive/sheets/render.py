@@ -16,11 +16,13 @@ from pathlib import Path
 
 import jinja2
 
-from . import activations, equations, path_sums, scope
-from .derivation import Derivation
+from .. import activations
+
+from . import equations, path_sums, scope
+from ..derivation import Derivation
 from .diagram import network_diagram
-from .errors import TemplateError
-from .notation import Profile, get_profile
+from ..errors import TemplateError
+from ..notation import Profile, get_profile
 from .path_sums import proof_sentence
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env, template_error

@@ -24,8 +24,8 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from . import activations
-from .answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from .. import activations
+from ..answers import DIGITS, Number, as_written, evaluate, exact_work, precise
 from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import activations
+from .. import activations
 from .scope import examples, one_example, per_example
-from .notation import Names
+from ..notation import Names
 from .typeset import Typesetter, chunked, join_terms, listed
 
 

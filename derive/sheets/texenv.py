@@ -18,7 +18,7 @@ import jinja2.sandbox
 
 
 def default_template_dir() -> Path:
-    from .resources import template_folder
+    from ..resources import template_folder
 
     return template_folder()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import activations
+from .. import activations
 from .scope import one_example
 from .typeset import Typesetter
 
