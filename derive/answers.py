@@ -75,6 +75,15 @@ def add(a: Number, b: Number) -> Number:
     return _combine([a, b], _sum, _sum)
 
 
+def sub(a: Number, b: Number) -> Number:
+    return _combine([a, b], lambda v: v[0] - v[1], lambda v: v[0] - v[1])
+
+
+def to_mpf(v: Number) -> mpmath.mpf:
+    """A worked number as an mpmath number (at the working precision in force)."""
+    return _mp(v)
+
+
 def mul(a: Number, b: Number) -> Number:
     return _combine([a, b], _prod, _prod)
 

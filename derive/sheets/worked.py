@@ -25,7 +25,7 @@ import mpmath
 import sympy as sp
 
 from .. import activations
-from ..answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from ..answers import DIGITS, Number, add, as_written, evaluate, exact_work, mul, precise, sub, to_mpf
 from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 
@@ -97,7 +97,10 @@ def _to_decimal(value: Number) -> Decimal:
 
 def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
     """Whether `expr` at the printed operands, rounded to the printed precision of `result`, is `result`."""
-    env = {s: Fraction(Decimal(t)) for s, t in operands.items()}
+    return _rounds_to(expr, {s: Fraction(Decimal(t)) for s, t in operands.items()}, result)
+
+
+def _rounds_to(expr: sp.Expr, env: dict, result: str) -> bool:
     with mpmath.workdps(CHECK_DIGITS):
         value = evaluate(expr, env)
     want = Decimal(result)
@@ -105,6 +108,56 @@ def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
         ctx.prec = DIGITS + 10
         got = _to_decimal(value).quantize(Decimal(1).scaleb(want.as_tuple().exponent), rounding=ROUND_HALF_EVEN)
     return got == want
+
+
+def _total(values: list[Number]) -> Number:
+    total = values[0]
+    for v in values[1:]:
+        total = add(total, v)
+    return total
+
+
+def _product(values: list[Number]) -> Number:
+    total = values[0]
+    for v in values[1:]:
+        total = mul(total, v)
+    return total
+
+
+def _node_value(expr: sp.Expr, env: dict, memo: dict) -> Number:
+    """`expr` at `env`, remembering the value of every sum and product in it (and of their terms)."""
+    value = memo.get(expr)
+    if value is None:
+        if isinstance(expr, sp.Add):
+            value = _total([_node_value(a, env, memo) for a in expr.args])
+        elif isinstance(expr, sp.Mul):
+            value = _product([_node_value(a, env, memo) for a in expr.args])
+        else:
+            value = evaluate(expr, env)
+        memo[expr] = value
+    return value
+
+
+def _symbols_of(expr: sp.Expr, symbols: dict) -> frozenset:
+    inside = symbols.get(expr)
+    if inside is None:
+        inside = symbols[expr] = frozenset(expr.free_symbols)
+    return inside
+
+
+def _with_operand(expr: sp.Expr, s: sp.Symbol, value: Number, env: dict, memo: dict, symbols: dict) -> Number:
+    """`expr` with the operand `s` at `value` and every other at `env`: the parts without `s` from `memo`."""
+    if s not in _symbols_of(expr, symbols):
+        return memo[expr]
+    if expr == s:
+        return value
+    if isinstance(expr, sp.Add):
+        change = [sub(_with_operand(a, s, value, env, memo, symbols), memo[a]) for a in expr.args
+                  if s in _symbols_of(a, symbols)]
+        return _total([memo[expr]] + change)
+    if isinstance(expr, sp.Mul):
+        return _product([_with_operand(a, s, value, env, memo, symbols) for a in expr.args])
+    return evaluate(expr, {**env, s: value})
 
 
 # -- quantities and lines -------------------------------------------------------------------------
@@ -119,6 +172,8 @@ class _Sheet:
         self.figures: dict[str, int] = {}
         self.lines: list[tuple[str, str, sp.Expr, dict[sp.Symbol, str], bool, bool]] = []  # (what, key, expr, operand keys, shown, complete)
         self._texts: dict[str, str] = {}
+        self._exact: dict[str, Fraction] = {}
+        self._symbols: dict[sp.Expr, frozenset] = {}  # free symbols of each part of a line, found once  # the printed text's exact value, read once per figure count
         self.ceiling: dict[str, int] = {}  # figures a value may not exceed (its operands cancel)
 
     def add(self, key: str, value: Number, given: bool = False, guard: bool = False) -> None:
@@ -139,12 +194,20 @@ class _Sheet:
             self._texts[key] = cached
         return cached
 
+    def exact(self, key: str) -> Fraction:
+        cached = self._exact.get(key)
+        if cached is None:
+            cached = self._exact[key] = Fraction(Decimal(self.text(key)))
+        return cached
+
     def settle(self) -> None:
         """Give operands more figures until every complete line reproduces its printed result.
 
         A failing line gets one more figure on the operand whose rounding moves its value most
-        (the others keep theirs); then the lines that print that value (its own line must now
-        reproduce one more figure, the lines using it see a new operand) are checked again."""
+        (the others keep theirs), until it reproduces. Lines are taken consumers first (updates,
+        gradients, δ from the input side, then the forward pass backwards), so a value's figures
+        are settled by every line that uses it before its own line is checked; a pass then checks
+        again only the lines whose operands or result changed figures, until a pass changes nothing."""
         lines = [ln for ln in self.lines if ln[5]]
         producing: dict[str, list[int]] = {}
         using: dict[str, list[int]] = {}
@@ -152,46 +215,46 @@ class _Sheet:
             producing.setdefault(key, []).append(i)
             for k in sorted(set(ops.values())):
                 using.setdefault(k, []).append(i)
-        pending = list(range(len(lines)))
-        queued = set(pending)
         budget = 50 * len(lines) + 100  # each bump is one more figure on one value: this always ends
-        while pending and budget > 0:
-            i = pending.pop()
-            queued.discard(i)
-            budget -= 1
-            what, key, expr, ops, shown, complete = lines[i]
-            printed = {s: self.text(k) for s, k in ops.items()}
-            if reproduces(expr, printed, self.text(key)):
-                continue
-            k = self._worst_operand(expr, ops, printed)
-            if k is None:
-                # Every operand is exact or at its most figures (a sum that cancels): the result
-                # keeps only the figures its operands support, and may never get more again.
-                if key in self.given or self.figures[key] <= 1:
-                    continue
-                k = key
-                self.figures[k] -= 1
-                self.ceiling[k] = self.figures[k]
-            else:
-                self.figures[k] += 1
-            self._texts.pop(k, None)
-            for j in [i] + producing.get(k, []) + using.get(k, []):
-                if j not in queued:
-                    queued.add(j)
-                    pending.append(j)
+        todo = set(range(len(lines)))
+        while todo and budget > 0:
+            changed: set[str] = set()
+            for i in sorted(todo, reverse=True):  # the sheet's order is the order values are computed in
+                what, key, expr, ops, shown, complete = lines[i]
+                while budget > 0:
+                    budget -= 1
+                    printed = {s: self.exact(k) for s, k in ops.items()}
+                    if _rounds_to(expr, printed, self.text(key)):
+                        break
+                    k = self._worst_operand(expr, ops, printed)
+                    if k is None:
+                        # Every operand is exact or at its most figures (a sum that cancels): the result
+                        # keeps only the figures its operands support, and may never get more again.
+                        if key in self.given or self.figures[key] <= 1:
+                            break
+                        k = key
+                        self.figures[k] -= 1
+                        self.ceiling[k] = self.figures[k]
+                    else:
+                        self.figures[k] += 1
+                    self._texts.pop(k, None)
+                    self._exact.pop(k, None)
+                    changed.add(k)
+            todo = {j for k in changed for j in producing.get(k, []) + using.get(k, [])}
 
     def _worst_operand(self, expr: sp.Expr, ops: dict, printed: dict) -> str | None:
-        """The rounded operand whose exact value changes the line's value most."""
-        env = {s: Fraction(Decimal(t)) for s, t in printed.items()}
+        """The rounded operand whose exact value changes the line's value most (`printed`: the operands as printed, exactly).
+
+        Each sum and product in the line is evaluated once; trying an operand's exact value then
+        re-evaluates only the terms on its way to the top (a δ's Σ_k w δ_k costs one term per δ_k, not 33)."""
         with mpmath.workdps(CHECK_DIGITS):
-            base = _to_decimal(evaluate(expr, env))
-            worst, size = None, Decimal(-1)
+            memo: dict[sp.Expr, Number] = {}
+            base = to_mpf(_node_value(expr, printed, memo))
+            worst, size = None, mpmath.mpf(-1)
             for s, k in sorted(ops.items(), key=lambda item: item[1]):
-                if k in self.given or self.figures[k] >= self.ceiling.get(k, MAX_FIGURES) or env[s] == self.value[k]:
+                if k in self.given or self.figures[k] >= self.ceiling.get(k, MAX_FIGURES) or printed[s] == self.value[k]:
                     continue
-                trial = dict(env)
-                trial[s] = self.value[k]
-                change = abs(_to_decimal(evaluate(expr, trial)) - base)
+                change = abs(to_mpf(_with_operand(expr, s, self.value[k], printed, memo, self._symbols)) - base)
                 if change > size:
                     worst, size = k, change
         return worst
