@@ -25,7 +25,8 @@ import mpmath
 import sympy as sp
 
 from .. import activations
-from ..answers import DIGITS, Number, add, as_written, evaluate, exact_work, mul, precise, sub, to_mpf
+from ..answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 
@@ -110,56 +111,6 @@ def _rounds_to(expr: sp.Expr, env: dict, result: str) -> bool:
     return got == want
 
 
-def _total(values: list[Number]) -> Number:
-    total = values[0]
-    for v in values[1:]:
-        total = add(total, v)
-    return total
-
-
-def _product(values: list[Number]) -> Number:
-    total = values[0]
-    for v in values[1:]:
-        total = mul(total, v)
-    return total
-
-
-def _node_value(expr: sp.Expr, env: dict, memo: dict) -> Number:
-    """`expr` at `env`, remembering the value of every sum and product in it (and of their terms)."""
-    value = memo.get(expr)
-    if value is None:
-        if isinstance(expr, sp.Add):
-            value = _total([_node_value(a, env, memo) for a in expr.args])
-        elif isinstance(expr, sp.Mul):
-            value = _product([_node_value(a, env, memo) for a in expr.args])
-        else:
-            value = evaluate(expr, env)
-        memo[expr] = value
-    return value
-
-
-def _symbols_of(expr: sp.Expr, symbols: dict) -> frozenset:
-    inside = symbols.get(expr)
-    if inside is None:
-        inside = symbols[expr] = frozenset(expr.free_symbols)
-    return inside
-
-
-def _with_operand(expr: sp.Expr, s: sp.Symbol, value: Number, env: dict, memo: dict, symbols: dict) -> Number:
-    """`expr` with the operand `s` at `value` and every other at `env`: the parts without `s` from `memo`."""
-    if s not in _symbols_of(expr, symbols):
-        return memo[expr]
-    if expr == s:
-        return value
-    if isinstance(expr, sp.Add):
-        change = [sub(_with_operand(a, s, value, env, memo, symbols), memo[a]) for a in expr.args
-                  if s in _symbols_of(a, symbols)]
-        return _total([memo[expr]] + change)
-    if isinstance(expr, sp.Mul):
-        return _product([_with_operand(a, s, value, env, memo, symbols) for a in expr.args])
-    return evaluate(expr, {**env, s: value})
-
-
 # -- quantities and lines -------------------------------------------------------------------------
 
 class _Sheet:
@@ -173,7 +124,10 @@ class _Sheet:
         self.lines: list[tuple[str, str, sp.Expr, dict[sp.Symbol, str], bool, bool]] = []  # (what, key, expr, operand keys, shown, complete)
         self._texts: dict[str, str] = {}
         self._exact: dict[str, Fraction] = {}
-        self._symbols: dict[sp.Expr, frozenset] = {}  # free symbols of each part of a line, found once  # the printed text's exact value, read once per figure count
+        self._symbols: dict[sp.Expr, frozenset] = {}  # free symbols of each part of a line, found once
+        self._value_decimals: dict[str, Decimal] = {}
+        self._decimals: dict[str, Decimal] = {}  # the printed text as a Decimal, per figure count
+        self._polynomials: dict[sp.Expr, object] = {}  # each polynomial line compiled once  # the printed text's exact value, read once per figure count
         self.ceiling: dict[str, int] = {}  # figures a value may not exceed (its operands cancel)
 
     def add(self, key: str, value: Number, given: bool = False, guard: bool = False) -> None:
@@ -200,6 +154,34 @@ class _Sheet:
             cached = self._exact[key] = Fraction(Decimal(self.text(key)))
         return cached
 
+    def decimal(self, key: str) -> Decimal:
+        cached = self._decimals.get(key)
+        if cached is None:
+            cached = self._decimals[key] = Decimal(self.text(key))
+        return cached
+
+    def _operands(self, ops: dict, arith: lv.Arithmetic) -> dict:
+        """The line's operands as printed, exactly, in the arithmetic that evaluates the line."""
+        if arith is lv.DECIMALS:
+            return {s: self.decimal(k) for s, k in ops.items()}
+        return {s: self.exact(k) for s, k in ops.items()}
+
+    def _exact_value(self, key: str, arith: lv.Arithmetic):
+        if arith is not lv.DECIMALS:
+            return self.value[key]
+        cached = self._value_decimals.get(key)
+        if cached is None:
+            cached = self._value_decimals[key] = lv.decimal(self.value[key])
+        return cached
+
+    def _reproduces(self, expr: sp.Expr, printed: dict, result: str, arith: lv.Arithmetic) -> bool:
+        if arith is lv.DECIMALS:
+            fn = self._polynomials.get(expr)
+            if fn is None:
+                fn = self._polynomials[expr] = lv.polynomial(expr)
+            return lv.rounds_to(fn(printed), result)
+        return _rounds_to(expr, printed, result)
+
     def settle(self) -> None:
         """Give operands more figures until every complete line reproduces its printed result.
 
@@ -217,16 +199,22 @@ class _Sheet:
                 using.setdefault(k, []).append(i)
         budget = 50 * len(lines) + 100  # each bump is one more figure on one value: this always ends
         todo = set(range(len(lines)))
+        arithmetic = [lv.DECIMALS if lv.is_decimal_polynomial(ln[2]) else lv.FRACTIONS for ln in lines]
         while todo and budget > 0:
             changed: set[str] = set()
             for i in sorted(todo, reverse=True):  # the sheet's order is the order values are computed in
                 what, key, expr, ops, shown, complete = lines[i]
                 while budget > 0:
                     budget -= 1
-                    printed = {s: self.exact(k) for s, k in ops.items()}
-                    if _rounds_to(expr, printed, self.text(key)):
-                        break
-                    k = self._worst_operand(expr, ops, printed)
+                    arith = arithmetic[i]
+                    printed = self._operands(ops, arith)
+                    try:
+                        if self._reproduces(expr, printed, self.text(key), arith):
+                            break
+                        k = self._worst_operand(expr, ops, printed, arith)
+                    except lv.NOT_EXACT:  # digits past the exact context: the line goes the slower way
+                        arithmetic[i] = lv.FRACTIONS
+                        continue
                     if k is None:
                         # Every operand is exact or at its most figures (a sum that cancels): the result
                         # keeps only the figures its operands support, and may never get more again.
@@ -239,23 +227,27 @@ class _Sheet:
                         self.figures[k] += 1
                     self._texts.pop(k, None)
                     self._exact.pop(k, None)
+                    self._decimals.pop(k, None)
                     changed.add(k)
             todo = {j for k in changed for j in producing.get(k, []) + using.get(k, [])}
 
-    def _worst_operand(self, expr: sp.Expr, ops: dict, printed: dict) -> str | None:
+    def _worst_operand(self, expr: sp.Expr, ops: dict, printed: dict, arith: lv.Arithmetic) -> str | None:
         """The rounded operand whose exact value changes the line's value most (`printed`: the operands as printed, exactly).
 
         Each sum and product in the line is evaluated once; trying an operand's exact value then
         re-evaluates only the terms on its way to the top (a δ's Σ_k w δ_k costs one term per δ_k, not 33)."""
         with mpmath.workdps(CHECK_DIGITS):
-            memo: dict[sp.Expr, Number] = {}
-            base = to_mpf(_node_value(expr, printed, memo))
-            worst, size = None, mpmath.mpf(-1)
+            memo: dict = {}
+            base = lv.node_value(expr, printed, memo, arith)
+            worst, size = None, None
             for s, k in sorted(ops.items(), key=lambda item: item[1]):
-                if k in self.given or self.figures[k] >= self.ceiling.get(k, MAX_FIGURES) or printed[s] == self.value[k]:
+                if k in self.given or self.figures[k] >= self.ceiling.get(k, MAX_FIGURES):
                     continue
-                change = abs(to_mpf(_with_operand(expr, s, self.value[k], printed, memo, self._symbols)) - base)
-                if change > size:
+                exact = self._exact_value(k, arith)
+                if printed[s] == exact:
+                    continue
+                change = arith.size(arith.minus(lv.with_operand(expr, s, exact, printed, memo, self._symbols, arith), base))
+                if size is None or change > size:
                     worst, size = k, change
         return worst
 
