@@ -18,8 +18,8 @@ import jinja2
 
 from .. import activations
 
-from . import equations, path_sums, scope
-from ..derivation import Derivation
+from . import equations, path_sums, regularization, scope
+from ..derivation import Derivation, data_term
 from .diagram import network_diagram
 from ..errors import TemplateError
 from ..notation import Profile, get_profile
@@ -41,7 +41,7 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
     `proofs` is what `derive.proof.prove(derivation)` returns; when given, the handout's counting
     section states that the path sum equals the δ form for every parameter, and how that was checked.
     """
-    context = _context(Typesetter(derivation, get_profile(notation), precision), numbers)
+    context = _context(Typesetter(data_term(derivation), get_profile(notation), precision), numbers, derivation)
     context["proof"] = proof_sentence(proofs) if proofs is not None else ""
     env = make_env(template_dir)
     return {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in DOCUMENTS}
@@ -55,8 +55,8 @@ def render_variants(derivation: Derivation, worked_list, notation: str | Profile
     them, as `derive build` prints them). Only those differ between students, so the symbolic pieces
     (diagram, path sums, δ equations) are typeset once and each student costs one template render.
     """
-    ts = Typesetter(derivation, get_profile(notation), precision)
-    shared = _context(ts, None)
+    ts = Typesetter(data_term(derivation), get_profile(notation), precision)
+    shared = _context(ts, None, derivation)
     shared["proof"] = ""
     env = make_env(template_dir)
     for sheet in worked_list:
@@ -78,7 +78,10 @@ def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Pat
         raise TemplateError(template_error(exc, Path(folder), name)) from None
 
 
-def _context(ts: Typesetter, numbers: dict | None) -> dict:
+def _context(ts: Typesetter, numbers: dict | None, full: Derivation | None = None) -> dict:
+    """The templates' values. `ts` prints the loss's own derivation (the chain-rule paths of one
+    example's term); `full` is the derivation with an L2 term's direct edges, whose counts are printed."""
+    full = full if full is not None else ts.d
     ctx = {
         "title": ts.spec.title,
         "name": ts.spec.name,
@@ -102,14 +105,18 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "loss": equations.loss(ts),
         "shown": [path_sums.parameter_section(ts, k) for k in ts.shown],
         "all_sums": path_sums.all_sums(ts),
-        "counts": path_sums.counts(ts),
+        "counts": path_sums.counts(ts, full),
         "deltas": equations.deltas(ts),
         "backward_vector": equations.backward_vector(ts),
         "general": equations.general(ts),
         "stepwise": stepwise(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
+        # The L2 term's sentences, question and notes (None without one); its worked lines are in worked.regularization.
+        "regularization": regularization.context(ts, full),
     }
+    if ctx["regularization"] is not None:  # J's definition includes the term
+        ctx["loss"] = dict(ctx["loss"], general=ctx["loss"]["general"] + " + " + ctx["regularization"]["term"])
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
@@ -131,8 +138,11 @@ def _summary(ts: Typesetter) -> str:
             + (f" (the spec's [{s.src}, {s.dst}]: the spec counts the input as layer 0)" if ts.p.first_layer else "")
             for s in ts.spec.skips)
     loss = ts.net.loss
+    l2 = ""
+    if ts.net.l2 is not None:
+        l2 = rf", plus the L2 term ${regularization.term(ts)}$ on every weight (not the biases)"
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
-            f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+            f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}${l2}.")
 
 
 def _activation_words(ts: Typesetter, name: str) -> str:
