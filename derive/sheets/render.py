@@ -12,6 +12,7 @@ line), `worked` (the numbers), `scope` (one example's J_n or the batch's J) and 
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jinja2
@@ -41,7 +42,7 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
     `proofs` is what `derive.proof.prove(derivation)` returns; when given, the handout's counting
     section states that the path sum equals the δ form for every parameter, and how that was checked.
     """
-    context = _context(Typesetter(data_term(derivation), get_profile(notation), precision), numbers, derivation)
+    context = _context(Typesetter(derivation, get_profile(notation), precision), numbers)
     context["proof"] = proof_sentence(proofs) if proofs is not None else ""
     env = make_env(template_dir)
     return {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in DOCUMENTS}
@@ -55,8 +56,8 @@ def render_variants(derivation: Derivation, worked_list, notation: str | Profile
     them, as `derive build` prints them). Only those differ between students, so the symbolic pieces
     (diagram, path sums, δ equations) are typeset once and each student costs one template render.
     """
-    ts = Typesetter(data_term(derivation), get_profile(notation), precision)
-    shared = _context(ts, None, derivation)
+    ts = Typesetter(derivation, get_profile(notation), precision)
+    shared = _context(ts, None)
     shared["proof"] = ""
     env = make_env(template_dir)
     for sheet in worked_list:
@@ -78,10 +79,14 @@ def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Pat
         raise TemplateError(template_error(exc, Path(folder), name)) from None
 
 
-def _context(ts: Typesetter, numbers: dict | None, full: Derivation | None = None) -> dict:
-    """The templates' values. `ts` prints the loss's own derivation (the chain-rule paths of one
-    example's term); `full` is the derivation with an L2 term's direct edges, whose counts are printed."""
-    full = full if full is not None else ts.d
+def _context(ts: Typesetter, numbers: dict | None) -> dict:
+    """The templates' values. The chain-rule paths, δ and the worked lines follow the loss's own
+    derivation (`data_term`: one example's term Jₙ); the counts are the whole derivation's, with an
+    L2 term's direct path of one factor per weight."""
+    full = ts.d
+    if full.regularization:
+        ts = copy.copy(ts)
+        ts.d = data_term(full)
     ctx = {
         "title": ts.spec.title,
         "name": ts.spec.name,
