@@ -46,6 +46,11 @@ def term(ts: Typesetter) -> str:
     return rf"{coefficient(ts)} {body}"
 
 
+def short_term(ts: Typesetter) -> str:
+    """c·Σ_w w², for inline text once the sheet has said that w runs over every weight."""
+    return rf"{coefficient(ts)} \sum_{{w}} w^{{2}}"
+
+
 def context(ts: Typesetter, full: Derivation) -> dict | None:
     """Everything the three sheets print about the L2 term, or None for a spec without one.
 
@@ -66,6 +71,7 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
     c, k = coefficient(ts), slope(ts)
     listing = _listed([f"${n}$" for n in weights])
     definition = rf"{cost} = \sum_{{n}} {one} + {term(ts)}"
+    short = rf"{cost} = \sum_{{n}} {one} + {short_term(ts)}"  # inline, after the display has said what Σ w² runs over
     scale = ts.spec.l2_scale
     why_biases = ("The biases are left out (by convention, in every course that adds the term): the term is there to keep "
                   "the weights, which multiply the inputs, small, so that no input or unit dominates and the fitted function "
@@ -87,7 +93,7 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"\[ \frac{{\partial {cost}}}{{\partial W}} = (\text{{the }}\delta\text{{ term of Section 3}}) + {k}\, W "
              rf"\quad\text{{for every weight matrix }} W \text{{ ({listing})}}, \]"
              + ("and the biases' gradients are those of the loss alone." if biases else "as Sections 3 and 4 write."))
-    scope = (rf"${cost}$ adds the examples' terms and the L2 term, ${definition}$ (Section 1); only example $n$'s term depends "
+    scope = (rf"${cost}$ adds the examples' terms and the L2 term, ${short}$ (Section 1); only example $n$'s term depends "
              rf"on that example's ${ts.p.preactivation}$ and ${ts.p.activation_letter}$, and the L2 term on none of them. So the paths below give ${one}$'s derivative, and "
              rf"a parameter's gradient adds them over the examples, plus, for a weight $w$, the L2 term's ${k}\, w$: "
              rf"$\frac{{\partial {cost}}}{{\partial w}} = \sum_{{n}} \frac{{\partial {one}}}{{\partial w}} + {k}\, w$ "
@@ -99,7 +105,8 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
                      rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$; the biases' are not regularized.")
     gradient_question = "Include the L2 term in every weight's gradient (the biases have none)."
     update_note = rf"The step uses the regularized gradients."
-    return {"lambda": lam, "scale": scale, "coefficient": c, "slope": k, "term": term(ts), "definition": definition,
+    return {"lambda": lam, "scale": scale, "coefficient": c, "slope": k, "term": term(ts), "short_term": short_term(ts),
+            "definition": definition,
             "weights": weights, "biases": biases, "direct_paths": direct,
             "example": {"name": w, "paths": before.paths, "factors": before.factors,
                         "paths_with": after.paths, "factors_with": after.factors},

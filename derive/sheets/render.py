@@ -121,7 +121,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "regularization": regularization.context(ts, full),
     }
     if ctx["regularization"] is not None:  # J's definition includes the term
-        ctx["loss"] = dict(ctx["loss"], general=ctx["loss"]["general"] + " + " + ctx["regularization"]["term"])
+        ctx["loss"] = dict(ctx["loss"], general=ctx["loss"]["general"] + " + " + ctx["regularization"]["short_term"])
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
@@ -145,7 +145,7 @@ def _summary(ts: Typesetter) -> str:
     loss = ts.net.loss
     l2 = ""
     if ts.net.l2 is not None:
-        l2 = rf", plus the L2 term ${regularization.term(ts)}$ on every weight (not the biases)"
+        l2 = rf", plus the L2 term ${regularization.short_term(ts)}$ over every weight $w$ (not the biases)"
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}${l2}.")
 

@@ -688,7 +688,9 @@ def _l2_lines(sh: _Sheet, d, l2: dict) -> None:
     sh.add("l2:J", l2["total_loss"])
     lam, m = net.l2.symbol, net.m
     slope = (2 * net.l2.coefficient).xreplace({lam: _LAMBDA})
-    sh.line("l2 slope", "l2:slope", slope, {s: ("l2:lambda" if s == _LAMBDA else m.name) for s in slope.free_symbols}, shown=True)
+    # λ/2·Σw² gains λ·w: the factor is λ itself, given, and needs no line of its own on the page.
+    sh.line("l2 slope", "l2:slope", slope, {s: ("l2:lambda" if s == _LAMBDA else m.name) for s in slope.free_symbols},
+            shown=slope != _LAMBDA)
     sh.line("l2 squares", "l2:squares", sp.Add(*(w ** 2 for w in weights)), {w: w.name for w in weights}, shown=True)
     coefficient = net.l2.coefficient.xreplace({lam: _LAMBDA})
     ops = {s: ("l2:lambda" if s == _LAMBDA else m.name) for s in coefficient.free_symbols}
@@ -719,7 +721,7 @@ def _l2_render(ts: Typesetter, sh: _Sheet, tx) -> dict:
         _aligned(coefficient + sum_w, "", [rf"{with_numbers(l2.coefficient)} \cdot {tx('l2:squares')}"], tx("l2:penalty")),
         _aligned(cost, rf"\sum_{{n}} {cost}_{{n}} + {coefficient}{sum_w}", [rf"{tx('J')} + {tx('l2:penalty')}"], tx("l2:J")),
     ]
-    slope_line = _aligned(slope, "", [with_numbers(2 * l2.coefficient)], tx("l2:slope"))
+    slope_line = _aligned(slope, "", [with_numbers(2 * l2.coefficient)], tx("l2:slope")) if 2 * l2.coefficient != l2.symbol else ""
     return {"lambda": tx("l2:lambda"), "coefficient": coefficient, "slope": slope, "lines": lines, "slope_line": slope_line,
             "weights": len(weights), "loss": tx("l2:J")}
 
