@@ -146,3 +146,22 @@ def test_build_writes_and_compiles_the_l2_sheets(tmp_path, capsys):
     if pdf:
         assert {"handout.pdf", "exercises.pdf", "answers.pdf"} <= written
     assert "not written" not in capsys.readouterr().out
+
+
+def test_past_the_exact_evaluation_the_sheet_takes_the_modules_regularized_floats(monkeypatch):
+    """A net too large for the exact totals: the loss and gradients come from gradients.py (which
+    includes the term); the sheet still splits off the term and every line still reproduces."""
+    import derive.answers as answers
+
+    monkeypatch.setattr(answers, "MAX_EXACT_WORK", 1)
+    spec = l2_spec("1/(2m)", skip=[[0, 2]])
+    d = derive(build_network(spec))
+    P = {k: np.array(v, dtype=float) for k, v in spec.values.params.items()}
+    J, grads, _ = reference.backprop(spec, P, np.array(spec.values.x, dtype=float), np.array(spec.values.y, dtype=float))
+    numbers, w, _ = sheets_of(d, "ng")
+    assert numbers["arithmetic"].startswith("binary64")
+    assert check_lines(w["lines"]) == []
+    lines = {ln.what: ln for ln in w["lines"]}
+    assert within(lines["l2 loss"].result, J)
+    for p in d.parameters:
+        assert within(lines[f"gradient {p.key}"].result, float(np.asarray(grads[p.matrix])[p.index])), p.key
