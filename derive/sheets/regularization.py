@@ -38,8 +38,14 @@ def gradient_term(ts: Typesetter, name: str, entry: bool = False) -> str:
     return rf" + {slope(ts)}\, {ts.names.entry(name) if entry else ts.names.matrix(name)}"
 
 
+MAX_MATRICES_SUMMED = 3  # weight matrices written out in J's display; with more, Σ over every weight w
+
+
 def term(ts: Typesetter) -> str:
-    """c·Σ over the weight matrices of Σ_{jk} w_{jk}², in the profile's letters."""
+    """c·Σ over the weight matrices of Σ_{jk} w_{jk}², in the profile's letters (c·Σ_w w² past
+    MAX_MATRICES_SUMMED matrices, whose sums would run off the line; the text lists the matrices)."""
+    if len(ts.weight_matrices) > MAX_MATRICES_SUMMED:
+        return short_term(ts)
     row, col = ts.p.index_letters
     parts = [rf"\sum_{{{row},{col}}} \left({ts.names.entry(name)}\right)^{{2}}" for name in ts.weight_matrices]
     body = parts[0] if len(parts) == 1 else r"\left(" + " + ".join(parts) + r"\right)"
@@ -90,9 +96,9 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"paths, one per weight. The paths of Sections 2 and 3 are those through the network, of one example's term ${one}$.")
     delta = (rf"The L2 term contains no ${ts.p.preactivation}$, so $\delta = \frac{{\partial {cost}}}{{\partial {ts.p.preactivation}}}$ does not "
              rf"change and is computed exactly as below. Only each weight's gradient gains the term's factor: "
-             rf"\[ \frac{{\partial {cost}}}{{\partial W}} = (\text{{the }}\delta\text{{ term of Section 3}}) + {k}\, W "
-             rf"\quad\text{{for every weight matrix }} W \text{{ ({listing})}}, \]"
-             + ("and the biases' gradients are those of the loss alone." if biases else "as Sections 3 and 4 write."))
+             rf"\[ \frac{{\partial {cost}}}{{\partial W}} = (\text{{the }}\delta\text{{ term of Section 3}}) + {k}\, W \]"
+             rf"for every weight matrix $W$ ({listing})"
+             + ("; the biases' gradients are those of the loss alone." if biases else ", as Sections 3 and 4 write."))
     scope = (rf"${cost}$ adds the examples' terms and the L2 term, ${short}$ (Section 1); only example $n$'s term depends "
              rf"on that example's ${ts.p.preactivation}$ and ${ts.p.activation_letter}$, and the L2 term on none of them. So the paths below give ${one}$'s derivative, and "
              rf"a parameter's gradient adds them over the examples, plus, for a weight $w$, the L2 term's ${k}\, w$: "
