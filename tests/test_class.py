@@ -649,6 +649,10 @@ def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatc
         assert re.search(r"(?<![0-9.])" + re.escape(result) + r"(?![0-9])", sheet), (sid, key, result)
         if key == "loss":
             assert r"\sum w^{2}" in math, math
+            student = next(s for s in data["students"] if s["id"] == sid)
+            params = {k: np.array(student["values"][k]) for k in ("W1", "b1", "W2", "b2")}
+            want = reference.loss(spec, params, np.array(student["values"]["x"]), np.array(student["values"]["y"]))
+            assert value == pytest.approx(want, rel=1e-12) and abs(value - want) <= tol  # the export's answer has the term
             seen.add(key)
         if key.startswith("gradient W"):
             assert r"\, \theta" in math and r"\cdot" in math.split(" = ")[-2], math  # … + 2c·w with its numbers

@@ -79,12 +79,12 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
     definition = rf"{cost} = \sum_{{n}} {one} + {term(ts)}"
     short = rf"{cost} = \sum_{{n}} {one} + {short_term(ts)}"  # inline, after the display has said what Σ w² runs over
     scale = ts.spec.l2_scale
-    why_biases = ("The biases are left out (by convention, in every course that adds the term): the term is there to keep "
+    why_biases = ("The biases are left out, as is usual: the term is there to keep "
                   "the weights, which multiply the inputs, small, so that no input or unit dominates and the fitted function "
                   "stays smooth; a bias multiplies no input, there is one per unit against many weights, and shrinking it "
                   "would only shift the units' outputs without making the function any smoother.")
     if not biases:
-        why_biases = "This network has no biases; had it any, the term would leave them out: " + why_biases[len("The biases are left out (by convention, in every course that adds the term): "):]
+        why_biases = "This network has no biases; had it any, the term would leave them out: " + why_biases[len("The biases are left out, as is usual: "):]
     intro = (rf"The spec adds an L2 term (weight decay) with $\lambda = {lam}$ on the scale \texttt{{{scale}}}: "
              rf"\[ {definition}, \]"
              rf"the sum running over every entry of every weight matrix ({listing}"
@@ -105,8 +105,11 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"$\frac{{\partial {cost}}}{{\partial w}} = \sum_{{n}} \frac{{\partial {one}}}{{\partial w}} + {k}\, w$ "
              rf"(Section 3 writes that sum in matrix form).")
     question = (rf"\textbf{{L2 term.}} With $\lambda = {lam}$, compute $\sum w^{{2}}$ over every weight (not the biases), "
-                rf"the L2 term ${c} \sum w^{{2}}$, the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and "
-                rf"the factor ${k}$ that every weight's gradient gains.")
+                rf"the L2 term ${c} \sum w^{{2}}$"
+                + (rf" and the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$."
+                   if 2 * l2.coefficient == l2.symbol else  # λ/2·Σw²: the factor of w in the gradient is λ itself
+                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the factor ${k}$ that every "
+                   rf"weight's gradient gains."))
     gradient_note = (rf"Each weight's gradient is the regularized one, $\frac{{\partial {cost}}}{{\partial w}} = "
                      rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$; the biases' are not regularized.")
     gradient_question = "Include the L2 term in every weight's gradient (the biases have none)."
