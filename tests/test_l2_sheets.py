@@ -165,3 +165,15 @@ def test_past_the_exact_evaluation_the_sheet_takes_the_modules_regularized_float
     assert within(lines["l2 loss"].result, J)
     for p in d.parameters:
         assert within(lines[f"gradient {p.key}"].result, float(np.asarray(grads[p.matrix])[p.index])), p.key
+
+
+def test_a_spec_without_numbers_asks_and_answers_the_term_in_symbols():
+    from derive.sheets.render import render_worksheets
+
+    spec = parse_spec(spec_text([2, 3, 1], loss="bce", name="s").replace("[network]\n", "[network]\nl2 = 0.001\n"))
+    d = derive(build_network(spec))
+    for profile in PROFILES:
+        docs = render_worksheets(d, None, profile)
+        assert r"\textbf{L2 term.} With" in docs["exercises.tex"] and "Does $\\delta$ change?" in docs["exercises.tex"]
+        assert r"\textbf{L2 term.} Each weight also reaches" in docs["answers.tex"]
+        assert r"\subsection*{The L2 term}" in docs["handout.tex"]

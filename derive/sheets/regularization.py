@@ -113,6 +113,14 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
     gradient_note = (rf"Each weight's gradient is the regularized one, $\frac{{\partial {cost}}}{{\partial w}} = "
                      rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$; the biases' are not regularized.")
     gradient_question = "Include the L2 term in every weight's gradient (the biases have none)."
+    # A spec without numbers: the same question in symbols, and its answer.
+    symbolic_question = (rf"\textbf{{L2 term.}} With ${definition}$, write $\frac{{\partial {cost}}}{{\partial W}}$ for a weight "
+                         rf"matrix $W$ and $\frac{{\partial {cost}}}{{\partial b}}$ for a bias vector $b$. Does $\delta$ change?")
+    symbolic_answer = (rf"\textbf{{L2 term.}} Each weight also reaches ${cost}$ directly, along one path of one factor "
+                       rf"$\frac{{\partial {cost}}}{{\partial w}} = {k}\, w$, so "
+                       rf"$\frac{{\partial {cost}}}{{\partial W}} = (\text{{the }}\delta\text{{ term}}) + {k}\, W$ for every weight "
+                       rf"matrix ({listing}); the L2 term leaves out the biases, whose gradients do not change, and it contains no "
+                       rf"${ts.p.preactivation}$, so $\delta$ does not change.")
     update_note = rf"The step uses the regularized gradients."
     return {"lambda": lam, "scale": scale, "coefficient": c, "slope": k, "term": term(ts), "short_term": short_term(ts),
             "definition": definition,
@@ -120,7 +128,8 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
             "example": {"name": w, "paths": before.paths, "factors": before.factors,
                         "paths_with": after.paths, "factors_with": after.factors},
             "handout": [intro, paths, delta], "scope": scope, "question": question,
-            "gradient_note": gradient_note, "gradient_question": gradient_question, "update_note": update_note,
+            "gradient_note": gradient_note, "gradient_question": gradient_question,
+            "symbolic_question": symbolic_question, "symbolic_answer": symbolic_answer, "update_note": update_note,
             "counts_note": (rf"The counts include the L2 term's {direct} direct paths of one factor, one per weight "
                             rf"($\frac{{\partial {cost}}}{{\partial w}} = {k}\, w$).")}
 
