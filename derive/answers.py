@@ -216,6 +216,13 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
                 grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
             if examples is None or n < examples:
                 kept.append(env)
+        l2 = l2_numbers(derivation, params, Fraction(m)) if totals else None
+        if l2 is not None:
+            # J and each weight's gradient gain the L2 term's part; δ and the examples' sums do not change.
+            l2["loss"], l2["gradients"] = loss, dict(grads)  # the loss's own parts, before the term
+            loss = add(loss, l2["penalty"])
+            grads = {key: add(g, mul(l2["slope"], params[l2["weights"][key]])) if key in l2["weights"] else g
+                     for key, g in grads.items()}
         rate = as_written(values.learning_rate) if values.learning_rate is not None else None
         updated = None
         if rate is not None:
@@ -223,7 +230,27 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
     if not totals:
         loss, grads, updated = None, None, None
     return {"values": kept, "params": params, "m": Fraction(m), "loss": loss, "gradients": grads,
-            "updated": updated, "rate": rate}
+            "updated": updated, "rate": rate, "l2": l2}
+
+
+def l2_numbers(derivation: Derivation, params: dict[sp.Symbol, Number], m: Fraction) -> dict | None:
+    """The L2 term's numbers, exact (the spec's λ and weights are decimals, m a whole number), or None.
+
+    {"lambda": λ, "coefficient": c (J gains c·Σw²), "slope": 2c (each weight's gradient gains 2c·w),
+    "squares": Σw² over every weight (never a bias), "penalty": c·Σw², "weights": {key: weight symbol}};
+    `precise` adds "loss" and "gradients": the examples' sums before the term."""
+    net = derivation.network
+    if net.l2 is None:
+        return None
+    env = {net.l2.symbol: Fraction(int(net.l2.value.p), int(net.l2.value.q)), net.m: m}
+    coefficient = evaluate(net.l2.coefficient, env)
+    read = set(net.l2.weights)
+    weights = {p.key: p.symbol for p in derivation.parameters if p.symbol in read}
+    squares = Fraction(0)
+    for w in weights.values():
+        squares = add(squares, mul(params[w], params[w]))
+    return {"lambda": env[net.l2.symbol], "coefficient": coefficient, "slope": 2 * coefficient, "squares": squares,
+            "penalty": mul(coefficient, squares), "weights": weights}
 
 
 def exact_work(derivation: Derivation) -> bool:
@@ -255,13 +282,12 @@ def compute_answers(derivation: Derivation, module=None) -> dict:
         "inputs": {"x": X.tolist(), "y": Y.tolist()},
         "parameters": {k: v.tolist() for k, v in params.items()},
     }
-    if exact_work(derivation) and not spec.l2:  # the exact evaluation has no L2 term; the module has
+    if exact_work(derivation):
         result["arithmetic"] = "exact decimals of the spec; σ, tanh, exp, ln to 50 digits; rounded to binary64"
         result.update(_from_precise(derivation, precise(derivation)))
         _cross_check(derivation, result, trace)
     else:
-        result["arithmetic"] = ("binary64 (the generated module; " +
-                                ("the exact evaluation has no L2 term)" if spec.l2 else "too many examples for the exact evaluation)"))
+        result["arithmetic"] = "binary64 (the generated module; too many examples for the exact evaluation)"
         result["loss"] = float(trace["loss"])
         result["forward"] = {k: v.tolist() for k, v in trace["forward"].items()}
         result["delta"] = {k: v.tolist() for k, v in trace["delta"].items()}

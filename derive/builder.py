@@ -115,8 +115,6 @@ def artefacts(spec: Spec, notation: str | Profile, template_dir: Path | None, mo
     tell("prove")
     with stage("prove"):
         proofs = prove(derivation)
-    if spec.l2:  # the sheets do not show an L2 term yet: no sheet rather than one with unexplained numbers
-        return derivation, files, report
     tell("render")
     with stage("render"):
         sheets = render_worksheets(derivation, numbers, notation, template_dir, proofs=proofs)
@@ -208,9 +206,6 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                 with r.stages("write"):
                     r.written = write_outputs(r.folder, item.files, item.key, force, sources)
                 r.pdf_note = pdf_note
-                if r.spec.l2:
-                    r.pdf_note = ("worksheets not written: they do not show the L2 term yet "
-                                  "(gradients.py and answers.json include it)")
             except DeriveError as exc:
                 r.error = exc
         if on_result is not None:

@@ -7,7 +7,7 @@ cost grows with the number of weights while the number of paths grows with the p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterator
 
@@ -174,6 +174,21 @@ def derive(network: Network) -> Derivation:
                       output_delta, gradient, _count_paths(network, successors), build_matrix_form(network, output_delta, delta),
                       regularization)
 
+
+
+def data_term(derivation: Derivation) -> Derivation:
+    """The derivation of the loss alone, without the L2 term's direct edges W → J (itself when there are none).
+
+    One example's term Jₙ of the loss is what the chain-rule paths, δ and the fill-in exercise follow;
+    the L2 term belongs to the batch's J, and a sheet states it on its own."""
+    if not derivation.regularization:
+        return derivation
+    J = derivation.network.J
+    direct = {(J, derivation.parameter(key).symbol) for key in derivation.regularization}
+    factors = {edge: f for edge, f in derivation.factors.items() if edge not in direct}
+    successors = {node: tuple(n for n in nxt if (n, node) not in direct) for node, nxt in derivation.successors.items()}
+    return replace(derivation, factors=factors, successors=successors, regularization={},
+                   path_count=_count_paths(derivation.network, successors))
 
 
 def _output_delta(network: Network, factors, successors, z: sp.Symbol, j: int) -> OutputDelta:

@@ -31,6 +31,7 @@ class L2Term:
     scale: str  # a key of SCALES
     coefficient: sp.Expr  # c(λ, m)
     expr: sp.Expr  # c · Σ w² over every weight symbol: the batch's regularization term
+    weights: tuple[sp.Symbol, ...] = ()  # the weights the term reads: every weight, never a bias
 
     def slope(self, weight: sp.Symbol) -> sp.Expr:
         """∂(c Σ w²)/∂w = 2c·w: λ/m·w for the default 1/(2m)."""
@@ -46,4 +47,4 @@ def l2_term(lam: float, scale: str, symbol: sp.Symbol, m: sp.Symbol, weights: li
     # repr gives the shortest decimal that reads back as the same float: the number the spec wrote.
     exact = Fraction(repr(float(lam)))
     value = sp.Rational(exact.numerator, exact.denominator)
-    return L2Term(symbol, value, scale, coefficient, coefficient * sp.Add(*(w ** 2 for w in weights)))
+    return L2Term(symbol, value, scale, coefficient, coefficient * sp.Add(*(w ** 2 for w in weights)), tuple(weights))

@@ -3,8 +3,8 @@
 `generate(seed, count)` returns `count` (name, TOML text) pairs: depth 1-4, widths up to the spec
 format's limit (MAX_WIDTH units; at most one wide layer per net, so a build stays a few seconds),
 1-12 examples, every activation and every loss (cycled, so any 8 consecutive specs hold every
-loss), skips, biases mixed per layer, numbers as a lecturer types them, and a notation profile
-cycled over every profile. The same seed gives the same texts; tests print the seed so a failure
+loss), skips, biases mixed per layer, numbers as a lecturer types them, a notation profile
+cycled over every profile, and an L2 term on every fifth spec (its scale cycled over every scale). The same seed gives the same texts; tests print the seed so a failure
 can be reproduced with `generate(seed, count)`.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from derive.notation import PROFILES
-from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH
+from derive.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH
 
 HIDDEN = tuple(a for a in ACTIVATIONS if a != "softmax")
 MAX_EXAMPLES_GENERATED = 12
@@ -77,6 +77,9 @@ def spec(rng: random.Random, i: int, name: str) -> str:
              "[network]", f"layers = {widths}", f"activation = {act_text}", f"bias = {bias_text}", f'loss = "{loss}"']
     if skips:
         lines.append("skip = [" + ", ".join(f"[{s}, {d}]" for s, d in sorted(skips)) + "]")
+    if i % 5 == 2:  # from i alone, not the random stream: the other specs stay as they were
+        lines.append(f"l2 = {('0.7', '0.1', '1', '0.05')[i // 5 % 4]}")
+        lines.append(f'l2_scale = "{L2_SCALES[i // 5 % len(L2_SCALES)]}"')
     lines += ["[notation]", f'style = "{profile}"', "[values]"]
     if profile == "welch" and rng.random() < 0.5:
         lines.append('layout = "in_out"')

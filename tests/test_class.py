@@ -610,3 +610,53 @@ def test_a_students_worked_lines_without_rendering_are_the_sheets_lines(tmp_path
     numbers = compute_answers(derivation, load_module(module_source(derivation)))
     ts = Typesetter(derivation, load_profile("ng"), 4)
     assert worked(ts, numbers, render=False)["lines"] == worked(ts, numbers)["lines"]
+
+
+@pytest.mark.parametrize("scale, examples", [("1/(2m)", 2), ("1/m", 1), ("1/2", 2), ("1", 1)])
+def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatch, scale, examples):
+    """Each student's loss and gradients include the L2 term, as the independent backprop computes it;
+    every question's printed number is on that student's answer sheet, and the loss and weight
+    questions' feedback is the sheet's regularized line (J = Σ Jₙ + c·Σw², … + 2c·w)."""
+    import html
+
+    from derive.classset import build as class_build
+
+    monkeypatch.setattr(class_build, "have_latex", lambda: False)  # the .tex files are enough here
+    x = "[[0.5, 0.25], [0.1, 0.9]]" if examples == 2 else "[[0.5, 0.25]]"
+    y = "[[1.0], [0.0]]" if examples == 2 else "[[1.0]]"
+    path = class_spec(tmp_path, values=f"\n[values]\nx = {x}\ny = {y}\nseed = 1\nlearning_rate = 0.5\n")
+    path.write_text(path.read_text().replace("[network]\n", f'[network]\nl2 = 0.3\nl2_scale = "{scale}"\n'))
+    spec = load_spec(path)
+    roster = [Student("a"), Student("b"), Student("c")]
+    folder = build_class(path, roster, 7, tmp_path / "out", ("pdf", "moodle")).folder
+    data = load_variants(folder)
+    plain = parse_spec(path.read_text().replace("l2 = 0.3\n", ""))
+    for student in data["students"]:
+        v, a = student["values"], student["answers"]
+        params = {k: np.array(v[k]) for k in ("W1", "b1", "W2", "b2")}
+        X, Y = np.array(v["x"]), np.array(v["y"])
+        loss, grads, _ = reference.backprop(spec, params, X, Y)
+        loss0, _, _ = reference.backprop(plain, params, X, Y)
+        assert a["loss"] == pytest.approx(loss, rel=1e-12) and abs(loss - loss0) > 1e-6  # the term is in
+        for k in params:
+            np.testing.assert_allclose(a["gradients"][k], grads[k], rtol=1e-12, atol=1e-15)
+    sheets = dict(zip([s.id for s in roster], (folder / "answers.tex").read_text().split("\\derivestartstudent{")[1:]))
+    seen = set()
+    for sid, key, value, tol, feedback in _moodle(folder):
+        sheet = sheets[sid]
+        math = html.unescape(feedback.removeprefix("<p>\\[").removesuffix("\\]</p>"))
+        result = math.rsplit(" = ", 1)[1]
+        assert re.search(r"(?<![0-9.])" + re.escape(result) + r"(?![0-9])", sheet), (sid, key, result)
+        if key == "loss":
+            assert r"\sum w^{2}" in math, math
+            student = next(s for s in data["students"] if s["id"] == sid)
+            params = {k: np.array(student["values"][k]) for k in ("W1", "b1", "W2", "b2")}
+            want = reference.loss(spec, params, np.array(student["values"]["x"]), np.array(student["values"]["y"]))
+            assert value == pytest.approx(want, rel=1e-12) and abs(value - want) <= tol  # the export's answer has the term
+            seen.add(key)
+        if key.startswith("gradient W"):
+            assert r"\, \theta" in math and r"\cdot" in math.split(" = ")[-2], math  # … + 2c·w with its numbers
+            seen.add("weight")
+        if key.startswith("gradient b"):
+            assert r"\lambda" not in math
+    assert seen == {"loss", "weight"}

@@ -27,7 +27,7 @@ from derive.errors import LatexError
 from derive.latex import compile_with_log, have_latex, overfull_boxes
 from derive.network import build_network
 from derive.notation import PROFILES, Names, get_profile
-from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, parse_spec
+from derive.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH, parse_spec
 from derive.sheets.worked import MAX_EXAMPLES_WORKED
 from derive.sheets.render import render_worksheets
 from specgen import generate
@@ -54,6 +54,7 @@ def test_the_generator_covers_every_kind_of_net():
         assert {len(s.values.x) for s in specs} & {1} and max(len(s.values.x) for s in specs) > 6
         assert any(s.skips for s in specs)
         assert any(len(set(s.biases)) == 2 for s in specs)
+        assert {s.l2_scale for s in specs if s.l2} == set(L2_SCALES)
     assert generate(SEED, 5) == generate(SEED, 5)
 
 

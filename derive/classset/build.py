@@ -119,8 +119,6 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     if spec.variants is None:
         raise SpecError(spec.source, "variants", "is missing; add a [variants] table saying what is redrawn per student, "
                                                  "e.g. weights = [-1.0, 1.0]")
-    if spec.l2:
-        raise SpecError(spec.source, "network.l2", "a class set does not support an L2 term yet (its sheets do not show it)")
     per_student_count = questions_per_student(spec)
     if per_student_count * len(students) > MAX_ITEMS:
         raise SpecError(spec.source, "network.layers", f"a class set asks {per_student_count} questions per student (every "

@@ -15,6 +15,7 @@ from decimal import Decimal
 import numpy as np
 
 from .. import activations
+from ..sheets import regularization
 from ..sheets.typeset import Typesetter, tex_number
 
 
@@ -84,8 +85,12 @@ class QuestionSet:
         self.by_name = {s.name: s for s in net.info}
         multi = examples > 1
         self.asked = []  # (key, path, label, the worked line's `what`, formula, how to substitute)
-        self.asked.append(("loss", ("loss",), ts.p.cost, "loss" if multi else "loss #0",
-                           ts.loss_formula() if multi else ts.loss_rhs(), "loss"))
+        if net.l2 is not None:  # J with its L2 term: the sheet's line J = Σₙ Jₙ + c·Σw²
+            self.asked.append(("loss", ("loss",), ts.p.cost, "l2 loss",
+                               rf"\sum_{{n}} {ts.p.cost}_{{n}} + {regularization.coefficient(ts)} \sum w^{{2}}", "l2 loss"))
+        else:
+            self.asked.append(("loss", ("loss",), ts.p.cost, "loss" if multi else "loss #0",
+                               ts.loss_formula() if multi else ts.loss_rhs(), "loss"))
         L = ts.L
         act = net.activation(L)
         for j, (z, a) in enumerate(zip(net.z[L], net.a[L])):
@@ -104,8 +109,12 @@ class QuestionSet:
         for p in d.parameters:
             g = d.gradient[p.key]
             formula = rf"\sum_{{n=1}}^{{m}} {ts.tex(g)}" if multi else ts.tex(g)
+            how = ("gradient", g)
+            if net.l2 is not None and p.symbol in net.l2.weights:  # + 2c·w, as the sheet's line adds it
+                formula += rf" + {regularization.slope(ts)}\, {ts.pname(p.key)}"
+                how = ("l2 gradient", (g, p.symbol))
             self.asked.append((f"gradient {p.key}", ("gradients", p.matrix, *p.index), ts.dcost(ts.pname(p.key)),
-                               f"gradient {p.key}", formula, ("gradient", g)))
+                               f"gradient {p.key}", formula, how))
 
     def questions(self, numbers: dict, lines) -> list[Question]:
         """This student's questions from their sheet's worked lines (`worked(...)["lines"]`)."""
@@ -150,7 +159,15 @@ class QuestionSet:
                 return ts.loss_rhs(v0, dot=True)
             terms = [_number(line.operands[s]) for s in sorted(line.operands, key=lambda s: int(s.name.rsplit("__", 1)[1]))]
             return _join(terms, self.examples)
+        if how == "l2 loss":
+            printed = {s.name: _number(t) for s, t in line.operands.items()}
+            return f"{printed['l2data']} + {printed['l2penalty']}"
         kind, arg = how
+        if kind == "l2 gradient":
+            g, w = arg
+            printed = {s.name: _number(t) for s, t in line.operands.items()}
+            data = self._substituted(("gradient", g), line, valued)
+            return (data + " + " if data else "") + rf"{printed['l2slope']} \cdot {printed[w.name]}"
         if kind == "expr":
             return _once(ts.tex(arg, v0, mul_symbol="dot"))
         if kind == "chain":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import activations
+from . import regularization
 from .scope import examples, one_example, per_example
 from ..notation import Names
 from .typeset import Typesetter, chunked, join_terms, listed
@@ -187,9 +188,11 @@ def backward_vector(ts: Typesetter) -> dict:
             rhs = rf"{d} {_transposed(a)}" if ts.p.columns else rf"{_transposed(a)} {d}"
         # Column vectors hold one example: that example's term. Rows of X hold all m: the whole J.
         lhs = one.dcost(n.matrix(name)) if ts.p.columns else ts.dcost(n.matrix(name))
-        grads.append(rf"{lhs} &= {rhs} && {shape[0]}\times {shape[1]}")
+        # The whole J's gradient gains an L2 term's + λ/m W (one example's Jₙ does not).
+        decay = regularization.gradient_term(ts, name)
+        grads.append(rf"{lhs} &= {rhs}{'' if ts.p.columns else decay} && {shape[0]}\times {shape[1]}")
         if batch and ts.p.columns:
-            sums.append(rf"{ts.dcost(n.matrix(name))} &= \sum_{{n}} {lhs}")
+            sums.append(rf"{ts.dcost(n.matrix(name))} &= \sum_{{n}} {lhs}{decay}")
     slopes = []
     for l in range(1, L + 1):
         act = ts.net.activation(l)
@@ -245,7 +248,7 @@ def general(ts: Typesetter) -> dict:
             body = rf"{d}_{{{row}n}}\, {a}_{{{col}n}}" if batch else rf"{d}_{row}\, {a}_{col}"
         else:
             body = rf"{a}_{{n{row}}}\, {d}_{{n{col}}}" if batch else rf"{a}_{row}\, {d}_{col}"
-        rules.append(rf"{ts.dcost(M)} = {total}{body}")
+        rules.append(rf"{ts.dcost(M)} = {total}{body}{regularization.gradient_term(ts, name, entry=True)}")
     note = ""
     if batch:
         where = "column" if ts.p.columns else "row"

@@ -12,7 +12,7 @@ from itertools import islice
 
 import sympy as sp
 
-from ..derivation import Factor
+from ..derivation import Derivation, Factor
 from .diagram import network_diagram
 from .scope import one_example, per_example
 from .typeset import Typesetter
@@ -307,15 +307,17 @@ def all_sums(ts: Typesetter) -> list[dict]:
     return out
 
 
-def counts(ts: Typesetter) -> dict:
+def counts(ts: Typesetter, full: Derivation | None = None) -> dict:
+    """Paths and factors per matrix and in total; from `full` (with an L2 term's direct paths) when given."""
+    d = full if full is not None else ts.d
     rows = []
     for name in ts.matrices:
-        pcs = [ts.d.path_count[p.key] for p in ts.d.parameters if p.matrix == name]
+        pcs = [d.path_count[p.key] for p in d.parameters if p.matrix == name]
         rows.append({"name": ts.names.matrix(name), "parameters": len(pcs),
                      "paths": _span([c.paths for c in pcs]), "factors": _span([c.factors for c in pcs]),
                      "total_paths": sum(c.paths for c in pcs), "total_factors": sum(c.factors for c in pcs)})
-    return {"rows": rows, "total_paths": ts.d.total_paths, "total_factors": ts.d.total_factors,
-            "parameters": len(ts.d.parameters), "edges": len(ts.d.factors),
+    return {"rows": rows, "total_paths": d.total_paths, "total_factors": d.total_factors,
+            "parameters": len(d.parameters), "edges": len(d.factors),
             "units": sum(ts.spec.layers[1:]), "per_example": per_example(ts)}
 
 

@@ -8,18 +8,20 @@ Everything here turns the derivation (plain data) into printed pieces: LaTeX str
 This module gathers the pieces into one context shared by the three templates; each kind of piece
 has its own module: `typeset` (printing in a profile), `equations` (forward pass, loss, δ, vector
 form), `path_sums` (paths, counts, the proof sentence), `diagram` (TikZ), `stepwise` (one rule per
-line), `worked` (the numbers), `scope` (one example's J_n or the batch's J) and `texenv` (templates and escaping).
+line), `worked` (the numbers), `scope` (one example's J_n or the batch's J), `regularization` (an L2 term's
+sentences and questions) and `texenv` (templates and escaping).
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jinja2
 
 from .. import activations
 
-from . import equations, path_sums, scope
-from ..derivation import Derivation
+from . import equations, path_sums, regularization, scope
+from ..derivation import Derivation, data_term
 from .diagram import network_diagram
 from ..errors import TemplateError
 from ..notation import Profile, get_profile
@@ -79,6 +81,13 @@ def _render(env: jinja2.Environment, name: str, context: dict, template_dir: Pat
 
 
 def _context(ts: Typesetter, numbers: dict | None) -> dict:
+    """The templates' values. The chain-rule paths, δ and the worked lines follow the loss's own
+    derivation (`data_term`: one example's term Jₙ); the counts are the whole derivation's, with an
+    L2 term's direct path of one factor per weight."""
+    full = ts.d
+    if full.regularization:
+        ts = copy.copy(ts)
+        ts.d = data_term(full)
     ctx = {
         "title": ts.spec.title,
         "name": ts.spec.name,
@@ -102,14 +111,18 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "loss": equations.loss(ts),
         "shown": [path_sums.parameter_section(ts, k) for k in ts.shown],
         "all_sums": path_sums.all_sums(ts),
-        "counts": path_sums.counts(ts),
+        "counts": path_sums.counts(ts, full),
         "deltas": equations.deltas(ts),
         "backward_vector": equations.backward_vector(ts),
         "general": equations.general(ts),
         "stepwise": stepwise(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
+        # The L2 term's sentences, question and notes (None without one); its worked lines are in worked.regularization.
+        "regularization": regularization.context(ts, full),
     }
+    if ctx["regularization"] is not None:  # J's definition includes the term
+        ctx["loss"] = dict(ctx["loss"], general=ctx["loss"]["general"] + " + " + ctx["regularization"]["short_term"])
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     return ctx
@@ -131,8 +144,11 @@ def _summary(ts: Typesetter) -> str:
             + (f" (the spec's [{s.src}, {s.dst}]: the spec counts the input as layer 0)" if ts.p.first_layer else "")
             for s in ts.spec.skips)
     loss = ts.net.loss
+    l2 = ""
+    if ts.net.l2 is not None:
+        l2 = rf", plus the L2 term ${regularization.short_term(ts)}$ over every weight $w$ (not the biases)"
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
-            f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}$.")
+            f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}${l2}.")
 
 
 def _activation_words(ts: Typesetter, name: str) -> str:

@@ -4,7 +4,8 @@ The chain-rule paths, the δ recursion and the column-vector formulas follow one
 spec has m ≠ 1 examples (or none, so m is general), J sums the examples' terms, J = Σₙ Jₙ, and a
 parameter's gradient adds every example's paths. Lines about one example then name their cost Jₙ,
 so every printed equality holds for the J the sheet defines; δ = ∂J/∂z needs no change (z is one
-example's, and only that example's term depends on it).
+example's, and only that example's term depends on it). An L2 term (J = Σₙ Jₙ + c·ΣW²) makes one
+example's term part of J even when m = 1; the sheets state the term and its gradient on their own.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ def examples(ts: Typesetter) -> int | None:
 
 
 def per_example(ts: Typesetter) -> bool:
-    """True when one example's derivative is not the gradient of J (m ≠ 1, or m not given)."""
-    return examples(ts) != 1
+    """True when one example's derivative is not the gradient of J (m ≠ 1, or m not given, or J has
+    an L2 term: that term is the batch's, so even one example's Jₙ is not all of J)."""
+    return examples(ts) != 1 or ts.net.l2 is not None
 
 
 def one_cost(ts: Typesetter) -> str:

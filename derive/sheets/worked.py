@@ -25,7 +25,7 @@ import mpmath
 import sympy as sp
 
 from .. import activations
-from ..answers import DIGITS, Number, as_written, evaluate, exact_work, precise
+from ..answers import DIGITS, Number, as_written, evaluate, exact_work, l2_numbers, precise
 from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
@@ -277,6 +277,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
         pv["gradients"] = {p.key: Fraction(_entry(numbers["gradients"], p)) for p in d.parameters}
         if pv["rate"] is not None:
             pv["updated"] = {p.key: Fraction(_entry(numbers["updated"], p)) for p in d.parameters}
+    l2 = _l2_split(d, pv, numbers)  # pv's loss and gradients are now the loss's own; l2 holds the term
     sh = _Sheet(ts, ts.precision)
     multi = m > 1
 
@@ -314,7 +315,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
             sh.add(f"J#{n}", evaluate(per_loss, env), guard=multi)
     sh.add("J", pv["loss"] if multi else sh.value["J#0"])
     for p in d.parameters:
-        sh.add(f"g:{p.key}", pv["gradients"][p.key])
+        sh.add(f"g:{p.key}", pv["gradients"][p.key] if l2 is None else l2["total_gradients"][p.key])
         if pv["rate"] is not None:
             sh.add(f"u:{p.key}", pv["updated"][p.key])
             # Enough figures that the step itself shows (to two figures), not just the old value again.
@@ -366,7 +367,11 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
             ops = {_copy(s, n): k(s, n) for n in range(shown_m) for s in g.free_symbols}
         else:
             expr, ops = g, ops_of(g, 0)
+        if l2 is not None and p.key in l2["weights"]:
+            expr, ops = _l2_gradient(expr, ops, p)
         sh.line(f"gradient {p.key}", f"g:{p.key}", expr, ops, shown=p.key in first_params[p.matrix], complete=all_examples)
+    if l2 is not None:
+        _l2_lines(sh, d, l2)
     if pv["rate"] is not None:
         eta, grad = sp.Symbol("eta"), sp.Symbol("grad")
         for p in d.parameters:
@@ -458,14 +463,16 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
 
     # The loss: example 1's, then (several examples) the sum of every example's.
     cost = ts.p.cost
-    loss_lhs = rf"{cost}_{{1}}" if multi else cost
+    l2 = net.l2 is not None
+    loss_lhs = rf"{cost}_{{1}}" if multi or l2 else cost
     loss_terms = ts.loss_terms(v0, dot=True)
     loss_lines = [_aligned(loss_lhs, ts.loss_rhs(one) if multi else ts.loss_rhs(), loss_terms, tx("J#0"),
                            lead=ts.loss_lead(v0, dot=True))]
     if multi:
         parts = [tx(f"J#{n}") for n in range(shown_m)]
         parts = [rf"\left({t}\right)" if t.startswith("-") else t for t in parts]
-        loss_lines.append(_aligned(cost, rf"\sum_{{n=1}}^{{{ts.p.examples}}} {cost}_{{n}}", _maybe_cut(parts, m), tx("J")))
+        total = rf"\sum_{{n=1}}^{{{ts.p.examples}}} {cost}_{{n}}"
+        loss_lines.append(_aligned(total if l2 else cost, "" if l2 else total, _maybe_cut(parts, m), tx("J")))
 
     # δ of example 1, output layer first.
     deltas = []
@@ -511,23 +518,24 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
         for p in shown:
             g = d.gradient[p.key]
             lhs = ts.dcost(ts.pname(p.key))
+            decay = _l2_addend(ts, p, tx)  # ("+ λ/m·w", "+ 0.35·0.1") for a weight of an L2 spec, else ("", None)
             if multi:
                 per_example = []
                 for n in range(shown_m):
                     per_example.append(_substituted(ts, g, valued(n)))
-                eqs.append(_aligned(lhs, rf"\sum_{{n=1}}^{{{ts.p.examples}}} {ts.tex(g, ex_names('n'))}", _maybe_cut(per_example, m),
-                                    tx(f"g:{p.key}")))
+                eqs.append(_aligned(lhs, rf"\sum_{{n=1}}^{{{ts.p.examples}}} {ts.tex(g, ex_names('n'))}" + decay[0],
+                                    _maybe_cut(per_example, m) + list(decay[1:]), tx(f"g:{p.key}")))
             elif g.is_Symbol:
                 eqs.append(rf"{lhs} &= {ts.tex(g)} = {tx(f'g:{p.key}')}")  # ∂J/∂b = δ: nothing to substitute
             else:
-                eqs.append(_aligned(lhs, ts.tex(g), [_substituted(ts, g, v0)], tx(f"g:{p.key}")))
+                eqs.append(_aligned(lhs, ts.tex(g) + decay[0], [_substituted(ts, g, v0)] + list(decay[1:]), tx(f"g:{p.key}")))
             if rate is not None:
                 gt = tx(f"g:{p.key}")
                 upd.append(rf"{ts.pname(p.key)} &\leftarrow {ts.pname(p.key)} - {ts.p.learning_rate}\, {lhs} "
                            rf"= {tx(p.symbol.name)} - {tx('eta')} \cdot {_pn(gt)} = {tx(f'u:{p.key}')}")
         mname = ts.names.matrix(name)
         grads.append({"name": mname, "equations": eqs, "more": more,
-                      "matrix": _matrix(ts, name, lambda p: tx(f"g:{p.key}"), ts.dcost(mname), _product_form(ts, name, m)),
+                      "matrix": _matrix(ts, name, lambda p: tx(f"g:{p.key}"), ts.dcost(mname), _l2_product_form(ts, name, m)),
                       "updated": upd,
                       "updated_matrix": _matrix(ts, name, lambda p: tx(f"u:{p.key}"), rf"{mname} \leftarrow") if rate is not None else [],
                       "lhs": ts.dcost(mname),
@@ -540,7 +548,8 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
             "examples": m, "shown_examples": shown_m, "multi": multi, "figures": ts.precision,
             "rate": tex_number(sh.text("eta")) if rate is not None else None,
             "inputs": _inputs_tex(ts, sh, k), "data": _data_table(ts, sh, k, shown_m, m),
-            "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines()}
+            "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines(),
+            "regularization": _l2_render(ts, sh, tx) if l2 else None}
 
 
 MAX_TERMS_WORKED = 32  # a sum longer than this is worked in full for the layer's first unit only
@@ -692,3 +701,99 @@ def _data_table(ts: Typesetter, sh: _Sheet, k, shown_m: int, m: int) -> list[str
     rows = [[tex_number(printed_decimal(as_written(v), None)) for v in list(values.x[n]) + list(values.y[n])]
             for n in range(m)]
     return table_blocks(header, rows, split=len(ts.net.x))
+
+
+# -- the L2 term (network.l2): J gains c·Σw², each weight's gradient 2c·w ------------------------
+
+def _l2_split(d, pv: dict, numbers: dict) -> dict | None:
+    """For an L2 spec: set pv's loss and gradients to the loss's own (the examples' sums) and return
+    the term's numbers with "total_gradients" (what J's gradient is); None without an L2 term."""
+    if d.network.l2 is None:
+        return None
+    l2 = pv.get("l2")
+    if l2 is None:  # too many examples for exact totals: the module's floats (which include the term), less the term
+        l2 = l2_numbers(d, pv["params"], pv["m"])
+        total = dict(pv["gradients"])
+        l2["loss"] = pv["loss"] - l2["penalty"]
+        l2["gradients"] = {key: g - l2["slope"] * pv["params"][l2["weights"][key]] if key in l2["weights"] else g
+                           for key, g in total.items()}
+    else:
+        total = dict(pv["gradients"])
+    l2 = dict(l2, total_gradients=total, total_loss=pv["loss"])
+    pv["loss"], pv["gradients"] = l2["loss"], dict(l2["gradients"])
+    return l2
+
+
+_LAMBDA, _SLOPE, _SQUARES, _PENALTY, _DATA = (sp.Symbol(n, real=True) for n in ("lambda", "l2slope", "l2squares", "l2penalty", "l2data"))
+
+
+def _l2_gradient(expr: sp.Expr, ops: dict, p) -> tuple[sp.Expr, dict]:
+    """A weight's gradient line with the L2 term's part: Σₙ δ a + 2c·w (λ/m·w for the default scale)."""
+    return expr + _SLOPE * p.symbol, {**ops, _SLOPE: "l2:slope", p.symbol: p.symbol.name}
+
+
+def _l2_lines(sh: _Sheet, d, l2: dict) -> None:
+    """The term's own lines: the slope 2c, Σw² over every weight, c·Σw², and J = the loss's sum + c·Σw²."""
+    net = d.network
+    weights = list(l2["weights"].values())
+    sh.add("l2:lambda", l2["lambda"], given=True)
+    sh.add("l2:slope", l2["slope"], guard=True)
+    sh.add("l2:squares", l2["squares"], guard=True)
+    sh.add("l2:penalty", l2["penalty"], guard=True)
+    sh.add("l2:J", l2["total_loss"])
+    lam, m = net.l2.symbol, net.m
+    slope = (2 * net.l2.coefficient).xreplace({lam: _LAMBDA})
+    # λ/2·Σw² gains λ·w: the factor is λ itself, given, and needs no line of its own on the page.
+    sh.line("l2 slope", "l2:slope", slope, {s: ("l2:lambda" if s == _LAMBDA else m.name) for s in slope.free_symbols},
+            shown=slope != _LAMBDA)
+    sh.line("l2 squares", "l2:squares", sp.Add(*(w ** 2 for w in weights)), {w: w.name for w in weights}, shown=True)
+    coefficient = net.l2.coefficient.xreplace({lam: _LAMBDA})
+    ops = {s: ("l2:lambda" if s == _LAMBDA else m.name) for s in coefficient.free_symbols}
+    sh.line("l2 penalty", "l2:penalty", coefficient * _SQUARES, {**ops, _SQUARES: "l2:squares"}, shown=True)
+    sh.line("l2 loss", "l2:J", _DATA + _PENALTY, {_DATA: "J", _PENALTY: "l2:penalty"}, shown=True)
+
+
+MAX_SQUARES_SHOWN = 12  # squared weights written out in Σw²; past this the first and last few, and the count
+
+
+def _l2_render(ts: Typesetter, sh: _Sheet, tx) -> dict:
+    """The answer sheet's L2 lines (J's term, then J) and the exercise sheet's question, as LaTeX pieces."""
+    net, d = ts.net, ts.d
+    cost, m_letter = ts.p.cost, ts.p.examples
+    l2 = net.l2
+    names = {**ts.sym, l2.symbol: r"\lambda"}
+    coefficient, slope = ts.tex(l2.coefficient, names), ts.tex(2 * l2.coefficient, names)
+    read = set(l2.weights)
+    weights = [p for p in d.parameters if p.symbol in read]
+    squares = [rf"{_pn(tx(p.symbol.name))}^{{2}}" for p in weights]
+    if len(squares) > MAX_SQUARES_SHOWN:
+        squares = squares[:3] + [rf"\cdots \text{{ ({len(weights) - 4} more) }}"] + squares[-1:]
+    sum_w = r"\sum w^{2}"
+    with_numbers = lambda expr: ts.tex(expr.xreplace({l2.symbol: _LAMBDA}), {**ts.sym, _LAMBDA: tx("l2:lambda"),
+                                                                              net.m: tx(net.m.name)}, mul_symbol="dot")
+    lines = [
+        _aligned(rf"\sum_{{w}} w^{{2}}", "", squares, tx("l2:squares")),
+        _aligned(coefficient + sum_w, "", [rf"{with_numbers(l2.coefficient)} \cdot {tx('l2:squares')}"], tx("l2:penalty")),
+        _aligned(cost, rf"\sum_{{n}} {cost}_{{n}} + {coefficient}{sum_w}", [rf"{tx('J')} + {tx('l2:penalty')}"], tx("l2:J")),
+    ]
+    slope_line = _aligned(slope, "", [with_numbers(2 * l2.coefficient)], tx("l2:slope")) if 2 * l2.coefficient != l2.symbol else ""
+    return {"lambda": tx("l2:lambda"), "coefficient": coefficient, "slope": slope, "lines": lines, "slope_line": slope_line,
+            "weights": len(weights), "loss": tx("l2:J")}
+
+
+def _l2_addend(ts: Typesetter, p, tx) -> tuple:
+    """("+ λ/m·w" as the formula's tail, "λ/m's value · w's value" as one more summed term) for a weight
+    of an L2 spec; ("",) otherwise."""
+    if ts.net.l2 is None or p.symbol not in ts.net.l2.weights:  # every weight, never a bias
+        return ("",)
+    slope = ts.tex(2 * ts.net.l2.coefficient, {**ts.sym, ts.net.l2.symbol: r"\lambda"})
+    return (rf" + {slope}\, {ts.pname(p.key)}", rf"{tx('l2:slope')} \cdot {_pn(tx(p.symbol.name))}")
+
+
+def _l2_product_form(ts: Typesetter, name: str, m: int) -> str:
+    """`_product_form`, with + λ/m·W for a weight matrix of an L2 spec."""
+    form = _product_form(ts, name, m)
+    if ts.net.l2 is None or name.startswith("b"):
+        return form
+    slope = ts.tex(2 * ts.net.l2.coefficient, {**ts.sym, ts.net.l2.symbol: r"\lambda"})
+    return form[:-len(" = ")] + rf" + {slope}\, {ts.names.matrix(name)} = "
