@@ -518,7 +518,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
         for p in shown:
             g = d.gradient[p.key]
             lhs = ts.dcost(ts.pname(p.key))
-            decay = _l2_addend(ts, p, tx)  # ("+ λ/m·w", "+ 0.35·0.1") for a weight of an L2 spec, else ("", None)
+            decay = _l2_addend(ts, p, tx)  # (" + λ/m w", "0.35 · 0.1") for a weight of an L2 spec, else ("",)
             if multi:
                 per_example = []
                 for n in range(shown_m):
