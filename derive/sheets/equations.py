@@ -267,3 +267,52 @@ def dimensions(ts: Typesetter) -> list[dict]:
         rows.append({"name": ts.names.matrix(name), "gradient": ts.dcost(ts.names.matrix(name)),
                      "rows": r, "cols": c})
     return rows
+
+
+def four_equations(ts: Typesetter) -> dict | None:
+    """The four equations of backpropagation (the notes' (1)–(4), Nielsen's BP1–BP4) in this
+    profile's letters, element by element and as vectors; None unless the profile asks for them."""
+    p, n = ts.p, ts.names
+    if not p.four_equations:
+        return None
+
+    def sup(text: str) -> str:
+        return f"^{{({text})}}" if p.parens else f"^{{{text}}}"
+
+    d, z, a, cost, g, had = p.delta, p.preactivation, p.activation_letter, p.cost, p.activation, p.hadamard
+    row, col = p.index_letters
+    big_l = sup("L")
+    # The weight matrix between layer l and l + 1 carries l + 1 ("target" profiles) or l ("source").
+    w_next = sup("l+1") if p.weight_by_target else sup("l")
+    w_own = sup("l") if p.weight_by_target else sup("l-1")
+    w, W = p.weight_letter, p.matrix_letter
+    out_vec = n.vector("a", ts.L) if p.output_hat else a + big_l
+    if p.columns:
+        bp2_vec = rf"{d}{sup('l')} = \left(\left({W}{w_next}\right)^T {d}{sup('l+1')}\right) {had} {g}'\left({z}{sup('l')}\right)"
+    else:
+        bp2_vec = rf"{d}{sup('l')} = \left({d}{sup('l+1')} \left({W}{w_next}\right)^T\right) {had} {g}'\left({z}{sup('l')}\right)"
+    k = next(c for c in "kiqs" if c not in (row, col))  # the summation index of BP2
+    # Element form: weight (row, col) goes from unit col of layer l−1 to unit row of layer l (columns profiles).
+    if p.columns:
+        w_from = rf"{w}{w_next}_{{{k}{row}}}"
+        bp4 = rf"\frac{{\partial {cost}}}{{\partial {w}{w_own}_{{{row}{col}}}}} = {a}{sup('l-1')}_{{{col}}}\, {d}{sup('l')}_{{{row}}}"
+        unit = row
+    else:
+        w_from = rf"{w}{w_next}_{{{col}{k}}}"
+        bp4 = rf"\frac{{\partial {cost}}}{{\partial {w}{w_own}_{{{row}{col}}}}} = {a}{sup('l-1')}_{{{row}}}\, {d}{sup('l')}_{{{col}}}"
+        unit = col
+    if p.bias_unit:
+        bias = rf"{w}{w_own}_{{{unit}0}}" if p.columns else rf"{w}{w_own}_{{0{unit}}}"
+    else:
+        bias = rf"{p.bias_letter}{w_own}_{{{unit}}}"
+    lines = [
+        (rf"{d}{big_l}_{{{unit}}} = \frac{{\partial {cost}}}{{\partial {a}{big_l}_{{{unit}}}}}\, {g}'\left({z}{big_l}_{{{unit}}}\right)",
+         rf"{d}{big_l} = \nabla_{{{out_vec}}} {cost} {had} {g}'\left({z}{big_l}\right)", "1"),
+        (rf"{d}{sup('l')}_{{{unit}}} = \sum_{{{k}}} {d}{sup('l+1')}_{{{k}}}\, {w_from}\, {g}'\left({z}{sup('l')}_{{{unit}}}\right)",
+         bp2_vec, "2"),
+        (rf"\frac{{\partial {cost}}}{{\partial {bias}}} = {d}{sup('l')}_{{{unit}}}", "", "3"),
+        (bp4, "", "4"),
+    ]
+    rows = [rf"{elem} &\qquad {vec} \tag{{BP{tag}}}" for elem, vec, tag in lines]
+    no_bias = "" if any(ts.spec.biases) else "This network has no biases, so (BP3) is not used here; it is stated for completeness."
+    return {"rows": rows, "no_bias": no_bias, "layers": ts.names.layer(ts.L)}

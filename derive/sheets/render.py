@@ -23,7 +23,9 @@ from ..derivation import Derivation
 from .diagram import network_diagram
 from ..errors import TemplateError
 from ..notation import Profile, get_profile
+from .columns import columns
 from .path_sums import proof_sentence
+from .slopes import WORDS as ACTIVATION_WORDS, activation_derivations
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter
@@ -107,6 +109,9 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "backward_vector": equations.backward_vector(ts),
         "general": equations.general(ts),
         "stepwise": stepwise(ts),
+        "columns": columns(ts),
+        "slopes": [dict(s, title=ACTIVATION_WORDS[s["name"]]) for s in activation_derivations(ts)],
+        "four_equations": equations.four_equations(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
     }
