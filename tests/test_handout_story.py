@@ -278,3 +278,30 @@ def test_identity_output_is_not_bracketed_twice_nor_multiplied_by_one():
     docs = render_worksheets(d, numbers, "welch")
     assert not re.search(r"\\hat\{y\} &= z\^\{\(3\)\} = \\left\(", docs["answers.tex"])
     assert r"\cdot 1 W" not in docs["handout.tex"] and r"\cdot 1 \theta" not in docs["handout.tex"]
+
+
+@pytest.mark.skipif(not __import__("derive.latex", fromlist=["have_latex"]).have_latex()
+                    or __import__("shutil").which("pdftotext") is None, reason="pdflatex or pdftotext is not installed")
+@pytest.mark.parametrize("example,profile", [("ng-222", "ng"), ("welch-231", "welch"), ("iris-423", "ng")])
+def test_no_heading_is_stranded_at_the_foot_of_a_page(tmp_path, example, profile):
+    """The pages the issue named (ng-222 p.2, welch-231 p.2, iris-423 p.5) and every other page of
+    their handouts: the last lines of a page are never a section or subsection heading."""
+    import subprocess
+
+    from derive.latex import compile_with_log
+
+    d, numbers = build((ROOT / "examples" / f"{example}.toml").read_text())
+    tex = render_worksheets(d, numbers, profile)["handout.tex"]
+    # A heading's words before any math ("Paths for" of "Paths for $\theta^{(2)}_{11}$").
+    headings = {re.sub(r"\s+", " ", h).strip() for h in re.findall(r"\\(?:sub)?section\*\{([^{}$]*)", tex)}
+    headings.discard("")
+    source = tmp_path / "handout.tex"
+    source.write_text(tex)
+    pdf, _ = compile_with_log(source)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for number, page in enumerate(text.split("\f")[:-1], start=1):
+        lines = [re.sub(r"\s+", " ", line).strip() for line in page.splitlines() if line.strip()]
+        body = [line for line in lines if not line.isdigit()]
+        for line in body[-3:]:
+            stranded = [h for h in headings if line == h or (line.startswith(h + " ") and len(line) < len(h) + 12)]
+            assert not stranded, f"{example} page {number} ends with the heading {line!r}"

@@ -2,7 +2,7 @@
 sheet and a worked-answer sheet (LaTeX text; compiling is `derive.latex`'s job).
 
 `render` gathers one context for the three templates; each kind of printed piece has its own
-module here: `typeset`, `equations`, `path_sums`, `diagram`, `stepwise`, `worked`, `scope`, `texenv`.
+module here: `typeset`, `equations`, `path_sums`, `columns`, `slopes`, `diagram`, `stepwise`, `worked`, `scope`, `texenv`.
 """
 from .render import DOCUMENTS, render_variants, render_worksheets
 

@@ -18,6 +18,7 @@ from .typeset import Typesetter
 MAX_ROWS = 8  # rows of one table (paths); more weights are left out, and the text says how many are shown
 MAX_UNITS = 2  # output units (and inputs) whose weights are laid out
 MAX_HIDDEN_PATHS = 6
+MAX_PATHS_PER_WEIGHT = 3  # a weight with more paths (a softmax output) shows two and a row of dots
 
 
 def role(ts: Typesetter, f: Factor) -> str:
@@ -43,13 +44,16 @@ def columns(ts: Typesetter) -> dict | None:
 
 def _table(ts: Typesetter, rows: list[tuple[str, tuple[Factor, ...]]]) -> tuple[list[str], str]:
     """The array's header (roles of the first row's factors) and body: one row per path."""
-    roles = [role(ts, f) for f in rows[0][1]]
+    roles = [role(ts, f) for f in rows[0][1]]  # the first row is always a path
     head = r"& " + " & ".join(rf"\text{{\footnotesize {r}}}" for r in roles)
     body = []
     last_key = None
     for key, path in rows:
         lead = rf"{ts.dcost(ts.pname(key))} =" if key != last_key else "+"
         last_key = key
+        if path is None:  # the weight's other paths, left out
+            body.append(rf"+ & \multicolumn{{{len(roles)}}}{{c}}{{\cdots}}")
+            continue
         body.append(r"\displaystyle " + lead + " & " + " & ".join(r"\displaystyle " + ts.partial(f.numerator, f.denominator) for f in path))
     spec = "r" + "c" * len(roles)
     tex = (rf"\begin{{array}}{{{spec}}} {head} \\[0.5ex] " + r" \\[1ex] ".join(body) + r" \end{array}")
@@ -61,20 +65,23 @@ def _output_table(ts: Typesetter) -> dict | None:
     name = ts.spec.weight_name(L, L - 1)
     weights = [p for p in d.parameters if p.matrix == name and p.index[0] < MAX_UNITS and p.index[1] < MAX_UNITS]
     rows, used = [], []
+    all_paths = {}
     for p in weights:
         paths = list(d.paths(p.key))
-        if len(rows) + len(paths) > MAX_ROWS:
+        all_paths[p.key] = paths
+        shown = paths if len(paths) <= MAX_PATHS_PER_WEIGHT else paths[:2] + [None]  # a softmax output: every output's path
+        if used and len(rows) + len(shown) > MAX_ROWS:
             break
-        rows += [(p.key, path) for path in paths]
+        rows += [(p.key, path) for path in shown]
         used.append(p)
-    if not rows or len({len(path) for _, path in rows}) != 1:
+    if not rows or len({len(path) for _, path in rows if path is not None}) != 1:
         return None
     roles, tex = _table(ts, rows)
     # Group the weights by the unit they feed; within a group, compare the paths' factors but the last.
     groups = []
     for j in sorted({p.index[0] for p in used}):
         members = [p for p in used if p.index[0] == j]
-        prefixes = [[path[:-1] for key, path in rows if key == p.key] for p in members]
+        prefixes = [[path[:-1] for path in all_paths[p.key]] for p in members]
         same = all(pr == prefixes[0] for pr in prefixes)
         z = net.z[L][j]
         groups.append({"unit": z, "weights": [p.key for p in members], "shared": same, "paths": len(prefixes[0]),

@@ -7,8 +7,9 @@ Everything here turns the derivation (plain data) into printed pieces: LaTeX str
 
 This module gathers the pieces into one context shared by the three templates; each kind of piece
 has its own module: `typeset` (printing in a profile), `equations` (forward pass, loss, δ, vector
-form), `path_sums` (paths, counts, the proof sentence), `diagram` (TikZ), `stepwise` (one rule per
-line), `worked` (the numbers), `scope` (one example's J_n or the batch's J) and `texenv` (templates and escaping).
+form, the four equations), `path_sums` (paths, counts, the proof sentence), `columns` (the
+lab sheet's columns reading of the paths), `slopes` (the activations' derivatives), `diagram` (TikZ),
+`stepwise` (one rule per line), `worked` (the numbers), `scope` (one example's J_n or the batch's J) and `texenv` (templates and escaping).
 """
 from __future__ import annotations
 

@@ -125,16 +125,21 @@ def _chosen_weight(ts: Typesetter):
 
 
 def _chosen_bias(ts: Typesetter, weight):
-    """The bias of the weight's own unit, else the output layer's first bias, else the first bias."""
+    """With an output-layer weight, the bias of the same unit (seed 001's θ₂: the two derivations
+    differ only in their last line); after a first-layer weight, whose derivation is long already, an
+    output-layer bias; else the bias of the weight's own unit, else the first bias."""
     biases = [p for p in ts.d.parameters if p.source is None]
     if not biases:
         return None, ""
     same = [b for b in biases if b.layer == weight.layer and b.index[0] == weight.index[0]]
-    if same and (ts.d.path_count[weight.key].paths == 1 or weight.layer == ts.L):
-        return same[0], "the bias of the same unit, so that the two derivations differ only in their last line"
     last = [b for b in biases if b.layer == ts.L]
+    if same and weight.layer == ts.L:
+        return same[0], "the bias of the same unit, so that the two derivations differ only in their last line"
     if last:
-        return last[0], "an output-layer bias, whose derivation is short"
+        return last[0], ("an output-layer bias: a bias deeper in the net takes the same steps as the weight above, "
+                         "down to its own unit")
+    if same:
+        return same[0], "the bias of the same unit, so that the two derivations differ only in their last line"
     return biases[0], ""
 
 
