@@ -125,15 +125,17 @@ def _chosen_weight(ts: Typesetter):
 
 
 def _chosen_bias(ts: Typesetter, weight):
-    """With an output-layer weight, the bias of the same unit (seed 001's θ₂: the two derivations
-    differ only in their last line); after a first-layer weight, whose derivation is long already, an
+    """The bias of the weight's own unit (seed 001's θ₂: the two derivations differ only in their last
+    line) when the weight's derivation has one row a line; after a longer first-layer derivation, an
     output-layer bias; else the bias of the weight's own unit, else the first bias."""
     biases = [p for p in ts.d.parameters if p.source is None]
     if not biases:
         return None, ""
     same = [b for b in biases if b.layer == weight.layer and b.index[0] == weight.index[0]]
     last = [b for b in biases if b.layer == ts.L]
-    if same and weight.layer == ts.L:
+    # One row a line (one path, one loss term per output): the deeper bias is short enough too.
+    one_row = ts.d.path_count[weight.key].paths == 1 and ts.net.loss.kind != "binary"
+    if same and (weight.layer == ts.L or one_row):
         return same[0], "the bias of the same unit, so that the two derivations differ only in their last line"
     if last:
         return last[0], ("an output-layer bias: a bias deeper in the net takes the same steps as the weight above, "
