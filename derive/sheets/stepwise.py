@@ -297,7 +297,9 @@ class _Stepper:
         """For a cross-entropy loss the factors cancel: (1/a)·a(1 − a)… multiplies out to (a − y)·input.
         The line is added only when the output δ simplifies, and only if it equals the line above."""
         ts, net = self.ts, self.ts.net
-        if net.loss.kind == "squared" or self.p.layer != ts.L:
+        if net.loss.kind == "squared":
+            return self.error_sign(terms)
+        if self.p.layer != ts.L:
             return None
         z = net.z[self.p.layer][self.p.index[0]]
         od = ts.d.output_delta[ts.d.delta[z]]
@@ -311,6 +313,31 @@ class _Stepper:
         final = [Term(sp.Integer(1), (target,), None)]
         shown = ts.paren(od.value) + ("" if self.p.source is None else " " + ts.s(self.p.source))
         return Step((shown,), (rule,), tuple(final))
+
+    def error_sign(self, terms: list[Term]) -> Step | None:
+        """A profile that writes the squared loss (y − ŷ)² but its gradient (ŷ − y) (ng, nielsen) gets
+        a last line with the sign taken into the bracket, as its δ section writes it."""
+        ts, net = self.ts, self.ts.net
+        if not ts.p.target_first or ts.p.minus_y_first:
+            return None
+        flips = {y - a: sp.Add(a, -y, evaluate=False) for a, y in zip(net.a[ts.L], net.y)}
+        new, changed = [], False
+        for t in terms:
+            hit = [f for f in t.factors if f in flips]
+            if len(hit) == 1 and t.coeff.could_extract_minus_sign():
+                new.append(Term(-t.coeff, tuple(flips.get(f, f) for f in t.factors), None))
+                changed = True
+            else:
+                new.append(t)
+        if not changed:
+            return None
+        out, y = net.a[ts.L][0], net.y[0]
+        if len(net.y) == 1:
+            rule = rf"$-({ts.s(y)} - {ts.s(out)}) = {ts.s(out)} - {ts.s(y)}$"
+        else:
+            a_i, y_i = rf"{ts.names.vector('a', ts.L)}_i", rf"{ts.p.target}_i"
+            rule = rf"$-({y_i} - {a_i}) = {a_i} - {y_i}$"
+        return self.step(new, [rule] + [""] * (len(new) - 1))
 
     # -- printing --------------------------------------------------------------------------------
     def step(self, terms: list[Term], rules: list[str]) -> Step:
