@@ -305,3 +305,20 @@ def test_no_heading_is_stranded_at_the_foot_of_a_page(tmp_path, example, profile
         for line in body[-3:]:
             stranded = [h for h in headings if line == h or (line.startswith(h + " ") and len(line) < len(h) + 12)]
             assert not stranded, f"{example} page {number} ends with the heading {line!r}"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_stepwise_ends_in_the_sign_the_delta_section_uses(profile):
+    """ng and nielsen write ∂J/∂ŷ as (ŷ − y): the derivation's last line takes the minus into the
+    bracket; welch writes −(y − ŷ) and keeps it; qbus writes (f − t) from the start."""
+    d, _ = build(spec_text([1, 2, 1], "sigmoid", "sse", profile=profile))
+    p = get_profile(profile)
+    sw = stepwise(Typesetter(d, p, 4))
+    last = sw["derivations"][0]["steps"][-1].rhs
+    out, y = (r"\hat{y}", p.target) if p.output_hat else ("a^{(3)}", p.target)
+    if "(" in p.output:
+        out = p.output
+    if p.minus_y_first:
+        assert last.startswith("-") and rf"\left({y} - {out}\right)" in last
+    else:
+        assert not last.startswith("-") and rf"\left({out} - {y}\right)" in last
