@@ -322,3 +322,20 @@ def test_stepwise_ends_in_the_sign_the_delta_section_uses(profile):
         assert last.startswith("-") and rf"\left({y} - {out}\right)" in last
     else:
         assert not last.startswith("-") and rf"\left({out} - {y}\right)" in last
+
+
+def test_skip_edges_run_below_every_unit():
+    d, _ = build(spec_text([2, 3, 2, 1], ["tanh", "sigmoid", "identity"], "half_sse", skip="[[0, 2], [1, 3]]"))
+    from derive.sheets.diagram import network_diagram
+
+    tikz = network_diagram(Typesetter(d, get_profile("welch"), 4))
+    units = [float(y) for y in re.findall(r"\\node\[unit\] \(n\d+-\d+\) at \([-0-9.]+,([-0-9.]+)\)", tikz)]
+    skips = re.findall(r"\\draw\[skip\] (.*);", tikz)
+    assert len(skips) == 2 * 2 + 3 * 1  # every skip weight has its edge: [0, 2] is 2 × 2, [1, 3] is 3 × 1
+    for route in skips:
+        corners = [tuple(map(float, c)) for c in re.findall(r"\(([-0-9.]+),([-0-9.]+)\)", route)]
+        low = min(y for _, y in corners)
+        assert low < min(units) - 0.3  # the horizontal run passes below every unit
+        xs = sorted({x for x, _ in corners})
+        unit_xs = {float(x) for x in re.findall(r"\\node\[unit\] \(n\d+-\d+\) at \(([-0-9.]+),", tikz)}
+        assert not (set(xs) & unit_xs)  # its vertical runs are in the gaps between the layers
