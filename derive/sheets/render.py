@@ -94,7 +94,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
         "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
                     "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
-                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": ts.p.activation},
         "one_cost": scope.one_cost(ts),
         "per_example": scope.per_example(ts),
         "relu_note": _relu_note(ts),
