@@ -76,6 +76,31 @@ class Step:
 MAX_LINE_WIDTH = 80
 
 
+def _rule_width(rule: str) -> int:
+    """A rule's width in `_width` units: footnotesize text, with the space a tag keeps from its row."""
+    plain = re.sub(r"\$|\\(partial|hat)|[{}^_]", "", rule)
+    plain = re.sub(r"\\[a-zA-Z]+", "x", plain)
+    return (8 * len(plain)) // 10 + 8
+
+
+def _split_row(pieces: list[str], lead: str) -> str:
+    """A row of factors, broken onto a second line of the align (indented further) where it would
+    run past the text block."""
+    out, line = [], lead
+    for piece in pieces:
+        trial = f"{line} {piece}".strip()
+        if line.strip() and _width(trial) > MAX_ROW_WIDTH:
+            out.append(line.strip())
+            line = piece
+        else:
+            line = trial
+    out.append(line.strip())
+    return r" \\ &\qquad\qquad ".join(out)
+
+
+MAX_ROW_WIDTH = 64  # a row's own width, before the indent and the left-hand side
+
+
 def _width(tex: str) -> int:
     """A rough width of a line of LaTeX: its printed characters, with fractions and brackets counted once."""
     tex = re.sub(r"\\(left|right|,|;|quad|qquad)", "", tex)
@@ -145,7 +170,9 @@ def _chosen_bias(ts: Typesetter, weight):
                          "down to its own unit")
     if same:
         return same[0], "the bias of the same unit, so that the two derivations differ only in their last line"
-    return biases[0], ""
+    order = {b.key: i for i, b in enumerate(biases)}
+    fewest = min(biases, key=lambda b: (ts.d.path_count[b.key].paths, -b.layer, order[b.key]))
+    return fewest, "the bias with the fewest paths to the loss"
 
 
 def _derivation(ts: Typesetter, p, why: str) -> dict | None:
@@ -170,8 +197,8 @@ def align_lines(lhs: str, steps: list[Step]) -> list[str]:
             lead = (lhs + " &= " if s == 0 else "&= ") if r == 0 else r"&\qquad "
             text = lead + row
             if rule:
-                plain = re.sub(r"\$|\\[a-zA-Z]+|[{}^_]", "", rule)
-                if _width(row) + (7 * len(plain)) // 10 > MAX_LINE_WIDTH:
+                last_line = row.split(r"\\")[-1]
+                if _width(last_line) + _rule_width(rule) > MAX_LINE_WIDTH:
                     text += r" \\ &"
                 text += rf" \tag*{{\footnotesize {rule}}}"
             out.append(text)
@@ -382,13 +409,12 @@ class _Stepper:
             pieces = [ts.paren(f) for f in t.factors]
             if t.pending is not None:
                 pieces.append(rf"\frac{{\partial}}{{\partial {theta}}}\left[{self.pending_tex(t.pending)}\right]")
-            body = " ".join(pieces) or "1"
             negative = t.coeff.could_extract_minus_sign()
             c = -t.coeff if negative else t.coeff
             if c != 1:
-                body = ts.tex(c) + " " + body
+                pieces.insert(0, ts.tex(c))
             sign = "-" if negative else ("" if n == 0 else "+")
-            rows.append(f"{sign} {body}".strip())
+            rows.append(_split_row(pieces or ["1"], sign))
             row_rules.append(rules[i] if i < len(rules) else "")
         return rows, row_rules
 
