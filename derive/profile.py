@@ -66,6 +66,7 @@ class Profile:
     bias_unit: bool  # True: the bias is the weight from a bias unit a_0 = 1, column 0 of the weight matrix
     bias_letter: str  # entries b_j (unused with a bias unit)
     bias_matrix: str  # the whole vector b (unused with a bias unit)
+    bias_drawn_as_unit: bool  # True: the diagram draws a bias unit "1" (x_0, a_0) above a layer; False: b is a term of z only
     # [loss]
     cost: str  # the cost as it appears in ∂cost/∂…
     cost_full: str  # the cost in a definition, J(\theta)
@@ -78,6 +79,8 @@ class Profile:
     # True: the network's activation is written with that letter everywhere (g(z), g'(z)) when its
     # element-wise layers share one function; False: σ, tanh, ReLU by their own names.
     activation_by_letter: bool
+    # [handout]
+    four_equations: bool  # True: the handout ends its δ section with the four equations of backpropagation (BP1–BP4)
 
     @property
     def output_hat(self) -> bool:
@@ -101,11 +104,13 @@ SCHEMA: dict[str, dict[str, tuple]] = {
                | {"output": ("latex", "optional"), "index_letters": ("letters",)},
     "matrices": {k: _latex() for k in ("input", "target", "preactivation", "activation", "delta", "weight")}
                 | {"output": ("latex", "optional")},
-    "bias": {"shown": ("choice", ("vector", "unit")), "symbol": _latex(), "vector": _latex()},
+    "bias": {"shown": ("choice", ("vector", "unit")), "symbol": _latex(), "vector": _latex(),
+             "drawn": ("choice", ("unit", "term"))},
     "loss": {"cost": _latex(), "cost_full": _latex(), "squared_error": ("choice", ("target_minus_output", "output_minus_target")),
              "output_gradient": ("choice", ("output_minus_target", "minus_target_minus_output"))},
     "operators": {"elementwise": _latex(), "learning_rate": _latex(), "activation": _latex(),
                   "activation_names": ("choice", ("own", "letter"))},
+    "handout": {"summary": ("choice", ("none", "four_equations"))},
 }
 
 # TeX that reads or writes files, runs code or changes how TeX reads the rest of the document.
@@ -187,8 +192,8 @@ def validate_profile(data: dict[str, Any], source: str) -> Profile:
             v.fail(table, f"expected a table ([{table}]), got {_kind(raw)}")
         v.keys(raw, table, list(SCHEMA[table]))
         values[table] = {k: v.value(raw[k], f"{table}.{k}", SCHEMA[table][k]) for k in SCHEMA[table]}
-    top, layers, ex, sym, mat, bias, loss, ops = (values[t] for t in ("", "layers", "examples", "symbols", "matrices",
-                                                                    "bias", "loss", "operators"))
+    top, layers, ex, sym, mat, bias, loss, ops, handout = (values[t] for t in ("", "layers", "examples", "symbols", "matrices",
+                                                                             "bias", "loss", "operators", "handout"))
     if sym["index_letters"][0] == sym["index_letters"][1]:
         v.fail("symbols.index_letters", f"needs two different letters (row, column), got {sym['index_letters']!r}")
     if bool(sym["output"]) != bool(mat["output"]):
@@ -205,10 +210,12 @@ def validate_profile(data: dict[str, Any], source: str) -> Profile:
         activation_matrix=mat["activation"], output_matrix=mat["output"], delta_matrix=mat["delta"],
         matrix_letter=mat["weight"],
         bias_unit=bias["shown"] == "unit", bias_letter=bias["symbol"], bias_matrix=bias["vector"],
+        bias_drawn_as_unit=bias["drawn"] == "unit",
         cost=loss["cost"], cost_full=loss["cost_full"], target_first=loss["squared_error"] == "target_minus_output",
         minus_y_first=loss["output_gradient"] == "minus_target_minus_output",
         hadamard=ops["elementwise"], learning_rate=ops["learning_rate"], activation=ops["activation"],
         activation_by_letter=ops["activation_names"] == "letter",
+        four_equations=handout["summary"] == "four_equations",
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import activations
 from ..sheets import regularization
-from ..sheets.typeset import Typesetter, tex_number
+from ..sheets.typeset import Typesetter, tex_number, tidy_brackets
 
 
 FIGURES = 4  # significant figures of a result on the sheets (`derive build` prints them so), asked of an answer
@@ -198,10 +198,9 @@ def _join(terms: list[str], examples: int) -> str:
 
 def _once(text: str) -> str:
     # A negative number as a function's whole argument is bracketed once, σ(−0.1), as on the sheet.
-    return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
+    return tidy_brackets(text)
 
 
-_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[^()]+?)\\right\)\\right\)")
 # The sheet breaks a long line inside an align environment (`\\ &\qquad`); feedback is one display.
 _LINE_BREAK = re.compile(r"\s*\\\\\s*&(?:\\q?quad)?\s*")
 

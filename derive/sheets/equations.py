@@ -270,3 +270,63 @@ def dimensions(ts: Typesetter) -> list[dict]:
         rows.append({"name": ts.names.matrix(name), "gradient": ts.dcost(ts.names.matrix(name)),
                      "rows": r, "cols": c})
     return rows
+
+
+def four_equations(ts: Typesetter) -> dict | None:
+    """The four equations of backpropagation (the notes' (1)–(4), Nielsen's BP1–BP4) in this
+    profile's letters, element by element and as vectors; None unless the profile asks for them."""
+    p, n = ts.p, ts.names
+    if not p.four_equations:
+        return None
+
+    def sup(text: str) -> str:
+        return f"^{{({text})}}" if p.parens else f"^{{{text}}}"
+
+    big_l = sup("L")
+    d, z, a, cost, had = p.delta, p.preactivation, p.activation_letter, p.cost, p.hadamard
+    # The activation as this document writes it (σ, or the profile's g) when the layers share one;
+    # a net that mixes them gets g_l, "layer l's activation", so that no letter means two functions.
+    shared = {act for act in ts.spec.activations if act not in ("identity", "softmax")}
+    g = n.function(next(iter(shared))) if len(shared) == 1 else p.activation + "_{l}"
+    notes = [] if len(shared) <= 1 else [rf"Here ${g}$ is the activation of layer $l$."]
+    if ts.net.activation(ts.L) == "softmax":
+        notes.append(r"With the softmax output, (BP1) takes the softmax's Jacobian (Section 1) in place of "
+                     rf"${g}'$: ${d}{big_l}_{{j}} = \sum_i \frac{{\partial {cost}}}{{\partial {a}{big_l}_i}} "
+                     rf"\frac{{\partial {a}{big_l}_i}}{{\partial {z}{big_l}_j}}$.")
+    row, col = p.index_letters
+    # The weight matrix between layer l and l + 1 carries l + 1 ("target" profiles) or l ("source").
+    w_next = sup("l+1") if p.weight_by_target else sup("l")
+    w_own = sup("l") if p.weight_by_target else sup("l-1")
+    w, W = p.weight_letter, p.matrix_letter
+    out_vec = n.vector("a", ts.L) if p.output_hat else a + big_l
+    if p.columns:
+        bp2_vec = rf"{d}{sup('l')} = \left(\left({W}{w_next}\right)^T {d}{sup('l+1')}\right) {had} {g}'\left({z}{sup('l')}\right)"
+    else:
+        bp2_vec = rf"{d}{sup('l')} = \left({d}{sup('l+1')} \left({W}{w_next}\right)^T\right) {had} {g}'\left({z}{sup('l')}\right)"
+    # Element form with the profile's two letters, each always for the same side of a weight: with
+    # columns, w_{jk} goes from unit k (earlier layer) to unit j (later); with rows, W_{ki} from k to i.
+    if p.columns:
+        later, earlier = row, col
+        w_between = rf"{w}{w_next}_{{{later}{earlier}}}"
+        bp4 = rf"\frac{{\partial {cost}}}{{\partial {w}{w_own}_{{{row}{col}}}}} = {a}{sup('l-1')}_{{{col}}}\, {d}{sup('l')}_{{{row}}}"
+    else:
+        earlier, later = row, col
+        w_between = rf"{w}{w_next}_{{{earlier}{later}}}"
+        bp4 = rf"\frac{{\partial {cost}}}{{\partial {w}{w_own}_{{{row}{col}}}}} = {a}{sup('l-1')}_{{{row}}}\, {d}{sup('l')}_{{{col}}}"
+    unit = later
+    if p.bias_unit:
+        bias = rf"{w}{w_own}_{{{unit}0}}" if p.columns else rf"{w}{w_own}_{{0{unit}}}"
+    else:
+        bias = rf"{p.bias_letter}{w_own}_{{{unit}}}"
+    lines = [
+        (rf"{d}{big_l}_{{{unit}}} = \frac{{\partial {cost}}}{{\partial {a}{big_l}_{{{unit}}}}}\, {g}'\left({z}{big_l}_{{{unit}}}\right)",
+         rf"{d}{big_l} = \nabla_{{{out_vec}}} {cost} {had} {g}'\left({z}{big_l}\right)", "1"),
+        (rf"{d}{sup('l')}_{{{earlier}}} = \sum_{{{later}}} {d}{sup('l+1')}_{{{later}}}\, {w_between}\, {g}'\left({z}{sup('l')}_{{{earlier}}}\right)",
+         bp2_vec, "2"),
+        (rf"\frac{{\partial {cost}}}{{\partial {bias}}} = {d}{sup('l')}_{{{unit}}}", "", "3"),
+        (bp4, "", "4"),
+    ]
+    rows = [rf"{elem} &\qquad {vec} \tag{{BP{tag}}}" for elem, vec, tag in lines]
+    if not any(ts.spec.biases):
+        notes.append("This network has no biases, so (BP3) is not used here; it is stated for completeness.")
+    return {"rows": rows, "no_bias": " ".join(notes), "layers": ts.names.layer(ts.L)}

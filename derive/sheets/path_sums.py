@@ -191,8 +191,10 @@ def collecting(ts: Typesetter, key: str, paths: list[tuple[Factor, ...]]) -> dic
             terms.append(rf"\underbrace{{{body}}}_{{{ts.s(ts.d.delta[zk])}}} {ts.partial(zk, a)}")
         chunks = _packed(terms, widths, MAX_FRACTIONS_PER_LINE)
         for n, chunk in enumerate(chunks):
-            lead = "&= \\Big[" if n == 0 else "&\\qquad + "
-            tail = rf"\Big]\, {local}\, {last}" if n == len(chunks) - 1 else ""
+            # Brackets sized by what they hold (stacked fractions and braces); a bracket that spans
+            # lines is closed with an invisible \right. on each line and sized by that line.
+            lead = r"&= \left[" if n == 0 else r"&\qquad \left. + "
+            tail = rf"\right]\, {local}\, {last}" if n == len(chunks) - 1 else r"\right."
             lines.append(lead + " + ".join(chunk) + tail)
     else:
         lead = ("The paths above are too long to collect under braces" if paths else
@@ -200,10 +202,10 @@ def collecting(ts: Typesetter, key: str, paths: list[tuple[Factor, ...]]) -> dic
         repeat = (rf"{lead}; write $\Sigma_{{u\to {ts.p.cost}}}$ for the sum, over the paths from a unit $u$ to ${ts.p.cost}$, "
                   "of the product of their factors. " + repeat + "Collecting the paths by that unit:")
         sums = _reader_sums(ts, a, readers)
-        lines.append(r"&= \Big[" + " + ".join(rf"{s}\Big(\Sigma_{{{u} \to {ts.p.cost}}}\Big) \frac{{\partial {u}}}{{\partial {ts.s(a)}}}"
-                                              for s, u, _ in sums) + rf"\Big]\, {local}\, {last}")
-        lines.append(r"&= \Big[" + " + ".join(rf"{s}{ts.dcost(u)}\,\frac{{\partial {u}}}{{\partial {ts.s(a)}}}"
-                                              for s, u, _ in sums) + rf"\Big]\, {local}\, {last}")
+        lines.append(r"&= \left[" + " + ".join(rf"{s}\bigl(\Sigma_{{{u} \to {ts.p.cost}}}\bigr) \frac{{\partial {u}}}{{\partial {ts.s(a)}}}"
+                                              for s, u, _ in sums) + rf"\right]\, {local}\, {last}")
+        lines.append(r"&= \left[" + " + ".join(rf"{s}{ts.dcost(u)}\,\frac{{\partial {u}}}{{\partial {ts.s(a)}}}"
+                                              for s, u, _ in sums) + rf"\right]\, {local}\, {last}")
     inner = _delta_sum(ts, a, readers)
     lines.append(rf"&= \underbrace{{\left({inner}\right) {local}}}_{{{ts.s(delta)}}}\; {last}")
     delta_line = rf"{ts.s(delta)} = {ts.hidden_delta(z)}"

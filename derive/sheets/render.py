@@ -7,9 +7,10 @@ Everything here turns the derivation (plain data) into printed pieces: LaTeX str
 
 This module gathers the pieces into one context shared by the three templates; each kind of piece
 has its own module: `typeset` (printing in a profile), `equations` (forward pass, loss, δ, vector
-form), `path_sums` (paths, counts, the proof sentence), `diagram` (TikZ), `stepwise` (one rule per
-line), `worked` (the numbers), `scope` (one example's J_n or the batch's J), `regularization` (an L2 term's
-sentences and questions) and `texenv` (templates and escaping).
+form, the four equations), `path_sums` (paths, counts, the proof sentence), `columns` (the
+lab sheet's columns reading of the paths), `slopes` (the activations' derivatives), `diagram` (TikZ),
+`stepwise` (one rule per line), `worked` (the numbers), `scope` (one example's J_n or the batch's J),
+`regularization` (an L2 term's sentences and questions) and `texenv` (templates and escaping).
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from ..derivation import Derivation, data_term
 from .diagram import network_diagram
 from ..errors import TemplateError
 from ..notation import Profile, get_profile
+from .columns import columns
 from .path_sums import proof_sentence
+from .slopes import WORDS as ACTIVATION_WORDS, activation_derivations
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter
@@ -100,7 +103,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
         "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
                     "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
-                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard},
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": ts.p.activation},
         "one_cost": scope.one_cost(ts),
         "per_example": scope.per_example(ts),
         "relu_note": _relu_note(ts),
@@ -116,6 +119,9 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         "backward_vector": equations.backward_vector(ts),
         "general": equations.general(ts),
         "stepwise": stepwise(ts),
+        "columns": columns(ts),
+        "slopes": [dict(s, title=ACTIVATION_WORDS[s["name"]]) for s in activation_derivations(ts)],
+        "four_equations": equations.four_equations(ts),
         "dimensions": equations.dimensions(ts),
         "has_numbers": numbers is not None,
         # The L2 term's sentences, question and notes (None without one); its worked lines are in worked.regularization.

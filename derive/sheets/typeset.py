@@ -41,6 +41,11 @@ class _Printer(LatexPrinter):
         body = rf"\operatorname{{ReLU}}'\left({self._print(expr.args[0])}\right)"
         return rf"{body}^{{{exp}}}" if exp else body
 
+    def _print_log(self, expr, exp=None):
+        # The course writes ln, with its argument in brackets: ln a⁴ would read as ln of a power.
+        body = rf"\ln\left({self._print(expr.args[0])}\right)"
+        return rf"\left({body}\right)^{{{exp}}}" if exp else body
+
     def _print_Add(self, expr, order=None):
         # SymPy's canonical order can start a sum with a negative term, -a + y; write y - a instead.
         terms = list(self._as_ordered_terms(expr, order=order))
@@ -66,6 +71,46 @@ def _latex(expr, functions: dict | None = None, **settings) -> str:
     return printer.doprint(expr)
 
 
+_PAIR_TOKEN = re.compile(r"\\left\(|\\right\)")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?(\\times 10\^\{-?[0-9]+\})?")
+
+
+def tidy_brackets(tex: str) -> str:
+    r"""One pair of brackets where two enclose the same thing, and none around a number that is a
+    whole exponent: tanh((−0.55)) → tanh(−0.55), e^{(−0.41)} → e^{−0.41}.
+
+    A number substituted for a symbol arrives bracketed when negative (it is a factor in most lines);
+    SymPy then brackets it again as a function's argument. The pairs are matched, not pattern-guessed,
+    so a bracket that holds more than the inner pair (σ((−0.5) · 2)) is kept."""
+    if r"\left(" not in tex:
+        return tex
+    pairs, stack = [], []
+    for m in _PAIR_TOKEN.finditer(tex):
+        if m.group() == r"\left(":
+            stack.append(m)
+        elif stack:
+            pairs.append((stack.pop(), m))
+    spans = {(o.start(), c.end()) for o, c in pairs}
+    drop: set[int] = set()  # start offsets of tokens to delete (with their length)
+    for o, c in pairs:
+        inner = tex[o.end():c.start()]
+        lead = len(inner) - len(inner.lstrip())
+        trail = len(inner.rstrip())
+        if (o.end() + lead, o.end() + trail) in spans:
+            drop.update({o.start(), c.start()})
+        elif tex[max(0, o.start() - 2):o.start()] == "^{" and tex[c.end():c.end() + 1] == "}" and _NUMBER.fullmatch(inner.strip()):
+            drop.update({o.start(), c.start()})
+    if not drop:
+        return tex
+    out, i = [], 0
+    for m in _PAIR_TOKEN.finditer(tex):
+        if m.start() in drop:
+            out.append(tex[i:m.start()])
+            i = m.end()
+    out.append(tex[i:])
+    return "".join(out)
+
+
 def join_terms(terms: list[str], limit: int = MAX_TERMS) -> str:
     """Terms joined by +; a long sum keeps its first three terms and its last around \\cdots."""
     if len(terms) > limit:
@@ -87,7 +132,7 @@ def chunked(items: list, size: int) -> list[list]:
 # line, a table or a matrix must be broken so that nothing runs off an A4 page with 2 cm margins.
 PAGE_WIDTH = 470.0
 MAX_BLOCK_ROWS = 24  # rows of one table or matrix display; more rows continue in another display
-_COMMANDS = re.compile(r"\\(left|right|Big|big|quad|qquad|,|;|!|operatorname|mathbf|text)|[{}^_&]")
+_COMMANDS = re.compile(r"\\(left|right|Bigl|Bigr|Big|bigl|bigr|big|quad|qquad|,|;|!|operatorname|mathbf|text)|[{}^_&]")
 
 
 def tex_number(text: str) -> str:
@@ -138,7 +183,7 @@ def wrap_terms(lhs: str, formula: str, terms: list[str], value: str, lead: str =
     if tex_width(one_line) <= budget:
         return f"{lhs} &= {one_line}"
     lines = [f"{lhs} &= " + r" \\ &\quad ".join(_split_sum(formula, budget))] if formula else []
-    open_, close = (r"\Big[", r"\Big]") if bracket else ("", "")
+    open_, close = (r"\Bigl[", r"\Bigr]") if bracket else ("", "")
     if tex_width(single) <= budget:
         chunks = [("", single)]
     else:
@@ -181,7 +226,7 @@ def _split_sum(tex: str, budget: float) -> list[str]:
     (every line after the first starts with its sign).
 
     A formula that is one bracketed sum, c \left( … \right) d, is broken inside the brackets, which
-    become \Big( … \Big) so that they may span lines."""
+    become \Bigl( … \Bigr) so that they may span lines."""
     if tex_width(tex) <= budget:
         return [tex]
     pieces = top_level_pieces(tex)
@@ -199,8 +244,8 @@ def _split_sum(tex: str, budget: float) -> list[str]:
         inner = top_level_pieces(tex[i + 6:j])
         if j < len(tex) and len(inner) > 1:
             pieces = inner
-            pieces[0] = ("", tex[:i] + r"\Big" + tex[i + 5] + pieces[0][1])
-            pieces[-1] = (pieces[-1][0], pieces[-1][1] + r"\Big" + tex[j + 6] + tex[j + 7:])
+            pieces[0] = ("", tex[:i] + r"\Bigl" + tex[i + 5] + pieces[0][1])
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + r"\Bigr" + tex[j + 6] + tex[j + 7:])
     lines, current = [], ""
     for op, piece in pieces:
         trial = piece if not current else f"{current} {op} {piece}"
@@ -368,6 +413,9 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
+        # A factor equal to 1 (an identity unit's slope) is left out: "· 1 w" would read as "1w".
+        kept = tuple(f for f in path if f.value != 1) or path[:1]
+        path = kept
         parts = [self._factor_value(f) for f in path]
         return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
 
@@ -442,7 +490,7 @@ class Typesetter:
             if len(terms) > MAX_TERMS:
                 terms = terms[:3] + [r"\cdots"] + terms[-1:]
             lines = [" + ".join(terms[i:i + per_line]) for i in range(0, len(terms), per_line)]
-            body = r"\Big[" + r" \\ &\qquad + ".join(lines) + r"\Big]"
+            body = r"\Bigl[" + r" \\ &\qquad + ".join(lines) + r"\Bigr]"
         else:
             body = join_terms(terms)
             if len(terms) > 1 or loss.kind == "binary":

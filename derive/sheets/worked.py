@@ -28,7 +28,7 @@ from .. import activations
 from ..answers import DIGITS, Number, as_written, evaluate, exact_work, l2_numbers, precise
 from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
-from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
+from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, tidy_brackets, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
 MAX_FIGURES = 12  # the most significant figures an operand is given to make its line reproducible
@@ -458,6 +458,9 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
         for j, z in enumerate(zs):
             a = net.a[l][j]
             f = activations.apply(act, z) if act != "softmax" else net.a_expr[a]
+            if act == "identity":  # ŷ = z = −0.143: the value once, not (−0.143) = −0.143
+                eqs.append(rf"{one[a]} &= {ts.tex(f, one)} = {tx(k(a, 0))}")
+                continue
             eqs.append(_aligned(one[a], ts.tex(f, one), [_substituted(ts, f, v0)], tx(k(a, 0))))
         forward.append({"layer": ts.names.layer(l), "equations": eqs, "more": more})
 
@@ -617,17 +620,14 @@ def _hidden_terms(ts: Typesetter, z: sp.Symbol, names: dict) -> tuple[list[str],
 def _substituted(ts: Typesetter, expr: sp.Expr, names: dict) -> str:
     text = ts.tex(expr, names, mul_symbol="dot")
     # A negative number is bracketed as a factor; as a function's whole argument, σ(−0.1), once is enough.
-    return _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)
-
-
-_DOUBLE_BRACKETS = re.compile(r"\\left\(\\left\((-[^()]+?)\\right\)\\right\)")
+    return tidy_brackets(text)
 
 
 def _aligned(lhs: str, formula: str, terms: list[str], value: str, lead: str = "", tail: str = "") -> str:
     """`lhs &= formula = t1 + t2 + … = value`, broken over lines of the align where it is long.
 
     `terms` are summed; `lead` multiplies the bracketed sum from the left, `tail` from the right."""
-    once = lambda text: _DOUBLE_BRACKETS.sub(r"\\left(\1\\right)", text)  # ReLU′((−0.55)) → ReLU′(−0.55)
+    once = tidy_brackets  # ReLU′((−0.55)) → ReLU′(−0.55), e^{(−0.41)} → e^{−0.41}
     return wrap_terms(lhs, formula, [once(t) for t in terms], value, lead=lead, tail=once(tail))
 
 
