@@ -186,7 +186,7 @@ def sum_rule(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
               rf"derivative, with that example's values. The questions below work with one example ($\delta$ is "
               rf"$\partial {one}/\partial z$); the gradients in matrix form and the numbers put the sum back, adding "
               rf"every example's term." + (" The loss's $1/" + ts.p.examples + "$ stays inside every $" + one + "$."
-                                           if "mean" in ts.spec.loss or ts.spec.loss == "half_mse" else ""))
+                                           if _mean(ts) else ""))
     return [Question("sum_rule", "Remove the sum, then put it back", prompt, answer, 2.5,
                      reveals=(rf"\sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}",))]
 
@@ -261,6 +261,11 @@ def activation_derivative(ts: Typesetter, pc: dict, w: dict | None) -> list[Ques
     return out
 
 
+def _mean(ts: Typesetter) -> bool:
+    """Whether the loss averages over the examples (its constant holds 1/m)."""
+    return sp.sympify(ts.net.loss.scale(ts.net.m)).has(ts.net.m)
+
+
 def _simplifies(ts: Typesetter) -> bool:
     """Whether the output δ comes out as a difference of output and target (times the loss's constant)."""
     L = ts.L
@@ -294,7 +299,7 @@ def output_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     if _simplifies(ts):
         target = one.s(ts.net.y[0])
         answer.append(rf"So the output error is simply the output minus the target, ${out_name}$ against ${target}$"
-                      + (r", times the loss's constant." if od.value.has(ts.net.m) or ts.spec.loss == "sse" else "."))
+                      + (r", times the loss's constant." if ts.net.loss.scale(ts.net.m) * (2 if ts.net.loss.kind == "squared" else 1) != 1 else "."))
         reveals = (one.tex(od.value),)
     return [Question("output_delta", r"The output error $" + n.vector("delta", L) + "$", prompt, tuple(answer), 4.0, reveals)]
 
@@ -359,7 +364,8 @@ def matrix_form(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     if g["note"]:
         answer.append(g["note"])
     return [Question("matrix_form", "Gradients in matrix form", prompt, tuple(answer), 4.0,
-                     reveals=tuple(line.split("&=")[1].split("&&")[0].strip() for line in bv["gradients"]))]
+                     # a bias's gradient is δ itself, a name the sheet prints anyway: only the products count
+                     reveals=tuple(r for r in (line.split("&=")[1].split("&&")[0].strip() for line in bv["gradients"]) if "^T" in r))]
 
 
 def _pairs(items: list) -> list[list]:
