@@ -35,7 +35,6 @@ MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a st
 MAX_FIGURES = 12  # the most significant figures an operand is given to make its line reproducible
 CHECK_DIGITS = 30  # working digits when a line is re-evaluated from its printed operands (> MAX_FIGURES + margin)
 GUARD = 1  # guard figures of a value that later lines use
-MAX_FD_TRIES = 4  # weights tried for the finite-difference question (each costs two forward passes over the batch)
 
 
 @dataclass(frozen=True)
@@ -326,7 +325,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     out = _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
     # The finite-difference question checks the chain exercise's weight (or the next that is not 0).
     candidates = [chain_exercise_key(ts)] + [p.key for p in d.parameters if p.source is not None]
-    out["finite_difference"] = fd_check(d, pv["params"], pv["gradients"], list(dict.fromkeys(candidates))[:MAX_FD_TRIES], ts.precision)
+    out["finite_difference"] = fd_check(d, pv["params"], pv["gradients"], list(dict.fromkeys(candidates)), ts.precision)
     return out
 
 
