@@ -70,12 +70,13 @@ def loss_at(d: Derivation, params: dict, changed=None) -> Number:
 
 
 def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], figures: int) -> FiniteDifference:
-    """The check for the first of `candidates` (parameter keys) whose gradient is not 0 and agrees with
-    its finite difference (a ReLU kink within ε of a unit can spoil it); the first one if none does."""
+    """The check for the steepest of `candidates` (parameter keys) whose gradient is not 0 and agrees
+    with its finite difference (a ReLU kink within ε of a unit can spoil it); the steepest if none does."""
     by_key = {p.key: p for p in d.parameters}
     first = None
-    # Weights whose gradient is 0 (a dead ReLU unit) come last: their check would show nothing.
-    candidates = sorted(candidates, key=lambda k: gradients[k] == 0)[:MAX_TRIES]
+    # The steepest weights first: J(w ± ε) then differ in fewer decimal places a student must keep,
+    # and a weight whose gradient is 0 (a dead ReLU unit), whose check would show nothing, comes last.
+    candidates = sorted(candidates, key=lambda k: -abs(float(gradients[k])))[:MAX_TRIES]
     for key in candidates:
         p = by_key[key]
         gradient = gradients[key]
@@ -105,13 +106,14 @@ def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figure
         while True:
             step = Decimal(1).scaleb(-place)
             jp, jm = dp.quantize(step, rounding=ROUND_HALF_EVEN), dm.quantize(step, rounding=ROUND_HALF_EVEN)
-            if place >= MAX_PLACES or _round((jp - jm) / eps2, figures) == want:
+            got = (jp - jm) / eps2
+            # the same rounded quotient, and not a tie that rounding half up would settle the other way
+            if place >= MAX_PLACES or (_round(got, figures) == want and abs(got - want) < _unit(want, figures) / 2):
                 break
             place += 1
         g = _dec(gradient)
         printed_g = _round(g, figures)
-        unit = Decimal(1).scaleb(printed_g.adjusted() - figures + 1) if g != 0 else Decimal(1).scaleb(-figures)
-        agree = abs(exact - g) <= unit / 2
+        agree = abs(exact - g) <= _unit(printed_g, figures) / 2
     return FiniteDifference(key, EPSILON, str(jp), str(jm), _text(want), _text(printed_g), figures, agree,
                             Fraction(exact), gradient)
 
@@ -127,6 +129,11 @@ def _round(v: Decimal, figures: int) -> Decimal:
     if v == 0:
         return Decimal(0)
     return v.quantize(Decimal(1).scaleb(v.adjusted() - figures + 1), rounding=ROUND_HALF_EVEN)
+
+
+def _unit(v: Decimal, figures: int) -> Decimal:
+    """One unit of the last of `figures` significant figures of v."""
+    return Decimal(1).scaleb(v.adjusted() - figures + 1) if v != 0 else Decimal(1).scaleb(-figures)
 
 
 def _text(v: Decimal) -> str:

@@ -241,9 +241,10 @@ def activation_derivative(ts: Typesetter, pc: dict, w: dict | None) -> list[Ques
             reveals = (r"1 - \tanh^{2} z",)
         elif act == "relu":
             prompt = (rf"The activation ${named}$ is $\operatorname{{ReLU}}(z) = \max(0, z)$. Give $\operatorname{{ReLU}}'(z)$ "
-                      rf"for $z > 0$ and for $z < 0$. It has no derivative at $z = 0$: which value does this sheet use there?",)
+                      rf"for $z > 0$ and for $z < 0$, and say why $z = 0$ needs a convention.",)
             answer = (_display(r"\operatorname{ReLU}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z < 0 \end{cases}"),
-                      r"At the kink $z = 0$ the two one-sided slopes differ (0 and 1); this sheet, like derive's code, takes "
+                      r"At the kink $z = 0$ the two one-sided slopes differ (0 from the left, 1 from the right), so "
+                      r"ReLU has no derivative there and a value must be chosen; this sheet, like derive's code, takes "
                       r"$\operatorname{ReLU}'(0) = 0$.")
             reveals = (r"\begin{cases} 1 & z > 0",)
         elif act == "softmax" and not _simplifies(ts):
@@ -296,12 +297,31 @@ def output_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     answer += deltas["notes"]
     od = ts.d.output_delta[dl]
     reveals = ()
+    steps = _cancelling(ts) if od.simplified else []
+    if steps:
+        answer.append("Multiplying out (the loss's constant aside):")
+        answer.append(_align(steps))
     if _simplifies(ts):
         target = one.s(ts.net.y[0])
-        answer.append(rf"So the output error is simply the output minus the target, ${out_name}$ against ${target}$"
+        answer.append(rf"So an output unit's error is its output minus its target, ${out_name} - {target}$"
                       + (r", times the loss's constant." if ts.net.loss.scale(ts.net.m) * (2 if ts.net.loss.kind == "squared" else 1) != 1 else "."))
         reveals = (one.tex(od.value),)
     return [Question("output_delta", r"The output error $" + n.vector("delta", L) + "$", prompt, tuple(answer), 4.0, reveals)]
+
+
+def _cancelling(ts: Typesetter) -> list[str]:
+    """The algebra by which the activation's slope cancels against the loss (σ with bce, softmax with
+    cross-entropy), without the loss's constant, in the profile's letters."""
+    out, t = ts.names.output_symbol(), ts.p.target
+    if ts.net.loss.kind == "binary" and ts.net.activation(ts.L) == "sigmoid":
+        y, o = (t, out) if ts.spec.layers[-1] == 1 else (f"{t}_j", f"{out}_j")
+        return [rf"&\left(\frac{{1 - {y}}}{{1 - {o}}} - \frac{{{y}}}{{{o}}}\right) {o}\left(1 - {o}\right)",
+                rf"&\quad= \left(1 - {y}\right) {o} - {y} \left(1 - {o}\right) = {o} - {y}"]
+    if ts.net.loss.kind == "categorical" and ts.net.activation(ts.L) == "softmax":
+        return [rf"&\sum_{{i}} \left(-\frac{{{t}_i}}{{{out}_i}}\right) \frac{{\partial {out}_i}}{{\partial z_j}} "
+                rf"= -\frac{{{t}_j}}{{{out}_j}} {out}_j\left(1 - {out}_j\right) + \sum_{{i \ne j}} \frac{{{t}_i}}{{{out}_i}} {out}_i {out}_j",
+                rf"&\quad= -{t}_j + {out}_j \sum_{{i}} {t}_i = {out}_j - {t}_j \qquad \left(\textstyle\sum_i {t}_i = 1\right)"]
+    return []
 
 
 def factor_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
@@ -337,7 +357,8 @@ def recursion(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     else:
         answer.append("In matrix form (shapes on the right):")
     answer.append(_align(backward))
-    slopes = pc["backward"]["slopes"]
+    # ReLU's slope prints as ReLU′(z) = ReLU′(z): no news; its definition is in the derivative question.
+    slopes = [s for s in pc["backward"]["slopes"] if len(set(s.split(" = "))) > 1]
     if slopes:
         answer.append("with " + ", ".join(f"${s}$" for s in slopes) + ".")
     return [Question("recursion", r"The $\delta$ recursion", prompt, tuple(answer), 4.0,

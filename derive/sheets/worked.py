@@ -28,7 +28,6 @@ from .. import activations
 from ..answers import DIGITS, Number, as_written, evaluate, exact_work, precise
 from .equations import MAX_SOFTMAX_TERMS
 from .fdcheck import check as fd_check
-from .path_sums import chain_exercise_key
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
@@ -323,9 +322,9 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     if not render:
         return {"lines": sh.worked_lines()}
     out = _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
-    # The finite-difference question checks the chain exercise's weight (or the next that is not 0).
-    candidates = [chain_exercise_key(ts)] + [p.key for p in d.parameters if p.source is not None]
-    out["finite_difference"] = fd_check(d, pv["params"], pv["gradients"], list(dict.fromkeys(candidates)), ts.precision)
+    # The finite-difference question checks one weight (the steepest: see fdcheck.check).
+    out["finite_difference"] = fd_check(d, pv["params"], pv["gradients"],
+                                        [p.key for p in d.parameters if p.source is not None], ts.precision)
     return out
 
 
