@@ -156,7 +156,7 @@ def test_welch_231_answers(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["answers.tex"]
     assert re.search(r"\\hat\{y\} &= .*= 0\.913529", tex)
-    grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{")]
+    grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{") and r"\cdot" in l]  # worked, not the finite-difference check's
     # 0.785835 · 0.0129178 = 0.010151…: the printed operands give the printed result (not 0.0102)
     assert len(grads) == 3 and all(l.rstrip(" \\").endswith(r"0.785835 \cdot 0.0129178 = 0.01015") for l in grads)
     assert r"\frac{\partial J}{\partial W^{(2)}} = \left(a^{(2)}\right)^T \delta^{(3)} =  \begin{bmatrix} 0.01015 \\ 0.01015 \\ 0.01015 \end{bmatrix}" in tex
