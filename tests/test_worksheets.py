@@ -249,6 +249,22 @@ def test_golden_handout(profile):
     assert tex == path.read_text()
 
 
+SHEET_CASES = {**GOLDEN_CASES, "qbus": NET_231}
+
+
+@pytest.mark.parametrize("doc", ["exercises", "answers"])
+@pytest.mark.parametrize("profile", sorted(SHEET_CASES))
+def test_golden_exercise_and_answer_sheets(profile, doc):
+    """The questions (derive/sheets/questions.py) and their answers, as printed, in every profile."""
+    d, numbers = build(SHEET_CASES[profile])
+    tex = render_worksheets(d, numbers, profile)[f"{doc}.tex"]
+    path = GOLDEN / f"{doc}-{profile}.tex"
+    if os.environ.get("DERIVE_REGENERATE_GOLDEN"):
+        path.write_text(tex)
+    assert path.exists(), f"missing {path}; regenerate with DERIVE_REGENERATE_GOLDEN=1"
+    assert tex == path.read_text()
+
+
 # ---------------------------------------------------------------------------------------------
 # The course's order and signs, in every profile
 
