@@ -157,16 +157,18 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     if others:
         bias = rf" The bias term gives $\partial {unit}/\partial {ts.s(others[0])} = 1$."
     entries = [ts.s(p[0]) for p in main]
+    cells = [rf"\dfrac{{\partial {unit}}}{{\partial {e}}}" for e in entries]
+    if len(cells) > 4:
+        cells = cells[:2] + [r"\vdots" if not ts.p.columns else r"\cdots"] + cells[-1:]
     # \left[ matrix \right], not bmatrix: a sheet's bmatrix displays are its parameter-shaped matrices
-    vec = r"\left[\begin{matrix}" + (r" \\ ".join if not ts.p.columns else r" & ".join)(
-        [rf"\frac{{\partial {unit}}}{{\partial {e}}}" for e in (entries if len(entries) <= 4 else entries[:2] + [r"\vdots" if not ts.p.columns else r"\cdots"] + entries[-1:])]) + r"\end{matrix}\right]"
+    vec = r"\left[\begin{matrix}" + (r" \\[8pt] ".join(cells) if not ts.p.columns else r" & ".join(cells)) + r"\end{matrix}\right]"
     where = ("column" if not ts.p.columns else "row") + rf" of ${M}$ that feeds ${unit}$"
     answer = (_display(rf"{unit} = {ts.z_rhs(z)}"),
-              "Each weight multiplies one activation, so" + bias,
+              "Each weight multiplies one activation, so",
               _align(derivs),
               rf"and for the whole {where}: " + _display(rf"{vec} = {_t(a_vec)}"),
               rf"as for $f(x) = c\,x$, $f'(x) = c$: the activations are constants with respect to the weights. "
-              rf"So $\partial {zL}/\partial {M} = {_t(a_vec)}$, one copy per output unit.")
+              rf"So $\partial {zL}/\partial {M} = {_t(a_vec)}$, one copy per output unit.{bias}")
     return [Question("entry_product", "A matrix product, entry by entry", prompt, answer, 4.5,
                      reveals=(ts.z_rhs(z),))]
 
@@ -303,7 +305,8 @@ def output_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
         answer.append(_align(steps))
     if _simplifies(ts):
         target = one.s(ts.net.y[0])
-        answer.append(rf"So an output unit's error is its output minus its target, ${out_name} - {target}$"
+        diff = rf"-\left({target} - {out_name}\right)" if ts.p.minus_y_first else rf"{out_name} - {target}"
+        answer.append(rf"So an output unit's error is its output minus its target, ${diff}$"
                       + (r", times the loss's constant." if ts.net.loss.scale(ts.net.m) * (2 if ts.net.loss.kind == "squared" else 1) != 1 else "."))
         reveals = (one.tex(od.value),)
     return [Question("output_delta", r"The output error $" + n.vector("delta", L) + "$", prompt, tuple(answer), 4.0, reveals)]
