@@ -168,8 +168,12 @@ def test_finite_difference_answers_agree_with_backprop_and_reference(cases):
         value = float(arr[tuple(int(i) for i in idx.split(","))])
         if abs(value - g) > _half_unit(fd.gradient) * 1.0000001:
             problems.append(f"{where}: backprop {value!r}, printed {fd.gradient}")
-        if fd.agree and abs(q - g) > 2 * _half_unit(fd.gradient) * 1.0000001:
-            problems.append(f"{where}: said to agree, but {fd.quotient} vs {fd.gradient}")
+        # "they agree to 4 significant figures (within half a unit of the last)": the difference quotient,
+        # by derive's exact arithmetic and by the reference's floats, lies within half a unit of the printed gradient
+        if fd.agree and (abs(q - g) > 2 * _half_unit(fd.gradient) * 1.0000001
+                         or abs(float(fd.exact_quotient) - g) > _half_unit(fd.gradient) * 1.0000001
+                         or abs(ref - g) > _half_unit(fd.gradient) * 1.0000001 + 1e-9 * max(1.0, abs(ref))):
+            problems.append(f"{where}: said to agree, but {fd.quotient} (reference {ref!r}) vs {fd.gradient}")
         if not fd.agree and "relu" not in spec.activations:
             problems.append(f"{where}: no ReLU kink, yet the difference {fd.quotient} disagrees with {fd.gradient}")
         checked += 1
