@@ -123,7 +123,7 @@ def test_generated_exercise_and_answer_sheets_are_clean(generated):
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)
 
 
-PAGES = 25  # the pages of text, worked lines and displays a sheet may take, besides...
+PAGES = 30  # the pages of text, worked lines and displays a sheet may take (the symbolic questions and their room to write about 5), besides...
 NUMBERS_PER_PAGE = 250  # ...one page for every this many numbers the sheet must print (a dense page of tables)
 
 
