@@ -60,10 +60,11 @@ def _m(ts: Typesetter) -> str:
 
 # -- the symbolic pieces (typeset once; a class set's students share them) -------------------------
 
-def symbolic(ts: Typesetter) -> dict:
-    """What the questions need from the derivation, typeset once for every student of a class set."""
+def symbolic(ts: Typesetter, chain: dict | None = None) -> dict:
+    """What the questions need from the derivation, typeset once for every student of a class set
+    (`chain`: the chain exercise, when the caller has it already)."""
     one = scope.one_example(ts)
-    return {"chain": chain_exercise(ts), "deltas": equations.deltas(one), "loss": equations.loss(ts),
+    return {"chain": chain if chain is not None else chain_exercise(ts), "deltas": equations.deltas(one), "loss": equations.loss(ts),
             "backward": equations.backward_vector(ts), "general": equations.general(ts),
             "forward_vector": equations.forward_vector(ts), "one": one, "counts": path_sums.counts(ts)}
 
@@ -211,15 +212,22 @@ def chain(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     return [Question("chain", "Complete the chain", prompt, answer, 1.0)]
 
 
-_SIGMOID = (r"\frac{d}{dz}\left(1 + e^{-z}\right)^{-1} = -\left(1 + e^{-z}\right)^{-2} \cdot \left(-e^{-z}\right) "
-            r"= \frac{e^{-z}}{\left(1 + e^{-z}\right)^{2}}",
-            r"\frac{1}{1 + e^{-z}} \cdot \frac{\left(1 + e^{-z}\right) - 1}{1 + e^{-z}} = \sigma(z)\left(1 - \sigma(z)\right)")
-_TANH = (r"\frac{\left(e^{z} + e^{-z}\right)^{2} - \left(e^{z} - e^{-z}\right)^{2}}{\left(e^{z} + e^{-z}\right)^{2}}",
-         r"1 - \left(\frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}\right)^{2} = 1 - \tanh^{2} z")
+def _sigmoid_steps(f: str) -> list[str]:
+    """σ′ by the chain rule on (1 + e^{−z})^{−1}, then split into σ(1 − σ), with σ written as the sheet's `f`."""
+    return [rf"{f}'(z) &= \frac{{d}}{{dz}}\left(1 + e^{{-z}}\right)^{{-1}} = -\left(1 + e^{{-z}}\right)^{{-2}} \cdot \left(-e^{{-z}}\right) "
+            rf"= \frac{{e^{{-z}}}}{{\left(1 + e^{{-z}}\right)^{{2}}}}",
+            rf"&= \frac{{1}}{{1 + e^{{-z}}}} \cdot \frac{{\left(1 + e^{{-z}}\right) - 1}}{{1 + e^{{-z}}}} = {f}(z)\left(1 - {f}(z)\right),"]
+
+
+def _tanh_steps(f: str) -> list[str]:
+    """tanh′ by the quotient rule, then 1 − tanh², with the function written as the sheet's `f`."""
+    return [rf"{f}'(z) &= \frac{{\left(e^{{z}} + e^{{-z}}\right)^{{2}} - \left(e^{{z}} - e^{{-z}}\right)^{{2}}}}{{\left(e^{{z}} + e^{{-z}}\right)^{{2}}}}",
+            rf"&= 1 - \left(\frac{{e^{{z}} - e^{{-z}}}}{{e^{{z}} + e^{{-z}}}}\right)^{{2}} = 1 - {f}(z)^{{2}},"]
 
 
 def activation_derivative(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
-    """003 question 6 and the lab's σ′: each activation's derivative derived (identity needs none)."""
+    """003 question 6 and the lab's σ′: each activation's derivative derived (identity needs none).
+    The function is written as the sheet writes it everywhere (σ, or the course's letter g, f)."""
     n, p = ts.names, ts.p
     out = []
     acts = sorted(set(ts.spec.activations), key=ts.spec.activations.index)
@@ -228,26 +236,26 @@ def activation_derivative(ts: Typesetter, pc: dict, w: dict | None) -> list[Ques
     for act in acts:
         f = n.function(act)
         own = LATEX_NAME[act]
-        named = own if f == own else f"{f} = {own}"
+        named = f"${own}$" if f == own else f"${f} = {own}$"
         if act == "sigmoid":
-            prompt = (rf"The activation ${named}$ is $\sigma(z) = \frac{{1}}{{1 + e^{{-z}}}}$. Derive $\sigma'(z)$ and write it "
-                      rf"in terms of $\sigma(z)$ alone; what is it for a unit in terms of its activation ${a_gen}$?",)
-            answer = (_align([rf"\sigma'(z) &= {_SIGMOID[0]}", rf"&= {_SIGMOID[1]},"]),
-                      rf"so a unit's slope is $\sigma'\left({z_gen}\right) = {a_gen}\left(1 - {a_gen}\right)$: backpropagation reuses the forward pass's ${a_gen}$.")
-            reveals = (r"\sigma(z)\left(1 - \sigma(z)\right)",)
+            prompt = (rf"The activation {named} (the sigmoid) is ${f}(z) = \frac{{1}}{{1 + e^{{-z}}}}$. Derive ${f}'(z)$ and write it "
+                      rf"in terms of ${f}(z)$ alone; what is it for a unit in terms of its activation ${a_gen}$?",)
+            answer = (_align(_sigmoid_steps(f)),
+                      rf"so a unit's slope is ${f}'\left({z_gen}\right) = {a_gen}\left(1 - {a_gen}\right)$: backpropagation reuses the forward pass's ${a_gen}$.")
+            reveals = (rf"{f}(z)\left(1 - {f}(z)\right)",)
         elif act == "tanh":
-            prompt = (rf"The activation ${named}$ is $\tanh z = \frac{{e^{{z}} - e^{{-z}}}}{{e^{{z}} + e^{{-z}}}}$. Derive $\tanh' z$ "
-                      rf"(quotient rule) and write it in terms of $\tanh z$ alone; what is it in terms of a unit's activation ${a_gen}$?",)
-            answer = (_align([rf"\tanh' z &= {_TANH[0]}", rf"&= {_TANH[1]},"]),
-                      rf"so a unit's slope is $1 - \left({a_gen}\right)^{{2}}$.")
-            reveals = (r"1 - \tanh^{2} z",)
+            prompt = (rf"The activation {named} is ${f}(z) = \frac{{e^{{z}} - e^{{-z}}}}{{e^{{z}} + e^{{-z}}}}$. Derive ${f}'(z)$ "
+                      rf"(quotient rule) and write it in terms of ${f}(z)$ alone; what is it in terms of a unit's activation ${a_gen}$?",)
+            answer = (_align(_tanh_steps(f)),
+                      rf"so a unit's slope is ${f}'\left({z_gen}\right) = 1 - \left({a_gen}\right)^{{2}}$.")
+            reveals = (rf"1 - {f}(z)^{{2}}",)
         elif act == "relu":
-            prompt = (rf"The activation ${named}$ is $\operatorname{{ReLU}}(z) = \max(0, z)$. Give $\operatorname{{ReLU}}'(z)$ "
+            prompt = (rf"The activation {named} is ${f}(z) = \max(0, z)$. Give ${f}'(z)$ "
                       rf"for $z > 0$ and for $z < 0$, and say why $z = 0$ needs a convention.",)
-            answer = (_display(r"\operatorname{ReLU}'(z) = \begin{cases} 1 & z > 0 \\ 0 & z < 0 \end{cases}"),
+            answer = (_display(rf"{f}'(z) = \begin{{cases}} 1 & z > 0 \\ 0 & z < 0 \end{{cases}}"),
                       r"At the kink $z = 0$ the two one-sided slopes differ (0 from the left, 1 from the right), so "
                       r"ReLU has no derivative there and a value must be chosen; this sheet, like derive's code, takes "
-                      r"$\operatorname{ReLU}'(0) = 0$.")
+                      rf"${f}'(0) = 0$.")
             reveals = (r"\begin{cases} 1 & z > 0",)
         elif act == "softmax" and not _simplifies(ts):
             prompt = (rf"The output layer is a softmax, ${p.activation_letter}_i = e^{{z_i}} / \sum_k e^{{z_k}}$. Derive "

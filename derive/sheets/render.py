@@ -115,7 +115,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)
     # The exercise and answer sheets iterate over the same questions (data first: derive/sheets/questions.py).
-    ctx["question_pieces"] = questions.symbolic(ts)
+    ctx["question_pieces"] = questions.symbolic(ts, ctx["chain_exercise"])
     ctx["questions"] = questions.questions(ts, ctx["question_pieces"], ctx["worked"])
     return ctx
 
