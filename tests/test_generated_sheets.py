@@ -124,7 +124,7 @@ def test_generated_exercise_and_answer_sheets_are_clean(generated):
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)
 
 
-PAGES = 25  # the pages of text, worked lines and displays a sheet may take, besides...
+PAGES = 30  # the pages of text, worked lines and displays a sheet may take (the symbolic questions and their room to write about 5), besides...
 NUMBERS_PER_PAGE = 250  # ...one page for every this many numbers the sheet must print (a dense page of tables)
 
 
@@ -152,4 +152,26 @@ def test_generated_pages_have_a_sane_length(generated):
         limit = PAGES + numbers_to_print(spec) // NUMBERS_PER_PAGE
         if not pages or int(pages.group(1)) > limit:
             problems.append(f"{name} {list(spec.layers)} {doc}: {pages.group(0) if pages else 'no page count'}, at most {limit}")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+@needs_tools
+def test_generated_exercise_sheets_ask_what_their_answer_sheets_answer(generated):
+    """The compiled pair holds the same questions (the titles, in order) and room to write under each."""
+    sheets = {}
+    for name, doc, spec, path, result, error in generated:
+        if result is not None:
+            sheets[(name, doc)] = (spec, path.read_text(), result[2])
+    problems = []
+    for (name, doc), (spec, tex, text) in sheets.items():
+        if doc != "exercises" or (name, "answers") not in sheets:
+            continue
+        answers = sheets[(name, "answers")][1]
+        titles = re.findall(r"\\item \\textbf\{(.*?)\.\}", tex)
+        if not titles or titles != re.findall(r"\\item \\textbf\{(.*?)\.\}", answers):
+            problems.append(f"{name} {list(spec.layers)} {spec.notation}: exercises ask {titles}, answers answer others")
+        if tex.count(r"\vspace*{") < len(titles):
+            problems.append(f"{name} {list(spec.layers)} {spec.notation}: a question without room to write")
+        if "finite-difference check" not in text.replace("\n", " "):
+            problems.append(f"{name} {list(spec.layers)} {spec.notation}: the compiled sheet has no finite-difference check")
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)

@@ -79,7 +79,7 @@ def test_printed_regularized_numbers_match_the_reference(scale, bias, skip, exam
         update = lines[f"update {p.key}"]
         assert within(update.result, float(P[p.matrix][p.index]) - 0.5 * want, slack=1e-12), p.key
     answers = docs["answers.tex"]
-    assert r"\textbf{L2 term}" in answers and lines["l2 loss"].result in answers
+    assert r"\textbf{L2 term.}" in answers and lines["l2 loss"].result in answers
     assert "the biases' are not regularized" in answers
 
 

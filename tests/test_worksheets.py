@@ -156,7 +156,7 @@ def test_welch_231_answers(net231):
     d, numbers = net231
     tex = render_worksheets(d, numbers, "welch")["answers.tex"]
     assert re.search(r"\\hat\{y\} &= .*= 0\.913529", tex)
-    grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{")]
+    grads = [l for l in tex.splitlines() if l.startswith(r"\frac{\partial J}{\partial W^{(2)}_{") and r"\cdot" in l]  # worked, not the finite-difference check's
     # 0.785835 · 0.0129178 = 0.010151…: the printed operands give the printed result (not 0.0102)
     assert len(grads) == 3 and all(l.rstrip(" \\").endswith(r"0.785835 \cdot 0.0129178 = 0.01015") for l in grads)
     assert r"\frac{\partial J}{\partial W^{(2)}} = \left(a^{(2)}\right)^T \delta^{(3)} =  \begin{bmatrix} 0.01015 \\ 0.01015 \\ 0.01015 \end{bmatrix}" in tex
@@ -249,6 +249,22 @@ def test_golden_handout(profile):
     assert tex == path.read_text()
 
 
+SHEET_CASES = {**GOLDEN_CASES, "qbus": NET_231}
+
+
+@pytest.mark.parametrize("doc", ["exercises", "answers"])
+@pytest.mark.parametrize("profile", sorted(SHEET_CASES))
+def test_golden_exercise_and_answer_sheets(profile, doc):
+    """The questions (derive/sheets/questions.py) and their answers, as printed, in every profile."""
+    d, numbers = build(SHEET_CASES[profile])
+    tex = render_worksheets(d, numbers, profile)[f"{doc}.tex"]
+    path = GOLDEN / f"{doc}-{profile}.tex"
+    if os.environ.get("DERIVE_REGENERATE_GOLDEN"):
+        path.write_text(tex)
+    assert path.exists(), f"missing {path}; regenerate with DERIVE_REGENERATE_GOLDEN=1"
+    assert tex == path.read_text()
+
+
 # ---------------------------------------------------------------------------------------------
 # The course's order and signs, in every profile
 
@@ -279,7 +295,8 @@ def test_output_delta_is_dJ_dz_in_every_profile(profile, net231):
     line = next(l for l in docs["handout.tex"].splitlines() if l.startswith(rf"{delta} &="))
     assert line.endswith(rf"= {error}\, {out} \left(1 - {out}\right)"), line
     # ŷ = 0.9135 > y = 0.75, so ∂J/∂z of the output is positive in every profile
-    worked = next(l for l in docs["answers.tex"].splitlines() if l.startswith(rf"{delta} &="))
+    # the numeric line (the symbolic question on the output error comes first on the sheet)
+    worked = [l for l in docs["answers.tex"].splitlines() if l.startswith(rf"{delta} &=")][-1]
     assert re.search(r"= 0\.0\d+$", worked.rstrip(" \\")), worked
 
 
@@ -366,7 +383,7 @@ def test_batch_exercises_give_every_example():
     # The exercises ask for J and gradients totalled over the batch, so they must print every example.
     d, numbers = _example("iris-423")
     tex = render_worksheets(d, numbers, "ng")["exercises.tex"]
-    assert "Given the 3 examples, one row per example $n$" in tex
+    assert "Given the 3 examples: inputs $x$ and targets $y$, one row per example $n$" in tex
     assert "\n2 & 7 & 3.2 & 4.7 & 1.4 & 0 & 1 & 0" in tex and "\n3 & 6.3 & 3.3 & 6 & 2.5 & 0 & 0 & 1" in tex
 
 

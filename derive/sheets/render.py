@@ -21,7 +21,7 @@ import jinja2
 
 from .. import activations
 
-from . import equations, path_sums, regularization, scope
+from . import equations, path_sums, questions, regularization, scope
 from ..derivation import Derivation, data_term
 from .diagram import network_diagram
 from ..errors import TemplateError
@@ -66,6 +66,7 @@ def render_variants(derivation: Derivation, worked_list, notation: str | Profile
     env = make_env(template_dir)
     for sheet in worked_list:
         context = dict(shared, has_numbers=True, worked=sheet)
+        context["questions"] = questions.questions(ts, shared["question_pieces"], sheet)
         yield {f"{doc}.tex": _render(env, f"{doc}.tex.j2", context, template_dir) for doc in documents}
 
 
@@ -103,7 +104,8 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
         "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
                     "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
-                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": ts.p.activation},
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": ts.p.activation,
+                    "inputs": ts.names.vector("x"), "targets": ts.names.vector("y")},
         "one_cost": scope.one_cost(ts),
         "per_example": scope.per_example(ts),
         "relu_note": _relu_note(ts),
@@ -131,6 +133,9 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         ctx["loss"] = dict(ctx["loss"], general=ctx["loss"]["general"] + " + " + ctx["regularization"]["short_term"])
     ctx["worked"] = worked(ts, numbers) if numbers is not None else None
     ctx["chain_exercise"] = path_sums.chain_exercise(ts)
+    # The exercise and answer sheets iterate over the same questions (data first: derive/sheets/questions.py).
+    ctx["question_pieces"] = questions.symbolic(ts, ctx["chain_exercise"], ctx["regularization"], ctx["counts"])
+    ctx["questions"] = questions.questions(ts, ctx["question_pieces"], ctx["worked"])
     return ctx
 
 

@@ -28,6 +28,7 @@ from .. import activations
 from ..answers import DIGITS, Number, as_written, evaluate, exact_work, l2_numbers, precise
 from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
+from .fdcheck import check as fd_check
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, tidy_brackets, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
@@ -380,7 +381,11 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     sh.settle()
     if not render:
         return {"lines": sh.worked_lines()}
-    return _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
+    out = _render(ts, sh, pv, m, shown_m, first_units, first_params, k, wide_softmax)
+    # The finite-difference question checks one weight (the steepest: see fdcheck.check).
+    out["finite_difference"] = fd_check(d, pv["params"], pv["gradients"],
+                                        [p.key for p in d.parameters if p.source is not None], ts.precision)
+    return out
 
 
 def _entry(table: dict, p) -> float:

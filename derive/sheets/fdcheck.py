@@ -1,0 +1,140 @@
+"""A finite-difference check of one gradient, as the answer sheet works it (seed 002 §2.4).
+
+J(w + ε) and J(w − ε) are the derivation's own loss evaluated over every example of the spec, the
+way `answers.precise` evaluates it: the spec's decimals exactly, σ, tanh, exp and ln to DIGITS
+digits. The central difference (J(w + ε) − J(w − ε))/(2ε) is then compared with the backpropagated
+gradient. The two J values are printed to one decimal place, fine enough that the quotient of the
+*printed* values gives the quotient's printed figures (they differ only far down, by about 2ε·∂J/∂w).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+
+import mpmath
+
+from ..answers import DIGITS, Number, add, as_written, evaluate
+from ..derivation import Derivation
+
+EPSILON = Fraction(1, 10_000)
+EPSILON_TEX = r"10^{-4}"
+MAX_TRIES = 4  # weights tried (each costs two forward passes over the batch)
+MAX_PLACES = 40  # decimal places a printed J may take before the search gives up (never reached in practice)
+
+
+@dataclass(frozen=True)
+class FiniteDifference:
+    """One parameter's check: the printed values (Decimal text) and whether they agree."""
+
+    key: str  # the parameter, e.g. "W1[0,0]"
+    epsilon: Fraction
+    j_plus: str  # J(w + ε), printed
+    j_minus: str  # J(w − ε), printed
+    quotient: str  # (J(w + ε) − J(w − ε)) / (2ε), from the printed J values, to `figures` significant figures
+    gradient: str  # the backpropagated ∂J/∂w, to `figures` significant figures
+    figures: int
+    agree: bool  # |quotient − gradient| within half a unit of the gradient's last printed figure
+    exact_quotient: Number  # the quotient of the exact J values (for tests)
+    exact_gradient: Number
+
+
+def loss_at(d: Derivation, params: dict, changed=None) -> Number:
+    """J over every example of the spec with `params` (symbol -> number), one of them changed by `changed`."""
+    net = d.network
+    values = net.spec.values
+    env_params = dict(params)
+    if changed is not None:
+        symbol, step = changed
+        env_params[symbol] = env_params[symbol] + step
+    m = len(values.x)
+    total: Number = Fraction(0)
+    loss = net.loss_expr if net.loss.kind == "squared" else net.loss_stable
+    with mpmath.workdps(DIGITS):
+        for n in range(m):
+            env = dict(env_params)
+            env[net.m] = Fraction(m)
+            env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
+            env.update({y: as_written(v) for y, v in zip(net.y, values.y[n])})
+            for l in range(1, net.depth + 1):
+                for z in net.z[l]:
+                    env[z] = evaluate(net.z_expr[z], env)
+                for a in net.a[l]:
+                    env[a] = evaluate(net.a_expr[a], env)
+            total = add(total, evaluate(loss, env))
+        if net.l2 is not None:  # the batch's L2 term belongs to J too
+            env = dict(env_params)
+            env[net.m] = Fraction(m)
+            total = add(total, evaluate(net.l2.numeric(net.l2.expr), env))
+    return total
+
+
+def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], figures: int) -> FiniteDifference:
+    """The check for the steepest of `candidates` (parameter keys) whose gradient is not 0 and agrees
+    with its finite difference (a ReLU kink within ε of a unit can spoil it); the steepest if none does."""
+    by_key = {p.key: p for p in d.parameters}
+    first = None
+    # The steepest weights first: J(w ± ε) then differ in fewer decimal places a student must keep,
+    # and a weight whose gradient is 0 (a dead ReLU unit), whose check would show nothing, comes last.
+    candidates = sorted(candidates, key=lambda k: -abs(float(gradients[k])))[:MAX_TRIES]
+    for key in candidates:
+        p = by_key[key]
+        gradient = gradients[key]
+        if d.network.l2 is not None and p.source is not None:
+            with mpmath.workdps(DIGITS):
+                slope = d.network.l2.numeric(d.network.l2.slope(p.symbol))
+                gradient = add(gradient, evaluate(slope, {**params, d.network.m: Fraction(len(d.network.spec.values.x))}))
+        result = _one(d, params, key, p.symbol, gradient, figures)
+        if first is None:
+            first = result
+        if result.agree and Fraction(Decimal(result.gradient)) != 0:
+            return result
+    return first
+
+
+def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figures: int) -> FiniteDifference:
+    plus = loss_at(d, params, (symbol, EPSILON))
+    minus = loss_at(d, params, (symbol, -EPSILON))
+    with localcontext() as ctx:
+        ctx.prec = DIGITS + 10
+        dp, dm = _dec(plus), _dec(minus)
+        eps2 = Decimal(2) * Decimal(EPSILON.numerator) / Decimal(EPSILON.denominator)
+        exact = (dp - dm) / eps2
+        want = _round(exact, figures)
+        # The coarsest decimal place at which the printed J values give the printed quotient.
+        place = max(dp.copy_abs(), dm.copy_abs(), Decimal(1)).adjusted() + 1
+        while True:
+            step = Decimal(1).scaleb(-place)
+            jp, jm = dp.quantize(step, rounding=ROUND_HALF_EVEN), dm.quantize(step, rounding=ROUND_HALF_EVEN)
+            got = (jp - jm) / eps2
+            # the same rounded quotient, and not a tie that rounding half up would settle the other way
+            if place >= MAX_PLACES or (_round(got, figures) == want and abs(got - want) < _unit(want, figures) / 2):
+                break
+            place += 1
+        g = _dec(gradient)
+        printed_g = _round(g, figures)
+        agree = abs(exact - g) <= _unit(printed_g, figures) / 2
+    return FiniteDifference(key, EPSILON, str(jp), str(jm), _text(want), _text(printed_g), figures, agree,
+                            Fraction(exact), gradient)
+
+
+def _dec(v: Number) -> Decimal:
+    if isinstance(v, Fraction):
+        return Decimal(v.numerator) / Decimal(v.denominator)
+    with mpmath.workdps(DIGITS):
+        return Decimal(mpmath.nstr(v, DIGITS, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
+
+
+def _round(v: Decimal, figures: int) -> Decimal:
+    if v == 0:
+        return Decimal(0)
+    return v.quantize(Decimal(1).scaleb(v.adjusted() - figures + 1), rounding=ROUND_HALF_EVEN)
+
+
+def _unit(v: Decimal, figures: int) -> Decimal:
+    """One unit of the last of `figures` significant figures of v."""
+    return Decimal(1).scaleb(v.adjusted() - figures + 1) if v != 0 else Decimal(1).scaleb(-figures)
+
+
+def _text(v: Decimal) -> str:
+    return "0" if v == 0 else str(v)
