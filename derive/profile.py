@@ -113,6 +113,10 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "handout": {"summary": ("choice", ("none", "four_equations"))},
 }
 
+# Keys added after profiles were first published, with the value that keeps an older copy's sheets
+# as they were: a lecturer's edited profile from before them still builds.
+DEFAULTS: dict[str, dict[str, Any]] = {"bias": {"drawn": "term"}, "handout": {"summary": "none"}}
+
 # TeX that reads or writes files, runs code or changes how TeX reads the rest of the document.
 _FORBIDDEN = re.compile(
     r"\\(input|include|openin|openout|read|readline|write|immediate|special|csname|catcode|def|edef|gdef|xdef|let|"
@@ -182,6 +186,12 @@ def parse_profile(raw: bytes, source: str) -> Profile:
 
 def validate_profile(data: dict[str, Any], source: str) -> Profile:
     v = _Checker(source)
+    data = dict(data)
+    for table, defaults in DEFAULTS.items():
+        if table not in data and set(defaults) == set(SCHEMA[table]):
+            data[table] = {}
+        if isinstance(data.get(table), dict):
+            data[table] = {**defaults, **data[table]}
     tables = [t for t in SCHEMA if t]
     top_keys = list(SCHEMA[""]) + tables
     v.keys(data, "", top_keys)

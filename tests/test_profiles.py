@@ -354,3 +354,21 @@ def test_the_summary_names_functions_bias_layers_and_renumbered_skips():
     summary = next(l for l in _doc(spec_text([2, 3, 1], activation=["identity", "sigmoid"], name="y"), "ng").splitlines()
                    if l.startswith(r"\noindent\textbf{Network.}"))
     assert r"activation $\operatorname{id}$ (identity), $\sigma$ (sigmoid), with biases;" in summary
+
+
+def test_a_lecturers_copy_from_before_bias_units_and_the_summary_still_builds():
+    """A profile copied before `[bias] drawn` and `[handout] summary` existed keeps its sheets as they were:
+    no bias unit in the diagram, no four-equation summary."""
+    text = (PROFILE_DIR / "nielsen.toml").read_text()
+    older = "\n".join(line for line in text.splitlines()
+                      if not line.startswith(("drawn", "summary", "[handout]")))
+    assert "drawn" not in older and "[handout]" not in older
+    profile = parse_profile(older.encode(), "old-nielsen.toml")
+    assert profile.bias_drawn_as_unit is False and profile.four_equations is False
+    current = parse_profile(text.encode(), "nielsen.toml")
+    assert current.bias_drawn_as_unit is True and current.four_equations is True
+    spec = parse_spec(spec_text([2, 2, 1], bias=True), "net.toml")
+    d = derive(build_network(spec))
+    handout = render_worksheets(d, None, profile)["handout.tex"]
+    assert "bias units, always" not in handout and "BP1" not in handout
+    assert "BP1" in render_worksheets(d, None, current)["handout.tex"]
