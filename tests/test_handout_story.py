@@ -339,3 +339,23 @@ def test_skip_edges_run_below_every_unit():
         xs = sorted({x for x, _ in corners})
         unit_xs = {float(x) for x in re.findall(r"\\node\[unit\] \(n\d+-\d+\) at \(([-0-9.]+),", tikz)}
         assert not (set(xs) & unit_xs)  # its vertical runs are in the gaps between the layers
+
+
+def test_the_closing_lines_check_tells_a_right_line_from_a_wrong_one():
+    """The 'multiplied out' line is printed only if it equals the line above at random points where every
+    a is f of its z; the check must accept the identity a = softmax(z) and σ′ = σ(1 − σ), and refuse a near miss."""
+    import sympy as sp
+
+    from derive.derivation import derive
+    from derive.network import build_network
+    from derive.sheets.stepwise import _derivative, _equal
+    from derive.spec import parse_spec
+
+    net = build_network(parse_spec(spec_text([2, 3, 3], activation=["sigmoid", "softmax"], loss="cross_entropy"), "n.toml"))
+    a_hidden, z_hidden = net.a[1][0], net.z[1][0]
+    a_out, zs = net.a[2][0], net.z[2]
+    softmax = sp.exp(zs[0]) / sp.Add(*[sp.exp(z) for z in zs])
+    assert _equal(a_out, softmax, net, one_hot=False)
+    assert _equal(a_hidden * (1 - a_hidden), _derivative("sigmoid", z_hidden), net, one_hot=False)
+    assert not _equal(a_out, softmax * sp.Rational(1001, 1000), net, one_hot=False)
+    assert not _equal(a_hidden * (1 - a_hidden), _derivative("tanh", z_hidden), net, one_hot=False)

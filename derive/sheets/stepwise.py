@@ -9,6 +9,8 @@ line and compares it with the gradient.
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -479,11 +481,9 @@ def _ordered_terms(expr: sp.Add) -> list[sp.Expr]:
 
 def product_sum(terms) -> sp.Expr:
     """The value of a line whose terms are all differentiated: Σ coeff · Π factors, f′ as its derivative."""
-    total = sp.Integer(0)
-    for t in terms:
-        assert t.pending is None
-        total += t.coeff * sp.Mul(*[_unprime(f) for f in t.factors])
-    return total
+    assert all(t.pending is None for t in terms)
+    # One Add of every term (adding them one by one re-sorts the growing sum each time: quadratic).
+    return sp.Add(*[t.coeff * sp.Mul(*[_unprime(f) for f in t.factors]) for t in terms])
 
 
 def _unprime(expr: sp.Expr) -> sp.Expr:
@@ -491,21 +491,34 @@ def _unprime(expr: sp.Expr) -> sp.Expr:
 
 
 def _derivative(activation: str, z: sp.Expr) -> sp.Expr:
-    v = sp.Dummy("v", real=True)
-    return sp.diff(activations.apply(activation, v), v).subs(v, z)
+    return _slope(activation).xreplace({_V: z})
+
+
+_V = sp.Symbol("v", real=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _slope(activation: str) -> sp.Expr:
+    """f′(v), differentiated once per activation (a wide softmax's closing line has thousands of f′)."""
+    return sp.diff(activations.apply(activation, _V), _V)
 
 
 def _equal(left: sp.Expr, right: sp.Expr, net, one_hot: bool) -> bool:
-    """left == right at a few random points, every activation written as f(z) (so that a and f′(z)
-    agree), with one-hot targets where the simplification uses them."""
+    """left == right at a few random points where every activation is f of its pre-activation (so
+    that a and f′(z) agree), with one-hot targets where the simplification uses them.
+
+    The units get numbers, not their formulas: a softmax's a_k holds every z of its layer, and
+    writing it out in a sum over its paths grows with the square of the layer's width."""
     import random
 
-    units = {a: net.a_expr[a] for l in range(1, net.depth + 1) for a in net.a[l]}
-    left, right = left.xreplace(units), right.xreplace(units)
     rng = random.Random(7)
     symbols = sorted(left.free_symbols | right.free_symbols, key=lambda s: s.name)
     for trial in range(3):
         values = {s: sp.Rational(rng.randint(1, 97), 101) for s in symbols}
+        for l in range(1, net.depth + 1):
+            zs = {z: values.get(z, sp.Rational(rng.randint(1, 97), 101)) for z in net.z[l]}
+            values.update(zs)
+            values.update({a: sp.N(net.a_expr[a].xreplace(zs), 50) for a in net.a[l]})
         if one_hot:
             hot = trial % len(net.y)
             values.update({y: sp.Integer(1 if k == hot else 0) for k, y in enumerate(net.y)})
