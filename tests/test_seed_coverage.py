@@ -361,10 +361,7 @@ SEED_001 = [
     Item("Gradient Descent", "the bias's lines are the weight's without x", UNIVARIATE, _001_same_but_last, "ng"),
     Item("Generalizing(3)", "1/(2m) as one fraction", "ng-222", _001_one_fraction),
     Item("Generalizing(3)", "y1 before y2", "ng-222", _001_outputs_in_order),
-    Item("Generalizing", "one name for the activation in the rule-per-line section", "ng-222", _001_one_letter,
-         missing="defect: in the ng profile the handout's section 6 introduces a unit as ${a} = {g}({z})$ "
-                 "(templates/handout.tex.j2 prints symbols.function, the profile's generic letter g) while "
-                 "every line below it and every other section write σ"),
+    Item("Generalizing", "one name for the activation in the rule-per-line section", "ng-222", _001_one_letter),
     Item("Putting it all together", "update with learning rate eta", "ng-222", _001_update_rule),
 ]
 

@@ -104,7 +104,7 @@ def _context(ts: Typesetter, numbers: dict | None) -> dict:
         # The profile's letters for the templates' prose ("δ always means ∂J/∂z", "compute every z and a").
         "symbols": {"delta": ts.p.delta, "preactivation": ts.p.preactivation, "activation": ts.p.activation_letter,
                     "target": ts.p.target, "examples": ts.p.examples, "cost": ts.p.cost,
-                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": ts.p.activation,
+                    "learning_rate": ts.p.learning_rate, "hadamard": ts.p.hadamard, "function": _unit_function(ts),
                     "inputs": ts.names.vector("x"), "targets": ts.names.vector("y")},
         "one_cost": scope.one_cost(ts),
         "per_example": scope.per_example(ts),
@@ -168,6 +168,13 @@ def _activation_words(ts: Typesetter, name: str) -> str:
     math = own if shown == own else f"{shown} = {own}"
     plain = own.replace(r"\operatorname{", "").rstrip("}").lstrip("\\").lower()
     return f"${math}$" if plain == name else f"${math}$ ({name})"
+def _unit_function(ts: Typesetter) -> str:
+    """A unit's function as the sections write it (ng's σ, nielsen's g); the profile's letter for a
+    network that mixes element-wise functions, each layer then writing its own."""
+    own = {a for a in ts.spec.activations if a not in ("identity", "softmax")}
+    return ts.names.function(own.pop()) if len(own) == 1 else ts.p.activation
+
+
 def _relu_note(ts: Typesetter) -> str:
     """ReLU's slope at the kink, stated on every sheet of a network that uses ReLU."""
     if "relu" not in ts.spec.activations:
