@@ -70,7 +70,7 @@ class LogSigmoid(sp.Function):
         return sp.log(Sigmoid(self.args[0]))._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        return rf"\ln\sigma\left({printer._print(self.args[0])}\right)"
+        return getattr(printer, "log_name", r"\ln") + rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
 class LogSumExp(sp.Function):
@@ -84,7 +84,7 @@ class LogSumExp(sp.Function):
         return sp.log(sum(sp.exp(z) for z in self.args))._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        return r"\ln\sum_k e^{" + printer._print(self.args[0]).split("_")[0] + "_k}"
+        return getattr(printer, "log_name", r"\ln") + r"\sum_k e^{" + printer._print(self.args[0]).split("_")[0] + "_k}"
 
 
 def apply(name: str, z: sp.Expr) -> sp.Expr:

@@ -81,6 +81,7 @@ class Profile:
     activation_by_letter: bool
     # [handout]
     four_equations: bool  # True: the handout ends its δ section with the four equations of backpropagation (BP1–BP4)
+    log: str = r"\ln"  # the natural logarithm: \ln, or \log as the lecture (004) writes it
 
     @property
     def output_hat(self) -> bool:
@@ -109,13 +110,14 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "loss": {"cost": _latex(), "cost_full": _latex(), "squared_error": ("choice", ("target_minus_output", "output_minus_target")),
              "output_gradient": ("choice", ("output_minus_target", "minus_target_minus_output"))},
     "operators": {"elementwise": _latex(), "learning_rate": _latex(), "activation": _latex(),
-                  "activation_names": ("choice", ("own", "letter"))},
+                  "activation_names": ("choice", ("own", "letter")), "log": ("choice", ("ln", "log"))},
     "handout": {"summary": ("choice", ("none", "four_equations"))},
 }
 
 # Keys added after profiles were first published, with the value that keeps an older copy's sheets
 # as they were: a lecturer's edited profile from before them still builds.
-DEFAULTS: dict[str, dict[str, Any]] = {"bias": {"drawn": "term"}, "handout": {"summary": "none"}}
+DEFAULTS: dict[str, dict[str, Any]] = {"bias": {"drawn": "term"}, "handout": {"summary": "none"},
+                                       "operators": {"log": "ln"}}
 
 # TeX that reads or writes files, runs code or changes how TeX reads the rest of the document.
 _FORBIDDEN = re.compile(
@@ -224,7 +226,7 @@ def validate_profile(data: dict[str, Any], source: str) -> Profile:
         cost=loss["cost"], cost_full=loss["cost_full"], target_first=loss["squared_error"] == "target_minus_output",
         minus_y_first=loss["output_gradient"] == "minus_target_minus_output",
         hadamard=ops["elementwise"], learning_rate=ops["learning_rate"], activation=ops["activation"],
-        activation_by_letter=ops["activation_names"] == "letter",
+        activation_by_letter=ops["activation_names"] == "letter", log="\\" + ops["log"],
         four_equations=handout["summary"] == "four_equations",
     )
 

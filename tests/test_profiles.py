@@ -372,3 +372,16 @@ def test_a_lecturers_copy_from_before_bias_units_and_the_summary_still_builds():
     handout = render_worksheets(d, None, profile)["handout.tex"]
     assert "bias units, always" not in handout and "BP1" not in handout
     assert "BP1" in render_worksheets(d, None, current)["handout.tex"]
+
+
+@pytest.mark.parametrize("loss,activation", [("bce", "sigmoid"), ("cross_entropy_mean", ["tanh", "softmax"])])
+def test_the_logarithm_is_written_the_courses_way_in_every_document(loss, activation):
+    """The lecture (004) writes log, the other courses ln: one spelling per document, everywhere it appears."""
+    layers = [2, 2, 1] if loss == "bce" else [2, 3, 3]
+    spec = parse_spec(spec_text(layers, activation=activation, loss=loss), "net.toml")
+    d = derive(build_network(spec))
+    for name, own, other in (("qbus", r"\log", r"\ln"), ("ng", r"\ln", r"\log"), ("nielsen", r"\ln", r"\log")):
+        docs = render_worksheets(d, None, name)
+        assert own in docs["handout.tex"], name
+        for doc, tex in docs.items():
+            assert other not in tex.replace(r"\logo", ""), (name, doc)

@@ -791,9 +791,7 @@ SEED_004 = [
     Item("FP+BP (Regression)", "the lecture's backward pass in numbers", "regression-231", _004_fp_bp_numbers),
     Item("gradient descent", "W := W - alpha dL/dW", "regression-231", _004_update),
     Item("FP+BP (Binary Classification)", "delta3 = f(X, W) - t", "classification-231", _004_classification, "qbus"),
-    Item("classification loss", "log, not ln", "classification-231", _004_log, "qbus",
-         missing="no profile key for the logarithm: derive prints ln in every profile; the lecture writes "
-                 "log (L(W) = -sum [t_n log f(x_n, W) + (1 - t_n) log(1 - f(x_n, W))])"),
+    Item("classification loss", "log, not ln", "classification-231", _004_log, "qbus"),
 ]
 
 

@@ -97,8 +97,8 @@ def _loss_one_example(ts: Typesetter) -> str:
     if loss.kind == "squared":
         return rf"{lead}{total} \left({y} - {a}\right)^{{2}}"
     if loss.kind == "binary":
-        return rf"-{lead}{total} \left[{y} \ln {a} + \left(1 - {y}\right) \ln\left(1 - {a}\right)\right]"
-    return rf"-{lead}{total} {y} \ln {a}"
+        return rf"-{lead}{total} \left[{y} {ts.p.log} {a} + \left(1 - {y}\right) {ts.p.log}\left(1 - {a}\right)\right]"
+    return rf"-{lead}{total} {y} {ts.p.log} {a}"
 
 
 def deltas(ts: Typesetter) -> dict:

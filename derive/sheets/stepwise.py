@@ -259,7 +259,7 @@ class _Stepper:
                     continue
                 made, kind, piece = self.rule(t)
                 new_terms += made
-                rules += [_label(kind, [piece])] + [""] * (len(made) - 1)
+                rules += [_label(kind, [piece], self.ts.p.log)] + [""] * (len(made) - 1)
             kept = [(t, r) for t, r in zip(new_terms, rules) if t.coeff != 0]
             terms = [t for t, _ in kept]
             steps.append(self.step(terms, [r for _, r in kept]))
@@ -454,7 +454,7 @@ class _Stepper:
         return out
 
 
-def _label(kind: str, pieces: list[str]) -> str:
+def _label(kind: str, pieces: list[str], log: str = r"\ln") -> str:
     """The rule of a line, naming the units it was applied to."""
     names = " and ".join(pieces) if len(pieces) <= 2 else ", ".join(pieces[:-1]) + " and " + pieces[-1]
     if kind == "z":
@@ -467,7 +467,7 @@ def _label(kind: str, pieces: list[str]) -> str:
         return "softmax derivative (Section 1), chain rule"
     if kind == "sum":
         return "sum rule; constants drop out" if any("drop" in p for p in pieces) else "sum rule"
-    fixed = {"constant": "constant factor", "power": "power rule, chain rule", "ln": r"derivative of $\ln$, chain rule"}
+    fixed = {"constant": "constant factor", "power": "power rule, chain rule", "ln": rf"derivative of ${log}$, chain rule"}
     return fixed.get(kind, pieces[0] if pieces else kind)
 
 

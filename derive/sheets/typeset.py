@@ -28,6 +28,7 @@ class _Printer(LatexPrinter):
     would read as a weight in the θ notation)."""
 
     functions: dict = {}  # activation class -> the name this document writes it with (g, f), where not its own
+    log_name = r"\ln"  # the natural logarithm as the course writes it (the lecture 004 writes log)
 
     def _print(self, expr, **kwargs):
         name = self.functions.get(type(expr))
@@ -42,8 +43,8 @@ class _Printer(LatexPrinter):
         return rf"{body}^{{{exp}}}" if exp else body
 
     def _print_log(self, expr, exp=None):
-        # The course writes ln, with its argument in brackets: ln a⁴ would read as ln of a power.
-        body = rf"\ln\left({self._print(expr.args[0])}\right)"
+        # ln (or the course's log), with its argument in brackets: ln a⁴ would read as ln of a power.
+        body = rf"{self.log_name}\left({self._print(expr.args[0])}\right)"
         return rf"\left({body}\right)^{{{exp}}}" if exp else body
 
     def _print_Add(self, expr, order=None):
@@ -64,10 +65,12 @@ class _Printer(LatexPrinter):
         return tex
 
 
-def _latex(expr, functions: dict | None = None, **settings) -> str:
+def _latex(expr, functions: dict | None = None, log_name: str | None = None, **settings) -> str:
     printer = _Printer(settings)
     if functions:
         printer.functions = functions
+    if log_name:
+        printer.log_name = log_name
     return printer.doprint(expr)
 
 
@@ -385,7 +388,7 @@ class Typesetter:
 
     # -- printing --------------------------------------------------------------------------------
     def tex(self, expr, names: dict | None = None, **kw) -> str:
-        return _latex(expr, self.functions, symbol_names=names or self.sym, **kw)
+        return _latex(expr, self.functions, self.p.log, symbol_names=names or self.sym, **kw)
 
     def sum_tex(self, expr: sp.Expr) -> str:
         """`tex(expr)`, but a sum of many terms is shortened to its first three terms, \\cdots and its last."""
@@ -466,7 +469,7 @@ class Typesetter:
         formula = self.net.loss.formula
         for token, text in (("<error>", error), ("<yhat>", out), ("<y>", p.target), ("<m>", p.examples)):
             formula = formula.replace(token, text)
-        return formula
+        return formula.replace(r"\ln", p.log)
 
     def loss_rhs(self, names: dict | None = None, dot: bool = False, examples: list[dict] | None = None) -> str:
         """J for one example: ½ (y − ŷ)², −[y ln ŷ + (1 − y) ln(1 − ŷ)], −Σ y ln ŷ, with the loss's constant.
@@ -480,9 +483,9 @@ class Typesetter:
         if loss.kind == "squared":
             terms = [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}" for a, y in pairs]
         elif loss.kind == "binary":
-            terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
+            terms = [rf"{y}{mul}{self.p.log} {a} + \left(1 - {y}\right){mul}{self.p.log}\left(1 - {a}\right)" for a, y in pairs]
         else:
-            terms = [rf"{y}{mul}\ln {a}" for a, y in pairs]
+            terms = [rf"{y}{mul}{self.p.log} {a}" for a, y in pairs]
         names = examples[0] if examples else names  # the batch's m is a number too
         per_line = 1 if loss.kind == "binary" else 3
         if examples and len(terms) > per_line:
@@ -509,9 +512,9 @@ class Typesetter:
             return [rf"\left({y} - {a}\right)^{{2}}" if self.p.target_first else rf"\left({a} - {y}\right)^{{2}}"
                     for a, y in pairs]
         if loss.kind == "binary":
-            terms = [rf"{y}{mul}\ln {a} + \left(1 - {y}\right){mul}\ln\left(1 - {a}\right)" for a, y in pairs]
+            terms = [rf"{y}{mul}{self.p.log} {a} + \left(1 - {y}\right){mul}{self.p.log}\left(1 - {a}\right)" for a, y in pairs]
             return [rf"\left[{t}\right]" for t in terms] if len(terms) == 1 else terms
-        return [rf"{y}{mul}\ln {a}" for a, y in pairs]
+        return [rf"{y}{mul}{self.p.log} {a}" for a, y in pairs]
 
     def loss_lead(self, names: dict | None = None, dot: bool = False) -> str:
         """What multiplies the bracketed sum of `loss_terms`: the loss's constant and its sign."""
