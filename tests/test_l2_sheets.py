@@ -177,3 +177,51 @@ def test_a_spec_without_numbers_asks_and_answers_the_term_in_symbols():
         assert r"\textbf{L2 term.} With" in docs["exercises.tex"] and "Does $\\delta$ change?" in docs["exercises.tex"]
         assert r"\textbf{L2 term.} Each weight also reaches" in docs["answers.tex"]
         assert r"\subsection*{The L2 term}" in docs["handout.tex"]
+
+
+@pytest.mark.parametrize("scale", L2_SCALES)
+@pytest.mark.parametrize("numbers", [True, False], ids=["numbers", "symbolic"])
+def test_the_l2_questions_ask_without_answering_and_every_sum_keeps_the_term(scale, numbers):
+    """The question list was ported by hand: its L2 question must not print the factor it asks for,
+    and every question that writes J or a weight's gradient as a sum over the examples must keep
+    the L2 term (J = Σₙ Jₙ + c·Σw², ∂J/∂w = Σₙ ∂Jₙ/∂w + 2c·w), on both sheets, in every profile."""
+    import re
+
+    from derive.notation import get_profile
+    from derive.sheets.render import _context
+    from derive.sheets.typeset import Typesetter
+
+    d = derive(build_network(l2_spec(scale, bias=True)))
+    for profile in PROFILES:
+        ts = Typesetter(d, get_profile(profile), 4)
+        ctx = _context(ts, compute_answers(d) if numbers else None)
+        reg, qlist = ctx["regularization"], ctx["questions"]
+        cost, one = ts.p.cost, rf"{ts.p.cost}_{{n}}"
+        byid = {q.id: q for q in qlist}
+        l2q = byid["l2_term"]
+        if reg["slope"] != r"\lambda":  # λ/2·Σw² gains λ·w: λ is given
+            assert reg["slope"] not in " ".join(l2q.prompt), (profile, l2q.prompt)
+            assert reg["slope"] in " ".join(l2q.answer)
+        for q in qlist:
+            for where, texts in (("prompt", q.prompt), ("answer", q.answer)):
+                text = " ".join(texts)
+                # J written as the examples' sum alone, with nothing added after it
+                for hit in re.finditer(re.escape(rf"{cost} = \sum_{{n}} {one}"), text):
+                    assert text[hit.end():].lstrip().startswith("+"), (profile, q.id, where, text[hit.start():hit.end() + 40])
+        s = byid["sum_rule"]
+        key = ctx["chain_exercise"]["key"]
+        if next(p for p in d.parameters if p.key == key).source is not None:
+            assert rf"+ {reg['slope']}\, {ts.pname(key)}" in " ".join(s.answer), (profile, s.answer)
+        assert reg["short_term"] in " ".join(s.prompt)
+        if numbers:
+            assert "L2 term" in " ".join(byid["finite_difference"].prompt)
+        docs = render_worksheets_for(d, profile, numbers)
+        for q in qlist:
+            for text in q.reveals:
+                assert text not in docs["exercises.tex"], (profile, q.id, text)
+
+
+def render_worksheets_for(d, profile, numbers):
+    from derive.sheets.render import render_worksheets
+
+    return render_worksheets(d, compute_answers(d) if numbers else None, profile)

@@ -196,3 +196,27 @@ def test_topics_are_a_list_another_topic_can_join():
     finally:
         qs.TOPICS.remove(extra)
     assert after == before[:-1] + ["extra", before[-1]]
+
+
+def test_one_examples_product_has_no_batch_ones_and_stacked_rows_get_room(cases):
+    """A prompt that says "(one example)" writes one example's z = aW + b, not the stacked z = aW + 1_m b;
+    no question separates rows with \\\\[<length>] (it only deepens the row's strut, which a display
+    fraction is deeper than already, so the rows touch); the answer sheet's rounding policy is a
+    paragraph of its own, not the tail of the notation line."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        ones = Typesetter(d, get_profile(profile), 4).names.ones()
+        for q in ctx["questions"]:
+            if q.id == "entry_product" and ones in " ".join(q.prompt):
+                problems.append(f"{name} {profile}: one example's product written with {ones}")
+            for text in q.prompt + q.answer:
+                if re.search(r"\\\\\[\s*\d", text):
+                    problems.append(f"{name} {profile}: {q.id} separates rows with \\\\[length]")
+        if numbers is not None:
+            policy = docs["answers.tex"].index(r"\emph{" + ctx["worked"]["policy"][:20])
+            before = docs["answers.tex"][:policy].rstrip(" ")
+            if not (before.endswith("\n\n") or before.endswith(r"\par\noindent")):
+                problems.append(f"{name} {profile}: the rounding policy runs on from the notation line")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)

@@ -136,8 +136,7 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     n, net, L = ts.names, ts.net, ts.L
     z = net.z[L][0]
     zL = n.vector("z", L)
-    line = next(f for f in pc["forward_vector"] if f.startswith(zL + " &="))
-    rhs = line.split("&=", 1)[1].split("&&")[0].strip()
+    rhs = equations.z_vector_rhs(ts, L, batch=False)  # one example: no 1_m in front of the bias
     src = L - 1
     a_vec = n.vector("a", src)
     name = ts.spec.weight_name(L, src)
@@ -165,7 +164,8 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     if len(cells) > 4:
         cells = cells[:2] + [r"\vdots" if not ts.p.columns else r"\cdots"] + cells[-1:]
     # \left[ matrix \right], not bmatrix: a sheet's bmatrix displays are its parameter-shaped matrices
-    vec = r"\left[\begin{matrix}" + (r" \\[8pt] ".join(cells) if not ts.p.columns else r" & ".join(cells)) + r"\end{matrix}\right]"
+    # \\[8pt] would only deepen the row's strut, which a display fraction is deeper than already: \noalign adds the room
+    vec = r"\left[\begin{matrix}" + (r" \\ \noalign{\vskip 6pt} ".join(cells) if not ts.p.columns else r" & ".join(cells)) + r"\end{matrix}\right]"
     where = ("column" if not ts.p.columns else "row") + rf" of ${M}$ that feeds ${unit}$"
     answer = (_display(rf"{unit} = {ts.z_rhs(z)}"),
               "Each weight multiplies one activation, so",
@@ -184,17 +184,28 @@ def sum_rule(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     cost, one = ts.p.cost, scope.one_cost(ts)
     key = pc["chain"]["key"]
     wname = ts.pname(key)
-    prompt = (rf"${cost} = \sum_{{n}} {one}$ adds one term per example $n$, with ${pc['loss']['scalar']}$ for example $n$. "
+    l2 = pc.get("regularization")
+    # J = Σₙ Jₙ + c·Σw² with an L2 term: the term is no example's, and a weight's gradient gains its 2c·w
+    whole = rf"\sum_{{n}} {one} + {l2['short_term']}" if l2 else rf"\sum_{{n}} {one}"
+    decay = rf" + {l2['slope']}\, {wname}" if l2 and _is_weight(ts, key) else ""
+    terms = (" one term per example $n$ and the L2 term" if l2 else " one term per example $n$")
+    prompt = (rf"${cost} = {whole}$ adds{terms}, with ${pc['loss']['scalar']}$ for example $n$. "
               rf"Use the sum rule to move the sum outside ${ts.dcost(wname)}$. Why may the next questions work with one "
               rf"example's ${one}$ only, and what must be done at the end?",)
-    answer = (_display(rf"{ts.dcost(wname)} = \sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}"),
+    answer = (_display(rf"{ts.dcost(wname)} = \sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}{decay}"),
               rf"${one}$ depends on ${wname}$ only through example $n$'s own forward pass, so each term is one example's "
               rf"derivative, with that example's values. The questions below work with one example ($\delta$ is "
               rf"$\partial {one}/\partial z$); the gradients in matrix form and the numbers put the sum back, adding "
               rf"every example's term." + (" The loss's $1/" + ts.p.examples + "$ stays inside every $" + one + "$."
-                                           if _mean(ts) else ""))
+                                           if _mean(ts) else "")
+              + (rf" The L2 term belongs to no example: its derivative ${l2['slope']}\, {wname}$ is added once, after the sum."
+                 if decay else " The L2 term holds no bias, so a bias's gradient is the sum alone." if l2 else ""))
     return [Question("sum_rule", "Remove the sum, then put it back", prompt, answer, 2.5,
                      reveals=(rf"\sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}",))]
+
+
+def _is_weight(ts: Typesetter, key: str) -> bool:
+    return next(p for p in ts.d.parameters if p.key == key).source is not None
 
 
 def chain(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
@@ -387,8 +398,9 @@ def matrix_form(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     n = ts.names
     batch = scope.per_example(ts)
     again = (" With several examples, put the sum over the examples back: which product adds them?" if batch else "")
+    decay = (", plus, for a weight matrix, the L2 term's derivative" if pc.get("regularization") else "")
     prompt = (rf"Write the gradient of every parameter matrix in matrix form, as a product of a $\delta$ and an "
-              rf"activation (check the shapes against the dimensions you found).{again}",)
+              rf"activation{decay} (check the shapes against the dimensions you found).{again}",)
     answer = [_align(bv["gradients"])]
     if bv["sums"]:
         answer.append(bv["batch_note"])
@@ -517,7 +529,8 @@ def finite_difference(ts: Typesetter, pc: dict, w: dict | None) -> list[Question
     wname = ts.pname(fd.key)
     eps = r"10^{-4}"
     places = max(0, -_exponent(fd.j_plus))
-    prompt = (rf"Check one gradient by finite differences. With $\varepsilon = {eps}$, compute ${cost}$ with "
+    l2 = " (with its L2 term)" if pc.get("regularization") else ""
+    prompt = (rf"Check one gradient by finite differences. With $\varepsilon = {eps}$, compute ${cost}${l2} with "
               rf"${wname}$ raised by $\varepsilon$ and lowered by $\varepsilon$ (every other parameter as given"
               + (", over all the examples" if w["multi"] else "") + rf"), then the central difference "
               rf"\[ \frac{{{cost}({wname} + \varepsilon) - {cost}({wname} - \varepsilon)}}{{2\varepsilon}} \] and compare it "
@@ -549,7 +562,7 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     lead = r"\textbf{L2 term.} "
     if w is None:
         return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
-                         (l2["symbolic_answer"].removeprefix(lead),), 3.0)]
+                         (l2["symbolic_answer"].removeprefix(lead),), 3.0, reveals=(rf"{l2['slope']}\, W",))]
     r = w["regularization"]
     answer = [rf"With $\lambda = {r['lambda']}$, over every weight, not the biases:", _align(r["lines"])]
     slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, w^{{2}}$"
@@ -557,7 +570,9 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     answer.append(slope)
     if r["slope_line"]:
         answer.append(_align([r["slope_line"]]))
-    return [Question("l2_term", "L2 term", (l2["question"].removeprefix(lead),), tuple(answer), 3.0)]
+    # the factor of w is the question's last step (the derivative of c·w²): the prompt must not print it
+    return [Question("l2_term", "L2 term", (l2["question"].removeprefix(lead),), tuple(answer), 3.0,
+                     reveals=(r["slope"],) if r["slope_line"] else ())]  # λ/2·Σw²: the factor is λ itself
 
 
 def _exponent(text: str) -> int:

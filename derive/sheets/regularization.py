@@ -108,8 +108,8 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
                 rf"the L2 term ${c} \sum w^{{2}}$"
                 + (rf" and the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$."
                    if 2 * l2.coefficient == l2.symbol else  # λ/2·Σw²: the factor of w in the gradient is λ itself
-                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the factor ${k}$ that every "
-                   rf"weight's gradient gains."))
+                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the term's derivative "
+                   rf"$\partial \left({c} \sum w^{{2}}\right)/\partial w$ that every weight's gradient gains, in symbols and in numbers."))
     gradient_note = (rf"Each weight's gradient is the regularized one, $\frac{{\partial {cost}}}{{\partial w}} = "
                      rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$; the biases' are not regularized.")
     gradient_question = "Include the L2 term in every weight's gradient (the biases have none)."
