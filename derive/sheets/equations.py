@@ -33,7 +33,7 @@ def _softmax(ts: Typesetter, l: int, z) -> str:
     if len(zs) <= MAX_SOFTMAX_TERMS:
         below = " + ".join(rf"e^{{{ts.s(zk)}}}" for zk in zs)
     else:
-        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.vector('z', l)}_{{k}}}}"
+        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.unit_of('z', l, 'k')}}}"
     return rf"\frac{{e^{{{ts.s(z)}}}}}{{{below}}}"
 
 

@@ -413,11 +413,15 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
+        return " ".join(self.factor_value_parts(path))
+
+    def factor_value_parts(self, path: tuple[Factor, ...]) -> list[str]:
+        """The path's factors evaluated, one string each, in order (a line may break between them)."""
         # A factor equal to 1 (an identity unit's slope) is left out: "· 1 w" would read as "1w".
         kept = tuple(f for f in path if f.value != 1) or path[:1]
         path = kept
         parts = [self._factor_value(f) for f in path]
-        return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
+        return [rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts))]
 
     def _factor_value(self, f: Factor) -> str:
         # A profile that writes ∂J/∂ŷ as −(y − ŷ) writes it so in the path sums too, not as SymPy's (ŷ − y).

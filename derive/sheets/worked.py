@@ -451,7 +451,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
         act = net.activation(l)
         if l in wide_softmax:
             # Σ_k e^{z_k} once, every term in unit order; then each output is e^{z_j} over that number.
-            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.vector('z', l)}_{{k}}{'(1)' if multi else ''}}}"
+            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.unit_of('z', l, 'k')}{'(1)' if multi else ''}}}"
             exps = [rf"e^{{{tx(k(z, 0))}}}" for z in net.z[l]]
             eqs.append(_aligned(total, "", exps, tx(f"S{l}#0")))
             for j, z in enumerate(zs):
