@@ -220,3 +220,22 @@ def test_one_examples_product_has_no_batch_ones_and_stacked_rows_get_room(cases)
             if not (before.endswith("\n\n") or before.endswith(r"\par\noindent")):
                 problems.append(f"{name} {profile}: the rounding policy runs on from the notation line")
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+def test_the_output_errors_closing_difference_is_the_one_its_lines_print(cases):
+    """"So an output unit's error is its output minus its target, $…$": that difference is written as
+    the δ lines above it write it (welch's −(y − ŷ) for a squared error, ŷ − y where σ+bce or
+    softmax+CE cancel), not in a second form a few lines on."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        q = next(q for q in ctx["questions"] if q.id == "output_delta")
+        closing = [a for a in q.answer if a.startswith("So an output unit's error")]
+        if not closing:
+            continue
+        diff = re.search(r"\$(.*?)\$", closing[0]).group(1)
+        shown = " ".join(a for a in q.answer if a.startswith(r"\begin{align*}"))
+        if diff.removeprefix("-") not in shown:  # −(1/m)(y − ŷ): the constant may stand between the sign and the bracket
+            problems.append(f"{name} {profile}: closing difference {diff} is not the one the lines print")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)

@@ -329,7 +329,10 @@ def output_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
         answer.append(_align(steps))
     if _simplifies(ts):
         target = one.s(ts.net.y[0])
-        diff = rf"-\left({target} - {out_name}\right)" if ts.p.minus_y_first else rf"{out_name} - {target}"
+        # in the sign the δ lines above print: the profile's −(y − ŷ) is its ∂J/∂ŷ of a squared error;
+        # σ with bce and softmax with cross-entropy come out as ŷ − y in every profile
+        minus = ts.p.minus_y_first and ts.net.loss.kind == "squared"
+        diff = rf"-\left({target} - {out_name}\right)" if minus else rf"{out_name} - {target}"
         answer.append(rf"So an output unit's error is its output minus its target, ${diff}$"
                       + (r", times the loss's constant." if ts.net.loss.scale(ts.net.m) * (2 if ts.net.loss.kind == "squared" else 1) != 1 else "."))
         reveals = (one.tex(od.value),)
