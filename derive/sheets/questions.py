@@ -567,7 +567,7 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
         return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
                          (l2["symbolic_answer"].removeprefix(lead),), 3.0, reveals=(rf"{l2['slope']}\, W",))]
     r = w["regularization"]
-    answer = [rf"With $\lambda = {r['lambda']}$, over every weight, not the biases:", _align(r["lines"])]
+    answer = [rf"With $\lambda = {r['lambda']}$, over every weight" + (", not the biases:" if l2["biases"] else ":"), _align(r["lines"])]
     slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, w^{{2}}$"
              + (", with" if r["slope_line"] else "."))
     answer.append(slope)
