@@ -239,3 +239,27 @@ def test_the_output_errors_closing_difference_is_the_one_its_lines_print(cases):
         if diff.removeprefix("-") not in shown:  # −(1/m)(y − ŷ): the constant may stand between the sign and the bracket
             problems.append(f"{name} {profile}: closing difference {diff} is not the one the lines print")
     assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+def test_every_sheet_writes_ones_transposes_and_array_rows_one_way(cases):
+    """Within a document one symbol is used one way: the column of ones is the profile's (1_N in qbus,
+    never a hard-coded 1_m beside it); a bare letter is transposed as x^T, never (x)^T; and no array
+    separates its rows with \\\\[<length>] (a display fraction is deeper than the strut it deepens, so
+    the rows touch: the columns table of every handout did)."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        ones = Typesetter(d, get_profile(profile), 4).names.ones()
+        for doc, tex in docs.items():
+            where = f"{name} {profile} {doc}"
+            for used in set(re.findall(r"\\mathbf\{1\}_(?:\{[^{}]*\}|\w)", tex)):
+                if used != ones:
+                    problems.append(f"{where}: {used} beside the profile's {ones}")
+            if re.search(r"\\left\(\s*[A-Za-z]\s*\\right\)\^T", tex):
+                problems.append(f"{where}: a bare letter bracketed before its transpose")
+            for body in re.findall(r"\\begin\{(?:array|matrix|bmatrix)\}(.*?)\\end\{(?:array|matrix|bmatrix)\}", tex, re.S):
+                if re.search(r"\\\\\[\s*\d", body):
+                    problems.append(f"{where}: array rows separated by \\\\[length]")
+                    break
+    assert not problems, REPRODUCE + "\n" + "\n".join(sorted(set(problems))[:30])
