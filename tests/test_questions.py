@@ -211,6 +211,9 @@ def test_one_examples_product_has_no_batch_ones_and_stacked_rows_get_room(cases)
         for q in ctx["questions"]:
             if q.id == "entry_product" and ones in " ".join(q.prompt):
                 problems.append(f"{name} {profile}: one example's product written with {ones}")
+            matrix_x = Typesetter(d, get_profile(profile), 4).names.vector("x")
+            if q.id == "entry_product" and matrix_x != get_profile(profile).input and rf" {matrix_x} " in " ".join(q.prompt):
+                problems.append(f"{name} {profile}: one example's product written with the examples' {matrix_x}")
             for text in q.prompt + q.answer:
                 if re.search(r"\\\\\[\s*\d", text):
                     problems.append(f"{name} {profile}: {q.id} separates rows with \\\\[length]")

@@ -52,6 +52,8 @@ def z_vector_rhs(ts: Typesetter, l: int, batch: bool = True) -> str:
     for src in ts.spec.sources_of(l):
         M = n.matrix(ts.spec.weight_name(l, src))
         a = n.vector("a", src)
+        if src == 0 and not batch and not ts.p.columns:
+            a = ts.p.input  # one example's input row, x, not the examples' matrix X
         terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
     if ts.spec.biases[l - 1]:
         b = n.matrix(f"b{l}")
