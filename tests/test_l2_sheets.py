@@ -217,6 +217,8 @@ def test_the_l2_questions_ask_without_answering_and_every_sum_keeps_the_term(sca
         assert reg["short_term"] in " ".join(s.prompt)
         if numbers:
             assert "L2 term" in " ".join(byid["finite_difference"].prompt)
+        # the counting answer includes the direct paths: the question must say which paths to count
+        assert "L2 term" in " ".join(byid["counting"].prompt) and "L2 term" in " ".join(byid["counting"].answer)
         docs = render_worksheets_for(d, profile, numbers)
         for q in qlist:
             for text in q.reveals:

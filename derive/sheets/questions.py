@@ -589,8 +589,10 @@ def _paren(text: str) -> str:
 
 def counting(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     c = pc["counts"]
+    # the answer counts the L2 term's direct paths: the question says so, or a student counting the network's is marked wrong
+    direct = (" (counting each weight's direct path through the L2 term)" if pc.get("regularization") else "")
     prompt = (rf"The network has {c['parameters']} parameters. How many chain-rule paths and factors would writing "
-              r"every gradient out path by path take? Why does backpropagation with $\delta$ need far fewer operations?",)
+              rf"every gradient out path by path take{direct}? Why does backpropagation with $\delta$ need far fewer operations?",)
     answer = (rf"Path by path: {c['total_paths']} paths and {c['total_factors']} factors for the {c['parameters']} parameters. "
               rf"With $\delta$: {c['edges']} local derivatives evaluated once, one $\delta$ per unit, {c['units']} units, "
               r"and one product per parameter, so the work grows linearly with the number of weights."
