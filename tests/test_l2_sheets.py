@@ -217,6 +217,9 @@ def test_the_l2_questions_ask_without_answering_and_every_sum_keeps_the_term(sca
         assert reg["short_term"] in " ".join(s.prompt)
         if numbers:
             assert "L2 term" in " ".join(byid["finite_difference"].prompt)
+        ids = [q.id for q in qlist]
+        if not numbers:  # asked in symbols before the matrix form, whose prompt and answer carry the term
+            assert ids.index("l2_term") < ids.index("matrix_form")
         # the counting answer includes the direct paths: the question must say which paths to count
         assert "L2 term" in " ".join(byid["counting"].prompt) and "L2 term" in " ".join(byid["counting"].answer)
         docs = render_worksheets_for(d, profile, numbers)

@@ -560,12 +560,9 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     """An L2 term (network.l2): with numbers, Σw², the term, J and the factor every weight's gradient
     gains, worked; without, the regularized gradients and whether δ changes, in symbols."""
     l2 = pc.get("regularization")
-    if l2 is None:
+    if l2 is None or w is None:  # without numbers the term is asked in symbols, before the matrix form (l2_symbolic)
         return []
     lead = r"\textbf{L2 term.} "
-    if w is None:
-        return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
-                         (l2["symbolic_answer"].removeprefix(lead),), 3.0, reveals=(rf"{l2['slope']}\, W",))]
     r = w["regularization"]
     answer = [rf"With $\lambda = {r['lambda']}$, over every weight" + (", not the biases:" if l2["biases"] else ":"), _align(r["lines"])]
     slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, w^{{2}}$"
@@ -576,6 +573,17 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     # the factor of w is the question's last step (the derivative of c·w²): the prompt must not print it
     return [Question("l2_term", "L2 term", (l2["question"].removeprefix(lead),), tuple(answer), 3.0,
                      reveals=(r["slope"],) if r["slope_line"] else ())]  # λ/2·Σw²: the factor is λ itself
+
+
+def l2_symbolic(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
+    """An L2 term without numbers: ∂J/∂W and ∂J/∂b in symbols, and whether δ changes. Asked before the
+    matrix form, whose prompt and answer carry the term (asked after, it would be answered already)."""
+    l2 = pc.get("regularization")
+    if l2 is None or w is not None:
+        return []
+    lead = r"\textbf{L2 term.} "
+    return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
+                     (l2["symbolic_answer"].removeprefix(lead),), 3.0, reveals=(rf"{l2['slope']}\, W",))]
 
 
 def _exponent(text: str) -> int:
@@ -603,7 +611,7 @@ def counting(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
 # The sheet's order: structure first (shapes, products, the chain for one weight, δ), then the numbers.
 # Another topic is one more function here (it sees the same typesetter, pieces and worked numbers).
 TOPICS = [dimensions, rows_and_columns, entry_product, sum_rule, chain, activation_derivative, output_delta,
-          factor_delta, recursion, matrix_form, forward_pass, l2_term, output_error, backpropagate, gradients, update,
+          factor_delta, recursion, l2_symbolic, matrix_form, forward_pass, l2_term, output_error, backpropagate, gradients, update,
           finite_difference, counting]
 
 
