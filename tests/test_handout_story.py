@@ -385,3 +385,18 @@ def test_a_generic_unit_is_written_with_the_units_letter_not_the_batch_matrix():
         docs = render_worksheets(d, numbers, "qbus")
         for name, tex in docs.items():
             assert not re.search(r"\\mathbf\{Z\}\^\{\(\d\)\}_\{k\}", tex), name
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_long_forward_sum_never_hides_the_skip_connection(profile):
+    """z = W a + W' x + b has more terms than a sum shows; shortened, it keeps every weight matrix's
+    first term, so the skip connection's terms are in the forward equations (they were behind the ⋯)."""
+    for layers, skip in (([2, 3, 1], [[0, 2]]), ([3, 12, 2], [[0, 2]])):
+        d, numbers = build(spec_text(layers, "sigmoid", "half_sse", skip=skip, profile=profile))
+        ts = Typesetter(d, get_profile(profile), 4)
+        skip_matrix = ts.names.matrix(d.network.spec.skips[0].name)
+        tex = render_worksheets(d, numbers, profile)["handout.tex"]
+        forward = tex[tex.index("Forward equations"):tex.index("In matrix form")]
+        # the entry of the skip matrix (its superscript, as every entry of it prints) is in the sums
+        sup = re.search(r"\^\{[^{}]*\\to[^{}]*\}", skip_matrix).group(0)
+        assert sup in forward, (profile, layers, skip_matrix)

@@ -460,7 +460,15 @@ class Typesetter:
     def z_rhs(self, z: sp.Symbol, names: dict | None = None, dot: bool = False) -> str:
         names = names or self.sym
         mul = r" \cdot " if dot else " "
-        return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
+        matrix = {p.symbol: p.matrix for p in self.d.parameters}
+        groups: dict[str, list[str]] = {}  # one per weight matrix feeding z (a skip's too) and its bias
+        for w, a in self.z_terms[z]:
+            groups.setdefault(matrix[w], []).append(names[w] if a is None else f"{names[w]}{mul}{names[a]}")
+        weights = {matrix[w] for w, a in self.z_terms[z] if a is not None}
+        if len(weights) == 1 or sum(map(len, groups.values())) <= MAX_TERMS:
+            return join_terms([t for g in groups.values() for t in g])
+        # a long sum is shortened within each matrix, never by hiding one (the skip connection's terms)
+        return " + ".join(" + ".join(g if len(g) <= 3 else [g[0], r"\cdots", g[-1]]) for g in groups.values())
 
     def loss_formula(self) -> str:
         """The loss over all examples, its placeholders filled in with the profile's symbols."""
