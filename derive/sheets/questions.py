@@ -35,6 +35,33 @@ class Question:
     space: float  # centimetres left blank under the prompt for the student's working
     reveals: tuple[str, ...] = ()  # TeX from the answer that must not appear on the exercise sheet
 
+    @property
+    def need(self) -> float:
+        """Centimetres that must be left on a page for the question to start there: its whole prompt
+        and its room to write (at most MIN_ROOM_KEPT of it), so that a prompt is never split by a page."""
+        return round(prompt_height(self.prompt) + min(self.space, MIN_ROOM_KEPT) + 0.5, 1)
+
+
+MIN_ROOM_KEPT = 4.0  # cm of a question's room that starts on the page with its prompt
+LINE_CM, CHARS_PER_LINE, DISPLAY_CM = 0.55, 85, 1.6  # 11 pt on A4 with 2 cm margins, generously
+
+
+def prompt_height(paragraphs: tuple[str, ...]) -> float:
+    """A generous estimate of a prompt's printed height in cm: its text lines, displays and table rows."""
+    import math
+    import re
+
+    height = 0.0
+    for text in paragraphs:
+        displays = re.findall(r"\\\[.*?\\\]|\\begin\{(align\*|center|gather\*)\}.*?\\end\{\1\}", text, re.S)
+        rows = sum(body.count(r"\\") for body in re.findall(r"\\begin\{(?:align\*|center|gather\*)\}(.*?)\\end", text, re.S))
+        height += DISPLAY_CM * len(displays) + 0.9 * rows
+        prose = re.sub(r"\\\[.*?\\\]|\\begin\{(align\*|center|gather\*)\}.*?\\end\{\1\}", "", text, flags=re.S)
+        prose = re.sub(r"\\[a-zA-Z]+|[{}$^_&]", "", prose)
+        if prose.strip():
+            height += LINE_CM * math.ceil(len(prose) / CHARS_PER_LINE)
+    return height
+
 
 def _align(lines: list[str]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"

@@ -465,10 +465,13 @@ class Typesetter:
         for w, a in self.z_terms[z]:
             groups.setdefault(matrix[w], []).append(names[w] if a is None else f"{names[w]}{mul}{names[a]}")
         weights = {matrix[w] for w, a in self.z_terms[z] if a is not None}
-        if len(weights) == 1 or sum(map(len, groups.values())) <= MAX_TERMS:
+        total = sum(map(len, groups.values()))
+        if len(weights) == 1 or total <= MAX_TERMS:
             return join_terms([t for g in groups.values() for t in g])
-        # a long sum is shortened within each matrix, never by hiding one (the skip connection's terms)
-        return " + ".join(" + ".join(g if len(g) <= 3 else [g[0], r"\cdots", g[-1]]) for g in groups.values())
+        if total <= MAX_TERMS + 2:  # a skip's few terms are written out
+            return " + ".join(t for g in groups.values() for t in g)
+        # a long sum is shortened within each matrix (its first term and ⋯), never by hiding one (a skip's)
+        return " + ".join(" + ".join(g if len(g) == 1 else [g[0], r"\cdots"]) for g in groups.values())
 
     def loss_formula(self) -> str:
         """The loss over all examples, its placeholders filled in with the profile's symbols."""
