@@ -53,9 +53,10 @@ def prompt_height(paragraphs: tuple[str, ...]) -> float:
 
     height = 0.0
     for text in paragraphs:
-        displays = re.findall(r"\\\[.*?\\\]|\\begin\{(align\*|center|gather\*)\}.*?\\end\{\1\}", text, re.S)
+        displays = re.findall(r"\\\[.*?\\\]|\\begin\{(align\*|gather\*)\}.*?\\end\{\1\}", text, re.S)
         rows = sum(body.count(r"\\") for body in re.findall(r"\\begin\{(?:align\*|center|gather\*)\}(.*?)\\end", text, re.S))
-        height += DISPLAY_CM * len(displays) + 0.9 * rows
+        tables = len(re.findall(r"\\begin\{center\}", text))  # a table's own height is its rows'
+        height += DISPLAY_CM * len(displays) + 0.8 * tables + 0.9 * rows
         prose = re.sub(r"\\\[.*?\\\]|\\begin\{(align\*|center|gather\*)\}.*?\\end\{\1\}", "", text, flags=re.S)
         prose = re.sub(r"\\[a-zA-Z]+|[{}$^_&]", "", prose)
         if prose.strip():
