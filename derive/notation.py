@@ -110,6 +110,13 @@ class Names:
         letter = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind]
         return letter + _sup(p, str(self.layer(l))) + self._unit_index(l, j)
 
+    def unit_of(self, kind: str, l: int, index: str) -> str:
+        """Unit `index` (a letter: k, i) of layer l for one example, z^{(3)}_k: the unit's letter, not
+        the stacked examples' matrix (qbus writes that one Z, its units z)."""
+        p = self.p
+        letter = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind]
+        return letter + _sup(p, str(self.layer(l))) + "_{" + index + "}"
+
     # -- parameters ----------------------------------------------------------------------------
     def _arrow(self, src: int, dst: int) -> str:
         return rf"{self.layer(src)}\to {self.layer(dst)}"

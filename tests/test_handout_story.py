@@ -359,3 +359,64 @@ def test_the_closing_lines_check_tells_a_right_line_from_a_wrong_one():
     assert _equal(a_hidden * (1 - a_hidden), _derivative("sigmoid", z_hidden), net, one_hot=False)
     assert not _equal(a_out, softmax * sp.Rational(1001, 1000), net, one_hot=False)
     assert not _equal(a_hidden * (1 - a_hidden), _derivative("tanh", z_hidden), net, one_hot=False)
+
+
+DEEP = spec_text([2, 3, 3, 2, 1], "sigmoid", "half_sse")
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_evaluated_paths_of_a_deep_net_are_broken_before_the_margin(profile):
+    """A 2-3-3-2-1 net's deepest weight has paths of nine evaluated factors: in qbus, whose output is
+    f(x, W), one line ran 22 pt into the margin. Each printed line of an evaluated path stays within
+    the budget (a single factor aside), and the pieces still multiply to the whole path."""
+    from derive.sheets.path_sums import MAX_EVALUATED_WIDTH
+    from derive.sheets.typeset import tex_width
+
+    d, numbers = build(DEEP.replace('style = "ng"', f'style = "{profile}"'))
+    tex = render_worksheets(d, numbers, profile)["handout.tex"]
+    blocks = re.findall(r"With every local derivative evaluated:\n\\begin\{align\*\}\n(.*?)\\end\{align\*\}", tex, re.S)
+    assert blocks
+    broken = 0
+    for block in blocks:
+        for line in block.split("\\\\"):
+            body = re.sub(r"\\textcolor\{path[a-z]+\}", "", line.split("&=", 1)[-1]).replace(r"&\qquad\quad", "")
+            body = body.replace(r"&\quad +", "").strip()
+            assert tex_width(body) <= MAX_EVALUATED_WIDTH + 40, (profile, body[:120])
+        broken += block.count(r"&\qquad\quad")
+    assert broken or profile == "nielsen"  # nielsen's short names fit; the others' nine factors do not
+
+
+@pytest.mark.skipif(not __import__("derive.latex", fromlist=["have_latex"]).have_latex(), reason="pdflatex is not installed")
+def test_deep_qbus_handout_has_no_overfull_line(tmp_path):
+    from derive.latex import compile_with_log, overfull_boxes
+
+    d, numbers = build(DEEP.replace('style = "ng"', 'style = "qbus"'))
+    source = tmp_path / "handout.tex"
+    source.write_text(render_worksheets(d, numbers, "qbus")["handout.tex"])
+    _, log = compile_with_log(source, single_pass=True)
+    assert not overfull_boxes(log, 1.0)
+
+
+def test_a_generic_unit_is_written_with_the_units_letter_not_the_batch_matrix():
+    """qbus names the stacked pre-activations Z and one example's units z: Σ_k over the units of a layer
+    (collecting a deep net's paths, a wide softmax's denominator) writes z^{(l)}_k, as its terms do."""
+    for text in (DEEP, spec_text([3, 12, 6], ["tanh", "softmax"], "cross_entropy")):
+        d, numbers = build(text.replace('style = "ng"', 'style = "qbus"'))
+        docs = render_worksheets(d, numbers, "qbus")
+        for name, tex in docs.items():
+            assert not re.search(r"\\mathbf\{Z\}\^\{\(\d\)\}_\{k\}", tex), name
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_long_forward_sum_never_hides_the_skip_connection(profile):
+    """z = W a + W' x + b has more terms than a sum shows; shortened, it keeps every weight matrix's
+    first term, so the skip connection's terms are in the forward equations (they were behind the ⋯)."""
+    for layers, skip in (([2, 3, 1], [[0, 2]]), ([3, 12, 2], [[0, 2]])):
+        d, numbers = build(spec_text(layers, "sigmoid", "half_sse", skip=skip, profile=profile))
+        ts = Typesetter(d, get_profile(profile), 4)
+        skip_matrix = ts.names.matrix(d.network.spec.skips[0].name)
+        tex = render_worksheets(d, numbers, profile)["handout.tex"]
+        forward = tex[tex.index("Forward equations"):tex.index("In matrix form")]
+        # the entry of the skip matrix (its superscript, as every entry of it prints) is in the sums
+        sup = re.search(r"\^\{[^{}]*\\to[^{}]*\}", skip_matrix).group(0)
+        assert sup in forward, (profile, layers, skip_matrix)

@@ -80,7 +80,9 @@ def test_printed_regularized_numbers_match_the_reference(scale, bias, skip, exam
         assert within(update.result, float(P[p.matrix][p.index]) - 0.5 * want, slack=1e-12), p.key
     answers = docs["answers.tex"]
     assert r"\textbf{L2 term.}" in answers and lines["l2 loss"].result in answers
-    assert "the biases' are not regularized" in answers
+    # the biases are named only where the net has them (a net without biases is not told to leave them out)
+    assert ("the biases' are not regularized" in answers) == bias
+    assert ("not the biases" in docs["exercises.tex"]) == bias
 
 
 def test_every_profile_prints_the_term_in_its_letters_and_scale():
@@ -177,3 +179,56 @@ def test_a_spec_without_numbers_asks_and_answers_the_term_in_symbols():
         assert r"\textbf{L2 term.} With" in docs["exercises.tex"] and "Does $\\delta$ change?" in docs["exercises.tex"]
         assert r"\textbf{L2 term.} Each weight also reaches" in docs["answers.tex"]
         assert r"\subsection*{The L2 term}" in docs["handout.tex"]
+
+
+@pytest.mark.parametrize("scale", L2_SCALES)
+@pytest.mark.parametrize("numbers", [True, False], ids=["numbers", "symbolic"])
+def test_the_l2_questions_ask_without_answering_and_every_sum_keeps_the_term(scale, numbers):
+    """The question list was ported by hand: its L2 question must not print the factor it asks for,
+    and every question that writes J or a weight's gradient as a sum over the examples must keep
+    the L2 term (J = Σₙ Jₙ + c·Σw², ∂J/∂w = Σₙ ∂Jₙ/∂w + 2c·w), on both sheets, in every profile."""
+    import re
+
+    from derive.notation import get_profile
+    from derive.sheets.render import _context
+    from derive.sheets.typeset import Typesetter
+
+    d = derive(build_network(l2_spec(scale, bias=True)))
+    for profile in PROFILES:
+        ts = Typesetter(d, get_profile(profile), 4)
+        ctx = _context(ts, compute_answers(d) if numbers else None)
+        reg, qlist = ctx["regularization"], ctx["questions"]
+        cost, one = ts.p.cost, rf"{ts.p.cost}_{{n}}"
+        byid = {q.id: q for q in qlist}
+        l2q = byid["l2_term"]
+        if reg["slope"] != r"\lambda":  # λ/2·Σw² gains λ·w: λ is given
+            assert reg["slope"] not in " ".join(l2q.prompt), (profile, l2q.prompt)
+            assert reg["slope"] in " ".join(l2q.answer)
+        for q in qlist:
+            for where, texts in (("prompt", q.prompt), ("answer", q.answer)):
+                text = " ".join(texts)
+                # J written as the examples' sum alone, with nothing added after it
+                for hit in re.finditer(re.escape(rf"{cost} = \sum_{{n}} {one}"), text):
+                    assert text[hit.end():].lstrip().startswith("+"), (profile, q.id, where, text[hit.start():hit.end() + 40])
+        s = byid["sum_rule"]
+        key = ctx["chain_exercise"]["key"]
+        if next(p for p in d.parameters if p.key == key).source is not None:
+            assert rf"+ {reg['slope']}\, {ts.pname(key)}" in " ".join(s.answer), (profile, s.answer)
+        assert reg["short_term"] in " ".join(s.prompt)
+        if numbers:
+            assert "L2 term" in " ".join(byid["finite_difference"].prompt)
+        ids = [q.id for q in qlist]
+        if not numbers:  # asked in symbols before the matrix form, whose prompt and answer carry the term
+            assert ids.index("l2_term") < ids.index("matrix_form")
+        # the counting answer includes the direct paths: the question must say which paths to count
+        assert "L2 term" in " ".join(byid["counting"].prompt) and "L2 term" in " ".join(byid["counting"].answer)
+        docs = render_worksheets_for(d, profile, numbers)
+        for q in qlist:
+            for text in q.reveals:
+                assert text not in docs["exercises.tex"], (profile, q.id, text)
+
+
+def render_worksheets_for(d, profile, numbers):
+    from derive.sheets.render import render_worksheets
+
+    return render_worksheets(d, compute_answers(d) if numbers else None, profile)

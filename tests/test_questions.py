@@ -196,3 +196,73 @@ def test_topics_are_a_list_another_topic_can_join():
     finally:
         qs.TOPICS.remove(extra)
     assert after == before[:-1] + ["extra", before[-1]]
+
+
+def test_one_examples_product_has_no_batch_ones_and_stacked_rows_get_room(cases):
+    """A prompt that says "(one example)" writes one example's z = aW + b, not the stacked z = aW + 1_m b;
+    no question separates rows with \\\\[<length>] (it only deepens the row's strut, which a display
+    fraction is deeper than already, so the rows touch); the answer sheet's rounding policy is a
+    paragraph of its own, not the tail of the notation line."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        ones = Typesetter(d, get_profile(profile), 4).names.ones()
+        for q in ctx["questions"]:
+            if q.id == "entry_product" and ones in " ".join(q.prompt):
+                problems.append(f"{name} {profile}: one example's product written with {ones}")
+            matrix_x = Typesetter(d, get_profile(profile), 4).names.vector("x")
+            if q.id == "entry_product" and matrix_x != get_profile(profile).input and rf" {matrix_x} " in " ".join(q.prompt):
+                problems.append(f"{name} {profile}: one example's product written with the examples' {matrix_x}")
+            for text in q.prompt + q.answer:
+                if re.search(r"\\\\\[\s*\d", text):
+                    problems.append(f"{name} {profile}: {q.id} separates rows with \\\\[length]")
+        if numbers is not None:
+            policy = docs["answers.tex"].index(r"\emph{" + ctx["worked"]["policy"][:20])
+            before = docs["answers.tex"][:policy].rstrip(" ")
+            if not (before.endswith("\n\n") or before.endswith(r"\par\noindent")):
+                problems.append(f"{name} {profile}: the rounding policy runs on from the notation line")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+def test_the_output_errors_closing_difference_is_the_one_its_lines_print(cases):
+    """"So an output unit's error is its output minus its target, $…$": that difference is written as
+    the δ lines above it write it (welch's −(y − ŷ) for a squared error, ŷ − y where σ+bce or
+    softmax+CE cancel), not in a second form a few lines on."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        q = next(q for q in ctx["questions"] if q.id == "output_delta")
+        closing = [a for a in q.answer if a.startswith("So an output unit's error")]
+        if not closing:
+            continue
+        diff = re.search(r"\$(.*?)\$", closing[0]).group(1)
+        shown = " ".join(a for a in q.answer if a.startswith(r"\begin{align*}"))
+        if diff.removeprefix("-") not in shown:  # −(1/m)(y − ŷ): the constant may stand between the sign and the bracket
+            problems.append(f"{name} {profile}: closing difference {diff} is not the one the lines print")
+    assert not problems, REPRODUCE + "\n" + "\n".join(problems)
+
+
+def test_every_sheet_writes_ones_transposes_and_array_rows_one_way(cases):
+    """Within a document one symbol is used one way: the column of ones is the profile's (1_N in qbus,
+    never a hard-coded 1_m beside it); a bare letter is transposed as x^T, never (x)^T; and no array
+    separates its rows with \\\\[<length>] (a display fraction is deeper than the strut it deepens, so
+    the rows touch: the columns table of every handout did)."""
+    import re
+
+    problems = []
+    for name, d, numbers, profile, ctx, docs in cases:
+        ones = Typesetter(d, get_profile(profile), 4).names.ones()
+        for doc, tex in docs.items():
+            where = f"{name} {profile} {doc}"
+            for used in set(re.findall(r"\\mathbf\{1\}_(?:\{[^{}]*\}|\w)", tex)):
+                if used != ones:
+                    problems.append(f"{where}: {used} beside the profile's {ones}")
+            if re.search(r"\\left\(\s*[A-Za-z]\s*\\right\)\^T", tex):
+                problems.append(f"{where}: a bare letter bracketed before its transpose")
+            for body in re.findall(r"\\begin\{(?:array|matrix|bmatrix)\}(.*?)\\end\{(?:array|matrix|bmatrix)\}", tex, re.S):
+                if re.search(r"\\\\\[\s*\d", body):
+                    problems.append(f"{where}: array rows separated by \\\\[length]")
+                    break
+    assert not problems, REPRODUCE + "\n" + "\n".join(sorted(set(problems))[:30])

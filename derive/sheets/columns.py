@@ -56,7 +56,8 @@ def _table(ts: Typesetter, rows: list[tuple[str, tuple[Factor, ...]]]) -> tuple[
             continue
         body.append(r"\displaystyle " + lead + " & " + " & ".join(r"\displaystyle " + ts.partial(f.numerator, f.denominator) for f in path))
     spec = "r" + "c" * len(roles)
-    tex = (rf"\begin{{array}}{{{spec}}} {head} \\[0.5ex] " + r" \\[1ex] ".join(body) + r" \end{array}")
+    # \noalign, not \\[1ex]: the latter only deepens the row's strut, which a display fraction is deeper than already
+    tex = (rf"\begin{{array}}{{{spec}}} {head} \\ \noalign{{\vskip 0.5ex}} " + r" \\ \noalign{\vskip 1ex} ".join(body) + r" \end{array}")
     return roles, tex
 
 

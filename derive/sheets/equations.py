@@ -33,7 +33,7 @@ def _softmax(ts: Typesetter, l: int, z) -> str:
     if len(zs) <= MAX_SOFTMAX_TERMS:
         below = " + ".join(rf"e^{{{ts.s(zk)}}}" for zk in zs)
     else:
-        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.vector('z', l)}_{{k}}}}"
+        below = rf"\sum_{{k=1}}^{{{len(zs)}}} e^{{{ts.names.unit_of('z', l, 'k')}}}"
     return rf"\frac{{e^{{{ts.s(z)}}}}}{{{below}}}"
 
 
@@ -45,19 +45,27 @@ def _act_vector(ts: Typesetter, l: int, arg: str) -> str:
     return rf"{ts.names.function(act)}\left({arg}\right)"
 
 
+def z_vector_rhs(ts: Typesetter, l: int, batch: bool = True) -> str:
+    """Layer l's pre-activations as a matrix product: W a + b, or in rows a W + 1_m b for the stacked
+    examples (`batch`), a W + b for one example's row."""
+    n, terms = ts.names, []
+    for src in ts.spec.sources_of(l):
+        M = n.matrix(ts.spec.weight_name(l, src))
+        a = n.vector("a", src)
+        if src == 0 and not batch and not ts.p.columns:
+            a = ts.p.input  # one example's input row, x, not the examples' matrix X
+        terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
+    if ts.spec.biases[l - 1]:
+        b = n.matrix(f"b{l}")
+        terms.append(b if ts.p.columns or not batch else rf"{n.ones()} {b}")
+    return " + ".join(terms)
+
+
 def forward_vector(ts: Typesetter) -> list[str]:
     n, eqs = ts.names, []
     for l in range(1, ts.L + 1):
-        terms = []
-        for src in ts.spec.sources_of(l):
-            M = n.matrix(ts.spec.weight_name(l, src))
-            a = n.vector("a", src)
-            terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
-        if ts.spec.biases[l - 1]:
-            b = n.matrix(f"b{l}")
-            terms.append(b if ts.p.columns else rf"{n.ones()} {b}")
         shape = _vshape(ts, l)
-        eqs.append(rf"{n.vector('z', l)} &= {' + '.join(terms)} && {shape}")
+        eqs.append(rf"{n.vector('z', l)} &= {z_vector_rhs(ts, l)} && {shape}")
         eqs.append(rf"{n.vector('a', l)} &= {_act_vector(ts, l, n.vector('z', l))} && {shape}")
     return eqs
 

@@ -15,7 +15,7 @@ import sympy as sp
 from ..derivation import Derivation, Factor
 from .diagram import network_diagram
 from .scope import one_example, per_example
-from .typeset import Typesetter
+from .typeset import Typesetter, tex_width
 
 PATH_COLOURS = ("pathblue", "pathorange", "pathgreen", "pathred", "pathviolet", "pathbrown", "pathteal", "pathmagenta")
 MAX_PATHS_SHOWN = 8  # paths written out one by one for a parameter; more are collected in grouped form
@@ -58,9 +58,19 @@ def path_sum_lines(ts: Typesetter, key: str, coloured: bool, values: bool = Fals
     paths = list(ts.d.paths(key)) if paths is None else paths
     lines = []
     for i, path in enumerate(paths):
-        body = ts.factor_values(path) if values else ts.leibniz(path)
+        if values:  # a deep path's evaluated factors can run past the text block: broken between factors
+            parts = ts.factor_value_parts(path)
+            chunks = _packed(parts, [tex_width(t) for t in parts], MAX_EVALUATED_WIDTH)
+            lines.append(r" \\ &\qquad\quad ".join(_colour(i, " ".join(c)) if coloured else " ".join(c) for c in chunks))
+            continue
+        body = ts.leibniz(path)
         lines.append(_colour(i, body) if coloured else body)
     return lines
+
+
+# tex_width (an overestimate) of an evaluated path past which it is broken: 470 estimated points are
+# about 380 printed (qbus's f(x, W) ran 22 pt past the block at 520), what is left beside ∂J/∂w and a "+"
+MAX_EVALUATED_WIDTH = 470
 
 
 def parameter_section(ts: Typesetter, key: str) -> dict:
@@ -246,7 +256,7 @@ def _reader_sums(ts: Typesetter, a, readers) -> list[tuple[str, str, int]]:
             out.append(("", ts.s(units[0]), layer))
         else:
             assert len(units) == len(ts.net.z[layer]), "a dense layer reads every activation with every unit"
-            out.append((rf"\sum_{{k=1}}^{{{len(units)}}} ", rf"{ts.names.vector('z', layer)}_{{k}}", layer))
+            out.append((rf"\sum_{{k=1}}^{{{len(units)}}} ", ts.names.unit_of('z', layer, 'k'), layer))
     return out
 
 
@@ -256,7 +266,7 @@ def _delta_sum(ts: Typesetter, a, readers) -> str:
         return " + ".join(rf"{ts.s(ts.d.delta[zk])}\, {ts.partial(zk, a)}" for zk in readers)
     parts = []
     for s, u, layer in _reader_sums(ts, a, readers):
-        d = ts.s(ts.d.delta[ts.net.z[layer][0]]) if not s else rf"{ts.names.vector('delta', layer)}_{{k}}"
+        d = ts.s(ts.d.delta[ts.net.z[layer][0]]) if not s else ts.names.unit_of('delta', layer, 'k')
         parts.append(rf"{s}{d}\, \frac{{\partial {u}}}{{\partial {ts.s(a)}}}")
     return " + ".join(parts)
 

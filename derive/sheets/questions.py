@@ -35,6 +35,34 @@ class Question:
     space: float  # centimetres left blank under the prompt for the student's working
     reveals: tuple[str, ...] = ()  # TeX from the answer that must not appear on the exercise sheet
 
+    @property
+    def need(self) -> float:
+        """Centimetres that must be left on a page for the question to start there: its whole prompt
+        and its room to write (at most MIN_ROOM_KEPT of it), so that a prompt is never split by a page."""
+        return round(prompt_height(self.prompt) + min(self.space, MIN_ROOM_KEPT) + 0.5, 1)
+
+
+MIN_ROOM_KEPT = 4.0  # cm of a question's room that starts on the page with its prompt
+LINE_CM, CHARS_PER_LINE, DISPLAY_CM = 0.55, 85, 1.6  # 11 pt on A4 with 2 cm margins, generously
+
+
+def prompt_height(paragraphs: tuple[str, ...]) -> float:
+    """A generous estimate of a prompt's printed height in cm: its text lines, displays and table rows."""
+    import math
+    import re
+
+    height = 0.0
+    for text in paragraphs:
+        displays = re.findall(r"\\\[.*?\\\]|\\begin\{(align\*|gather\*)\}.*?\\end\{\1\}", text, re.S)
+        rows = sum(body.count(r"\\") for body in re.findall(r"\\begin\{(?:align\*|center|gather\*)\}(.*?)\\end", text, re.S))
+        tables = len(re.findall(r"\\begin\{center\}", text))  # a table's own height is its rows'
+        height += DISPLAY_CM * len(displays) + 0.8 * tables + 0.9 * rows
+        prose = re.sub(r"\\\[.*?\\\]|\\begin\{(align\*|center|gather\*)\}.*?\\end\{\1\}", "", text, flags=re.S)
+        prose = re.sub(r"\\[a-zA-Z]+|[{}$^_&]", "", prose)
+        if prose.strip():
+            height += LINE_CM * math.ceil(len(prose) / CHARS_PER_LINE)
+    return height
+
 
 def _align(lines: list[str]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
@@ -136,8 +164,7 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     n, net, L = ts.names, ts.net, ts.L
     z = net.z[L][0]
     zL = n.vector("z", L)
-    line = next(f for f in pc["forward_vector"] if f.startswith(zL + " &="))
-    rhs = line.split("&=", 1)[1].split("&&")[0].strip()
+    rhs = equations.z_vector_rhs(ts, L, batch=False)  # one example: no 1_m in front of the bias
     src = L - 1
     a_vec = n.vector("a", src)
     name = ts.spec.weight_name(L, src)
@@ -165,7 +192,8 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     if len(cells) > 4:
         cells = cells[:2] + [r"\vdots" if not ts.p.columns else r"\cdots"] + cells[-1:]
     # \left[ matrix \right], not bmatrix: a sheet's bmatrix displays are its parameter-shaped matrices
-    vec = r"\left[\begin{matrix}" + (r" \\[8pt] ".join(cells) if not ts.p.columns else r" & ".join(cells)) + r"\end{matrix}\right]"
+    # \\[8pt] would only deepen the row's strut, which a display fraction is deeper than already: \noalign adds the room
+    vec = r"\left[\begin{matrix}" + (r" \\ \noalign{\vskip 6pt} ".join(cells) if not ts.p.columns else r" & ".join(cells)) + r"\end{matrix}\right]"
     where = ("column" if not ts.p.columns else "row") + rf" of ${M}$ that feeds ${unit}$"
     answer = (_display(rf"{unit} = {ts.z_rhs(z)}"),
               "Each weight multiplies one activation, so",
@@ -184,17 +212,28 @@ def sum_rule(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     cost, one = ts.p.cost, scope.one_cost(ts)
     key = pc["chain"]["key"]
     wname = ts.pname(key)
-    prompt = (rf"${cost} = \sum_{{n}} {one}$ adds one term per example $n$, with ${pc['loss']['scalar']}$ for example $n$. "
+    l2 = pc.get("regularization")
+    # J = Σₙ Jₙ + c·Σw² with an L2 term: the term is no example's, and a weight's gradient gains its 2c·w
+    whole = rf"\sum_{{n}} {one} + {l2['short_term']}" if l2 else rf"\sum_{{n}} {one}"
+    decay = rf" + {l2['slope']}\, {wname}" if l2 and _is_weight(ts, key) else ""
+    terms = (" one term per example $n$ and the L2 term" if l2 else " one term per example $n$")
+    prompt = (rf"${cost} = {whole}$ adds{terms}, with ${pc['loss']['scalar']}$ for example $n$. "
               rf"Use the sum rule to move the sum outside ${ts.dcost(wname)}$. Why may the next questions work with one "
               rf"example's ${one}$ only, and what must be done at the end?",)
-    answer = (_display(rf"{ts.dcost(wname)} = \sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}"),
+    answer = (_display(rf"{ts.dcost(wname)} = \sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}{decay}"),
               rf"${one}$ depends on ${wname}$ only through example $n$'s own forward pass, so each term is one example's "
               rf"derivative, with that example's values. The questions below work with one example ($\delta$ is "
               rf"$\partial {one}/\partial z$); the gradients in matrix form and the numbers put the sum back, adding "
               rf"every example's term." + (" The loss's $1/" + ts.p.examples + "$ stays inside every $" + one + "$."
-                                           if _mean(ts) else ""))
+                                           if _mean(ts) else "")
+              + (rf" The L2 term belongs to no example: its derivative ${l2['slope']}\, {wname}$ is added once, after the sum."
+                 if decay else " The L2 term holds no bias, so a bias's gradient is the sum alone." if l2 else ""))
     return [Question("sum_rule", "Remove the sum, then put it back", prompt, answer, 2.5,
                      reveals=(rf"\sum_{{n}} \frac{{\partial {one}}}{{\partial {wname}}}",))]
+
+
+def _is_weight(ts: Typesetter, key: str) -> bool:
+    return next(p for p in ts.d.parameters if p.key == key).source is not None
 
 
 def chain(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
@@ -318,7 +357,10 @@ def output_delta(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
         answer.append(_align(steps))
     if _simplifies(ts):
         target = one.s(ts.net.y[0])
-        diff = rf"-\left({target} - {out_name}\right)" if ts.p.minus_y_first else rf"{out_name} - {target}"
+        # in the sign the δ lines above print: the profile's −(y − ŷ) is its ∂J/∂ŷ of a squared error;
+        # σ with bce and softmax with cross-entropy come out as ŷ − y in every profile
+        minus = ts.p.minus_y_first and ts.net.loss.kind == "squared"
+        diff = rf"-\left({target} - {out_name}\right)" if minus else rf"{out_name} - {target}"
         answer.append(rf"So an output unit's error is its output minus its target, ${diff}$"
                       + (r", times the loss's constant." if ts.net.loss.scale(ts.net.m) * (2 if ts.net.loss.kind == "squared" else 1) != 1 else "."))
         reveals = (one.tex(od.value),)
@@ -387,8 +429,9 @@ def matrix_form(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     n = ts.names
     batch = scope.per_example(ts)
     again = (" With several examples, put the sum over the examples back: which product adds them?" if batch else "")
+    decay = (", plus, for a weight matrix, the L2 term's derivative" if pc.get("regularization") else "")
     prompt = (rf"Write the gradient of every parameter matrix in matrix form, as a product of a $\delta$ and an "
-              rf"activation (check the shapes against the dimensions you found).{again}",)
+              rf"activation{decay} (check the shapes against the dimensions you found).{again}",)
     answer = [_align(bv["gradients"])]
     if bv["sums"]:
         answer.append(bv["batch_note"])
@@ -517,7 +560,8 @@ def finite_difference(ts: Typesetter, pc: dict, w: dict | None) -> list[Question
     wname = ts.pname(fd.key)
     eps = r"10^{-4}"
     places = max(0, -_exponent(fd.j_plus))
-    prompt = (rf"Check one gradient by finite differences. With $\varepsilon = {eps}$, compute ${cost}$ with "
+    l2 = " (with its L2 term)" if pc.get("regularization") else ""
+    prompt = (rf"Check one gradient by finite differences. With $\varepsilon = {eps}$, compute ${cost}${l2} with "
               rf"${wname}$ raised by $\varepsilon$ and lowered by $\varepsilon$ (every other parameter as given"
               + (", over all the examples" if w["multi"] else "") + rf"), then the central difference "
               rf"\[ \frac{{{cost}({wname} + \varepsilon) - {cost}({wname} - \varepsilon)}}{{2\varepsilon}} \] and compare it "
@@ -544,20 +588,30 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     """An L2 term (network.l2): with numbers, Σw², the term, J and the factor every weight's gradient
     gains, worked; without, the regularized gradients and whether δ changes, in symbols."""
     l2 = pc.get("regularization")
-    if l2 is None:
+    if l2 is None or w is None:  # without numbers the term is asked in symbols, before the matrix form (l2_symbolic)
         return []
     lead = r"\textbf{L2 term.} "
-    if w is None:
-        return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
-                         (l2["symbolic_answer"].removeprefix(lead),), 3.0)]
     r = w["regularization"]
-    answer = [rf"With $\lambda = {r['lambda']}$, over every weight, not the biases:", _align(r["lines"])]
+    answer = [rf"With $\lambda = {r['lambda']}$, over every weight" + (", not the biases:" if l2["biases"] else ":"), _align(r["lines"])]
     slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, w^{{2}}$"
              + (", with" if r["slope_line"] else "."))
     answer.append(slope)
     if r["slope_line"]:
         answer.append(_align([r["slope_line"]]))
-    return [Question("l2_term", "L2 term", (l2["question"].removeprefix(lead),), tuple(answer), 3.0)]
+    # the factor of w is the question's last step (the derivative of c·w²): the prompt must not print it
+    return [Question("l2_term", "L2 term", (l2["question"].removeprefix(lead),), tuple(answer), 3.0,
+                     reveals=(r["slope"],) if r["slope_line"] else ())]  # λ/2·Σw²: the factor is λ itself
+
+
+def l2_symbolic(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
+    """An L2 term without numbers: ∂J/∂W and ∂J/∂b in symbols, and whether δ changes. Asked before the
+    matrix form, whose prompt and answer carry the term (asked after, it would be answered already)."""
+    l2 = pc.get("regularization")
+    if l2 is None or w is not None:
+        return []
+    lead = r"\textbf{L2 term.} "
+    return [Question("l2_term", "L2 term", (l2["symbolic_question"].removeprefix(lead),),
+                     (l2["symbolic_answer"].removeprefix(lead),), 3.0, reveals=(rf"{l2['slope']}\, W",))]
 
 
 def _exponent(text: str) -> int:
@@ -571,8 +625,10 @@ def _paren(text: str) -> str:
 
 def counting(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     c = pc["counts"]
+    # the answer counts the L2 term's direct paths: the question says so, or a student counting the network's is marked wrong
+    direct = (" (counting each weight's direct path through the L2 term)" if pc.get("regularization") else "")
     prompt = (rf"The network has {c['parameters']} parameters. How many chain-rule paths and factors would writing "
-              r"every gradient out path by path take? Why does backpropagation with $\delta$ need far fewer operations?",)
+              rf"every gradient out path by path take{direct}? Why does backpropagation with $\delta$ need far fewer operations?",)
     answer = (rf"Path by path: {c['total_paths']} paths and {c['total_factors']} factors for the {c['parameters']} parameters. "
               rf"With $\delta$: {c['edges']} local derivatives evaluated once, one $\delta$ per unit, {c['units']} units, "
               r"and one product per parameter, so the work grows linearly with the number of weights."
@@ -583,7 +639,7 @@ def counting(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
 # The sheet's order: structure first (shapes, products, the chain for one weight, δ), then the numbers.
 # Another topic is one more function here (it sees the same typesetter, pieces and worked numbers).
 TOPICS = [dimensions, rows_and_columns, entry_product, sum_rule, chain, activation_derivative, output_delta,
-          factor_delta, recursion, matrix_form, forward_pass, l2_term, output_error, backpropagate, gradients, update,
+          factor_delta, recursion, l2_symbolic, matrix_form, forward_pass, l2_term, output_error, backpropagate, gradients, update,
           finite_difference, counting]
 
 

@@ -104,15 +104,16 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"a parameter's gradient adds them over the examples, plus, for a weight $w$, the L2 term's ${k}\, w$: "
              rf"$\frac{{\partial {cost}}}{{\partial w}} = \sum_{{n}} \frac{{\partial {one}}}{{\partial w}} + {k}\, w$ "
              rf"(Section 3 writes that sum in matrix form).")
-    question = (rf"\textbf{{L2 term.}} With $\lambda = {lam}$, compute $\sum w^{{2}}$ over every weight (not the biases), "
+    not_biases = " (not the biases)" if biases else ""  # a net without biases is not told what to leave out
+    question = (rf"\textbf{{L2 term.}} With $\lambda = {lam}$, compute $\sum w^{{2}}$ over every weight{not_biases}, "
                 rf"the L2 term ${c} \sum w^{{2}}$"
                 + (rf" and the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$."
                    if 2 * l2.coefficient == l2.symbol else  # λ/2·Σw²: the factor of w in the gradient is λ itself
-                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the factor ${k}$ that every "
-                   rf"weight's gradient gains."))
+                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the term's derivative "
+                   rf"$\partial \left({c} \sum w^{{2}}\right)/\partial w$ that every weight's gradient gains, in symbols and in numbers."))
     gradient_note = (rf"Each weight's gradient is the regularized one, $\frac{{\partial {cost}}}{{\partial w}} = "
-                     rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$; the biases' are not regularized.")
-    gradient_question = "Include the L2 term in every weight's gradient (the biases have none)."
+                     rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$" + ("; the biases' are not regularized." if biases else "."))
+    gradient_question = "Include the L2 term in every weight's gradient" + (" (the biases have none)." if biases else ".")
     # A spec without numbers: the same question in symbols, and its answer.
     symbolic_question = (rf"\textbf{{L2 term.}} With ${definition}$, write $\frac{{\partial {cost}}}{{\partial W}}$ for a weight "
                          rf"matrix $W$ and $\frac{{\partial {cost}}}{{\partial b}}$ for a bias vector $b$. Does $\delta$ change?")

@@ -157,7 +157,7 @@ def _summary(ts: Typesetter) -> str:
     loss = ts.net.loss
     l2 = ""
     if ts.net.l2 is not None:
-        l2 = rf", plus the L2 term ${regularization.short_term(ts)}$ over every weight $w$ (not the biases)"
+        l2 = rf", plus the L2 term ${regularization.short_term(ts)}$ over every weight $w$" + (" (not the biases)" if any(ts.spec.biases) else "")
     return (f"Layer widths {widths} (input first), activation {act_text}, {bias}{skips}; "
             f"loss {LOSS_WORDS.get(loss.name, loss.name.replace('_', ' '))}: ${ts.p.cost_full} = {ts.loss_formula()}${l2}.")
 

@@ -416,11 +416,15 @@ class Typesetter:
         return r" ".join(self.partial(f.numerator, f.denominator) for f in path)
 
     def factor_values(self, path: tuple[Factor, ...]) -> str:
+        return " ".join(self.factor_value_parts(path))
+
+    def factor_value_parts(self, path: tuple[Factor, ...]) -> list[str]:
+        """The path's factors evaluated, one string each, in order (a line may break between them)."""
         # A factor equal to 1 (an identity unit's slope) is left out: "· 1 w" would read as "1w".
         kept = tuple(f for f in path if f.value != 1) or path[:1]
         path = kept
         parts = [self._factor_value(f) for f in path]
-        return r" ".join(rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts)))
+        return [rf"\cdot {t}" if i and f.value.is_Number else t for i, (f, t) in enumerate(zip(path, parts))]
 
     def _factor_value(self, f: Factor) -> str:
         # A profile that writes ∂J/∂ŷ as −(y − ŷ) writes it so in the path sums too, not as SymPy's (ŷ − y).
@@ -459,7 +463,18 @@ class Typesetter:
     def z_rhs(self, z: sp.Symbol, names: dict | None = None, dot: bool = False) -> str:
         names = names or self.sym
         mul = r" \cdot " if dot else " "
-        return join_terms([names[w] if a is None else f"{names[w]}{mul}{names[a]}" for w, a in self.z_terms[z]])
+        matrix = {p.symbol: p.matrix for p in self.d.parameters}
+        groups: dict[str, list[str]] = {}  # one per weight matrix feeding z (a skip's too) and its bias
+        for w, a in self.z_terms[z]:
+            groups.setdefault(matrix[w], []).append(names[w] if a is None else f"{names[w]}{mul}{names[a]}")
+        weights = {matrix[w] for w, a in self.z_terms[z] if a is not None}
+        total = sum(map(len, groups.values()))
+        if len(weights) == 1 or total <= MAX_TERMS:
+            return join_terms([t for g in groups.values() for t in g])
+        if total <= MAX_TERMS + 2:  # a skip's few terms are written out
+            return " + ".join(t for g in groups.values() for t in g)
+        # a long sum is shortened within each matrix (its first term and ⋯), never by hiding one (a skip's)
+        return " + ".join(" + ".join(g if len(g) == 1 else [g[0], r"\cdots"]) for g in groups.values())
 
     def loss_formula(self) -> str:
         """The loss over all examples, its placeholders filled in with the profile's symbols."""

@@ -451,7 +451,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
         act = net.activation(l)
         if l in wide_softmax:
             # Σ_k e^{z_k} once, every term in unit order; then each output is e^{z_j} over that number.
-            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.vector('z', l)}_{{k}}{'(1)' if multi else ''}}}"
+            total = rf"\sum_{{k=1}}^{{{len(net.z[l])}}} e^{{{ts.names.unit_of('z', l, 'k')}{'(1)' if multi else ''}}}"
             exps = [rf"e^{{{tx(k(z, 0))}}}" for z in net.z[l]]
             eqs.append(_aligned(total, "", exps, tx(f"S{l}#0")))
             for j, z in enumerate(zs):
@@ -663,14 +663,15 @@ def _product_form(ts: Typesetter, name: str, m: int) -> str:
         dl = n.vector("delta", int(name[1:]))
         if m == 1:
             return ""
-        return rf"\mathbf{{1}}_m^T {dl} = " if not ts.p.columns else rf"\sum_n {dl}(n) = "
+        return rf"{n.ones()}^T {dl} = " if not ts.p.columns else rf"\sum_n {dl}(n) = "  # the profile's 1_m or 1_N
     dst, src = n._matrix_layers(name)
     a, dl = n.vector("a", src), n.vector("delta", dst)
+    # x^T, but (a^{(2)})^T: a bare letter takes its T without brackets, as the handout's matrix form writes it
+    at = rf"{a}^T" if "^" not in a and "_" not in a else rf"\left({a}\right)^T"
     if not ts.p.columns:
-        at = rf"{a}^T" if "^" not in a else rf"\left({a}\right)^T"
         return rf"{at} {dl} = "
     if m == 1:
-        return rf"{dl} \left({a}\right)^T = "
+        return rf"{dl} {at} = "
     return rf"\sum_n {dl}(n) \left({a}(n)\right)^T = "
 
 
