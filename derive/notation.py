@@ -98,6 +98,17 @@ class Names:
         letter = {"a": p.activation_matrix, "z": p.preactivation_matrix, "delta": p.delta_matrix}[kind]
         return letter + _sup(p, str(self.layer(l)))
 
+    def one_example(self, kind: str, l: int) -> str:
+        """A whole layer of one example: the layer's name where that already means one example (z^{(3)});
+        where the layer's name is the stacked examples' matrix in another letter (the lecture's bold Z),
+        example n's row in the unit's letter, z^{(3)}_n, as the lecture writes it for a single x_n."""
+        p = self.p
+        stacked = self.vector(kind, l)
+        letter = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind]
+        if p.columns or stacked == letter + _sup(p, str(self.layer(l))):
+            return stacked
+        return letter + _sup(p, str(self.layer(l))) + "_{n}"
+
     def unit(self, kind: str, l: int | None, j: int) -> str:
         """The name of one unit of one example: x_1, y_2, a^{(2)}_1, ŷ."""
         p = self.p

@@ -721,7 +721,7 @@ def _004_sigmoid_prime(s):  # "Sigmoid function derivative": σ′(z) = e^{−z}
 
 def _004_dz_dW_one_example(s):  # Step 1: "For a single data xₙ": ∂zₙ⁽³⁾/∂W⁽²⁾ = [aₙ₁⁽²⁾, aₙ₂⁽²⁾, aₙ₃⁽²⁾]ᵀ
     text = prompt(s, "entry_product") + answer(s, "entry_product")
-    has(answer(s, "entry_product"), r"= \left(\mathbf{a}^{(2)}\right)^T")
+    has(answer(s, "entry_product"), r"= \left(a^{(2)}_{n}\right)^T")
     # one example's z is the lecture's lower-case z_n; the bold Z⁽³⁾ is all N examples (∂Z⁽³⁾/∂W⁽²⁾ = a⁽²⁾, N × 3)
     assert r"\mathbf{Z}^{(3)}" not in text, "one example's z written as the N-example matrix Z"
 
@@ -781,11 +781,7 @@ SEED_004 = [
     Item("Calculate Gradient", "W and dL/dW shapes", "regression-231", _004_shapes),
     Item("Step 1", "remove the summation", "regression-231", _004_remove_summation),
     Item("Sigmoid derivative", "sigma' = sigma(1 - sigma)", "regression-231", _004_sigmoid_prime),
-    Item("Step 1", "dz_n/dW2 = [a_n1, a_n2, a_n3]^T for one example", "regression-231", _004_dz_dW_one_example,
-         missing="defect: the qbus entry_product question writes one example's pre-activation as the "
-                 "N-example matrix: 'Write Z(3) = a(2) W(2) (one example) out entry by entry' and "
-                 "'dZ(3)/dW(2) = (a(2))^T' (bold Z, questions.entry_product uses names.vector, the matrix "
-                 "symbol in row profiles); the lecture writes z_n(3) for one example and dZ(3)/dW(2) = a(2) (N x 3)"),
+    Item("Step 1", "dz_n/dW2 = [a_n1, a_n2, a_n3]^T for one example", "regression-231", _004_dz_dW_one_example),
     Item("Step 1/2 summary", "delta and gradients with .* and shapes", "regression-231", _004_backward),
     Item("Step 1 summary", "the matrix product sums the examples", "regression-231", _004_matrix_sums),
     Item("FP+BP (Regression)", "the lecture's backward pass in numbers", "regression-231", _004_fp_bp_numbers),

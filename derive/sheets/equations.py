@@ -52,8 +52,9 @@ def z_vector_rhs(ts: Typesetter, l: int, batch: bool = True) -> str:
     for src in ts.spec.sources_of(l):
         M = n.matrix(ts.spec.weight_name(l, src))
         a = n.vector("a", src)
-        if src == 0 and not batch and not ts.p.columns:
-            a = ts.p.input  # one example's input row, x, not the examples' matrix X
+        if not batch and not ts.p.columns:
+            # One example's row: x, not the examples' matrix X; a_n where the stacked a is another letter.
+            a = ts.p.input if src == 0 else n.one_example("a", src)
         terms.append(f"{M} {a}" if ts.p.columns else f"{a} {M}")
     if ts.spec.biases[l - 1]:
         b = n.matrix(f"b{l}")

@@ -163,10 +163,10 @@ def entry_product(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     ∂z/∂W = aᵀ."""
     n, net, L = ts.names, ts.net, ts.L
     z = net.z[L][0]
-    zL = n.vector("z", L)
+    zL = n.one_example("z", L)  # the lecture's z_n for one example; its bold Z is all N of them
     rhs = equations.z_vector_rhs(ts, L, batch=False)  # one example: no 1_m in front of the bias
     src = L - 1
-    a_vec = n.vector("a", src)
+    a_vec = n.one_example("a", src)
     name = ts.spec.weight_name(L, src)
     M = n.matrix(name)
     unit = ts.s(z)
