@@ -178,6 +178,23 @@ def _compile(expr: sp.Expr):
     raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
 
 
+def forward_pass(net, params: dict, n: int) -> dict:
+    """Example n of the spec's [values] through the network: every z and a, exact where it can be,
+    with the parameters `params`, the example's x and y as the spec wrote them, and m
+    (call inside `mpmath.workdps`)."""
+    values = net.spec.values
+    env: dict[sp.Symbol, Number] = dict(params)
+    env[net.m] = Fraction(len(values.x))
+    env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
+    env.update({y: as_written(v) for y, v in zip(net.y, values.y[n])})
+    for l in range(1, net.depth + 1):
+        for z in net.z[l]:
+            env[z] = evaluate(net.z_expr[z], env)
+        for a in net.a[l]:
+            env[a] = evaluate(net.a_expr[a], env)
+    return env
+
+
 def precise(derivation: Derivation, examples: int | None = None, totals: bool = True) -> dict:
     """Every worked number of the spec's [values], exact or to DIGITS digits.
 
@@ -198,15 +215,7 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
     kept = []
     with mpmath.workdps(DIGITS):
         for n in range(m if totals or examples is None else min(m, examples)):
-            env: dict[sp.Symbol, Number] = dict(params)
-            env[net.m] = Fraction(m)
-            env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
-            env.update({y: as_written(v) for y, v in zip(net.y, values.y[n])})
-            for l in range(1, net.depth + 1):
-                for z in net.z[l]:
-                    env[z] = evaluate(net.z_expr[z], env)
-                for a in net.a[l]:
-                    env[a] = evaluate(net.a_expr[a], env)
+            env = forward_pass(net, params, n)
             loss = add(loss, evaluate(net.loss_expr if net.loss.kind == "squared" else net.loss_stable, env))
             for l in range(net.depth, 0, -1):
                 for z in net.z[l]:

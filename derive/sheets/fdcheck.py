@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import mpmath
 
-from ..answers import DIGITS, Number, add, as_written, evaluate
+from ..answers import DIGITS, Number, add, evaluate, forward_pass
 from ..derivation import Derivation
 
 EPSILON = Fraction(1, 10_000)
@@ -52,16 +52,7 @@ def loss_at(d: Derivation, params: dict, changed=None) -> Number:
     loss = net.loss_expr if net.loss.kind == "squared" else net.loss_stable
     with mpmath.workdps(DIGITS):
         for n in range(m):
-            env = dict(env_params)
-            env[net.m] = Fraction(m)
-            env.update({x: as_written(v) for x, v in zip(net.x, values.x[n])})
-            env.update({y: as_written(v) for y, v in zip(net.y, values.y[n])})
-            for l in range(1, net.depth + 1):
-                for z in net.z[l]:
-                    env[z] = evaluate(net.z_expr[z], env)
-                for a in net.a[l]:
-                    env[a] = evaluate(net.a_expr[a], env)
-            total = add(total, evaluate(loss, env))
+            total = add(total, evaluate(loss, forward_pass(net, env_params, n)))
         if net.l2 is not None:  # the batch's L2 term belongs to J too
             env = dict(env_params)
             env[net.m] = Fraction(m)
