@@ -15,6 +15,7 @@ digits would not fit, uses `FRACTIONS`.
 """
 from __future__ import annotations
 
+import functools
 from decimal import (ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow,
                      Underflow)
 from fractions import Fraction
@@ -58,16 +59,8 @@ def _decimal_leaf(expr: sp.Expr, env: dict) -> Decimal:
     if expr.is_Rational:
         return EXACT.divide(Decimal(int(expr.p)), Decimal(int(expr.q)))  # exact for a decimal constant (checked)
     if expr.is_Pow:
-        return EXACT.power(_decimal_value(expr.base, env), int(expr.exp))
+        return EXACT.power(polynomial(expr.base)(env), int(expr.exp))
     raise TypeError(f"{type(expr).__name__} is not a polynomial node")
-
-
-def _decimal_value(expr: sp.Expr, env: dict) -> Decimal:
-    if isinstance(expr, sp.Add):
-        return _fold(EXACT.add)([_decimal_value(a, env) for a in expr.args])
-    if isinstance(expr, sp.Mul):
-        return _fold(EXACT.multiply)([_decimal_value(a, env) for a in expr.args])
-    return _decimal_leaf(expr, env)
 
 
 FRACTIONS = Arithmetic(leaf=evaluate, total=_fold(add), product=_fold(mul), minus=sub, size=lambda v: abs(to_mpf(v)))
@@ -108,6 +101,7 @@ def rounds_to(value: Decimal, result: str) -> bool:
     return ROUNDING.quantize(value, Decimal(1).scaleb(want.as_tuple().exponent)) == want
 
 
+@functools.lru_cache(maxsize=200_000)
 def polynomial(expr: sp.Expr) -> Callable[[dict], Decimal]:
     """`expr` (a decimal polynomial) as a function of its decimal operands, exact: it raises one of
     NOT_EXACT rather than round. The tree is walked once here, not at every evaluation."""

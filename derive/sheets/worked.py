@@ -124,11 +124,10 @@ class _Sheet:
         self.figures: dict[str, int] = {}
         self.lines: list[tuple[str, str, sp.Expr, dict[sp.Symbol, str], bool, bool]] = []  # (what, key, expr, operand keys, shown, complete)
         self._texts: dict[str, str] = {}
-        self._exact: dict[str, Fraction] = {}
+        self._exact: dict[str, Fraction] = {}  # the printed text's exact value, read once per figure count
         self._symbols: dict[sp.Expr, frozenset] = {}  # free symbols of each part of a line, found once
-        self._value_decimals: dict[str, Decimal] = {}
+        self._value_decimals: dict[str, Decimal] = {}  # a value itself as a Decimal (exact, or to 60 digits)
         self._decimals: dict[str, Decimal] = {}  # the printed text as a Decimal, per figure count
-        self._polynomials: dict[sp.Expr, object] = {}  # each polynomial line compiled once  # the printed text's exact value, read once per figure count
         self.ceiling: dict[str, int] = {}  # figures a value may not exceed (its operands cancel)
 
     def add(self, key: str, value: Number, given: bool = False, guard: bool = False) -> None:
@@ -177,10 +176,7 @@ class _Sheet:
 
     def _reproduces(self, expr: sp.Expr, printed: dict, result: str, arith: lv.Arithmetic) -> bool:
         if arith is lv.DECIMALS:
-            fn = self._polynomials.get(expr)
-            if fn is None:
-                fn = self._polynomials[expr] = lv.polynomial(expr)
-            return lv.rounds_to(fn(printed), result)
+            return lv.rounds_to(lv.polynomial(expr)(printed), result)
         return _rounds_to(expr, printed, result)
 
     def settle(self) -> None:
