@@ -58,6 +58,11 @@ def test_an_installed_wheel_builds_the_bundled_examples_from_any_folder(wheel, t
     where = run(bin_dir / "python", "-c", "import derive; print(derive.__file__)", cwd=tmp_path)
     assert str(venv) in where  # the wheel's derive, not this checkout's
     assert run(bin_dir / "derive", "--version", cwd=tmp_path).strip().startswith("derive ")
+    # Every subpackage of the source imports from the wheel (the package list in pyproject.toml is explicit).
+    packages = sorted(".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "derive").rglob("__init__.py"))
+    assert {"derive.classset", "derive.sheets"} <= set(packages)
+    imported = run(bin_dir / "python", "-c", f"import {', '.join(packages)}; print({packages[-1]}.__file__)", cwd=tmp_path)
+    assert str(venv) in imported
     work = tmp_path / "elsewhere"
     work.mkdir()
     printed = run(bin_dir / "derive", "build", "--no-pdf", cwd=work)  # every bundled example, from package data
