@@ -232,3 +232,20 @@ def render_worksheets_for(d, profile, numbers):
     from derive.sheets.render import render_worksheets
 
     return render_worksheets(d, compute_answers(d) if numbers else None, profile)
+
+
+def test_a_squared_weight_never_reads_as_a_layers_weights():
+    """In nielsen a bare superscript is a layer (w^2 is layer 2's weights), so the L2 term squares (w)^2
+    there; the profiles with bracketed layers, w^(2), keep w^2. Every document, with and without numbers."""
+    from derive.sheets.render import render_worksheets
+
+    d = derive(build_network(l2_spec("1/(2m)")))
+    for profile in PROFILES:
+        for numbers in (compute_answers(d), None):
+            for name, tex in render_worksheets(d, numbers, profile).items():
+                generic = (r"\sum_{w} w^{2}" in tex) or (r"\sum w^{2}" in tex)
+                bracketed = r"\left(w\right)^{2}" in tex
+                if profile == "nielsen":
+                    assert bracketed and not generic, (profile, name, numbers is None)
+                else:
+                    assert generic and not bracketed, (profile, name, numbers is None)

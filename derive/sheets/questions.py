@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..activations import LATEX_NAME
-from . import equations, path_sums, scope
+from . import equations, path_sums, regularization, scope
 from .path_sums import chain_exercise
 from .typeset import Typesetter, tex_number
 
@@ -593,7 +593,7 @@ def l2_term(ts: Typesetter, pc: dict, w: dict | None) -> list[Question]:
     lead = r"\textbf{L2 term.} "
     r = w["regularization"]
     answer = [rf"With $\lambda = {r['lambda']}$, over every weight" + (", not the biases:" if l2["biases"] else ":"), _align(r["lines"])]
-    slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, w^{{2}}$"
+    slope = (rf"Every weight's gradient gains ${r['slope']}\, w$, the derivative of ${r['coefficient']}\, {regularization.square(ts)}$"
              + (", with" if r["slope_line"] else "."))
     answer.append(slope)
     if r["slope_line"]:

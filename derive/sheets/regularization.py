@@ -52,9 +52,15 @@ def term(ts: Typesetter) -> str:
     return rf"{coefficient(ts)} {body}"
 
 
+def square(ts: Typesetter) -> str:
+    """A weight squared in the sheet's notation: w^{2}, or (w)^{2} where a bare superscript names a
+    layer (nielsen's w^{2} is layer 2's weights)."""
+    return r"w^{2}" if ts.p.parens else r"\left(w\right)^{2}"
+
+
 def short_term(ts: Typesetter) -> str:
     """c·Σ_w w², for inline text once the sheet has said that w runs over every weight."""
-    return rf"{coefficient(ts)} \sum_{{w}} w^{{2}}"
+    return rf"{coefficient(ts)} \sum_{{w}} {square(ts)}"
 
 
 def context(ts: Typesetter, full: Derivation) -> dict | None:
@@ -90,7 +96,7 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"the sum running over every entry of every weight matrix ({listing}"
              + (r", the skip connections' included" if skips else "") + "). " + why_biases)
     paths = (rf"Each weight now reaches ${cost}$ along one more path: directly, through the L2 term, with the one factor "
-             rf"$\frac{{\partial {cost}}}{{\partial w}} = {k}\, w$ (the derivative of ${c} w^{{2}}$). "
+             rf"$\frac{{\partial {cost}}}{{\partial w}} = {k}\, w$ (the derivative of ${c} {square(ts)}$). "
              rf"So ${w}$ reaches ${cost}$ along {before.paths} + 1 = {after.paths} paths with "
              rf"{before.factors} + 1 = {after.factors} factors, and the counts in Section 5 include these {direct} direct "
              rf"paths, one per weight. The paths of Sections 2 and 3 are those through the network, of one example's term ${one}$.")
@@ -105,12 +111,12 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"$\frac{{\partial {cost}}}{{\partial w}} = \sum_{{n}} \frac{{\partial {one}}}{{\partial w}} + {k}\, w$ "
              rf"(Section 3 writes that sum in matrix form).")
     not_biases = " (not the biases)" if biases else ""  # a net without biases is not told what to leave out
-    question = (rf"\textbf{{L2 term.}} With $\lambda = {lam}$, compute $\sum w^{{2}}$ over every weight{not_biases}, "
-                rf"the L2 term ${c} \sum w^{{2}}$"
-                + (rf" and the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$."
+    question = (rf"\textbf{{L2 term.}} With $\lambda = {lam}$, compute $\sum {square(ts)}$ over every weight{not_biases}, "
+                rf"the L2 term ${c} \sum {square(ts)}$"
+                + (rf" and the regularized loss ${cost} = \sum_n {one} + {c}\sum {square(ts)}$."
                    if 2 * l2.coefficient == l2.symbol else  # λ/2·Σw²: the factor of w in the gradient is λ itself
-                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum w^{{2}}$, and the term's derivative "
-                   rf"$\partial \left({c} \sum w^{{2}}\right)/\partial w$ that every weight's gradient gains, in symbols and in numbers."))
+                   rf", the regularized loss ${cost} = \sum_n {one} + {c}\sum {square(ts)}$, and the term's derivative "
+                   rf"$\partial \left({c} \sum {square(ts)}\right)/\partial w$ that every weight's gradient gains, in symbols and in numbers."))
     gradient_note = (rf"Each weight's gradient is the regularized one, $\frac{{\partial {cost}}}{{\partial w}} = "
                      rf"\sum_n \frac{{\partial {one}}}{{\partial w}} + {k}\, w$" + ("; the biases' are not regularized." if biases else "."))
     gradient_question = "Include the L2 term in every weight's gradient" + (" (the biases have none)." if biases else ".")

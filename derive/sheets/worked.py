@@ -29,6 +29,7 @@ from ..answers import DIGITS, Number, as_written, evaluate, exact_work, l2_numbe
 from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
 from .fdcheck import check as fd_check
+from .regularization import square
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, tidy_brackets, wrap_terms
 
 MAX_EXAMPLES_WORKED = 12  # examples whose every number is shown; past this a stated subset
@@ -770,11 +771,11 @@ def _l2_render(ts: Typesetter, sh: _Sheet, tx) -> dict:
     squares = [rf"{_pn(tx(p.symbol.name))}^{{2}}" for p in weights]
     if len(squares) > MAX_SQUARES_SHOWN:
         squares = squares[:3] + [rf"\cdots \text{{ ({len(weights) - 4} more) }}"] + squares[-1:]
-    sum_w = r"\sum w^{2}"
+    sum_w = rf"\sum {square(ts)}"
     with_numbers = lambda expr: ts.tex(expr.xreplace({l2.symbol: _LAMBDA}), {**ts.sym, _LAMBDA: tx("l2:lambda"),
                                                                               net.m: tx(net.m.name)}, mul_symbol="dot")
     lines = [
-        _aligned(rf"\sum_{{w}} w^{{2}}", "", squares, tx("l2:squares")),
+        _aligned(rf"\sum_{{w}} {square(ts)}", "", squares, tx("l2:squares")),
         _aligned(coefficient + sum_w, "", [rf"{with_numbers(l2.coefficient)} \cdot {tx('l2:squares')}"], tx("l2:penalty")),
         _aligned(cost, rf"\sum_{{n}} {cost}_{{n}} + {coefficient}{sum_w}", [rf"{tx('J')} + {tx('l2:penalty')}"], tx("l2:J")),
     ]
