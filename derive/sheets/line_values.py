@@ -68,16 +68,20 @@ DECIMALS = Arithmetic(leaf=_decimal_leaf, total=_fold(EXACT.add), product=_fold(
                       minus=EXACT.subtract, size=abs)
 
 
+def terminates(denominator: int) -> bool:
+    """Whether a fraction with this denominator has a finite decimal (its only prime factors are 2 and 5)."""
+    for p in (2, 5):
+        while denominator % p == 0:
+            denominator //= p
+    return denominator == 1
+
+
 def is_decimal_polynomial(expr: sp.Expr) -> bool:
     """Whether `expr` is built from symbols, decimal constants, sums, products and whole powers ≥ 0."""
     if expr.is_Symbol:
         return True
     if expr.is_Rational:
-        q = int(expr.q)
-        for p in (2, 5):
-            while q % p == 0:
-                q //= p
-        return q == 1
+        return terminates(int(expr.q))
     if isinstance(expr, (sp.Add, sp.Mul)):
         return all(is_decimal_polynomial(a) for a in expr.args)
     if expr.is_Pow:

@@ -74,11 +74,7 @@ def printed_decimal(value: Number, figures: int | None) -> str:
 
 
 def _exact_decimal(value: Fraction) -> Decimal | None:
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
+    if not lv.terminates(value.denominator):
         return None
     with localcontext() as ctx:
         ctx.prec = 200
