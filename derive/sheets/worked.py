@@ -102,11 +102,10 @@ def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
 def _rounds_to(expr: sp.Expr, env: dict, result: str) -> bool:
     with mpmath.workdps(CHECK_DIGITS):
         value = evaluate(expr, env)
-    want = Decimal(result)
     with localcontext() as ctx:
         ctx.prec = DIGITS + 10
-        got = _to_decimal(value).quantize(Decimal(1).scaleb(want.as_tuple().exponent), rounding=ROUND_HALF_EVEN)
-    return got == want
+        value = _to_decimal(value)
+    return lv.rounds_to(value, result)
 
 
 # -- quantities and lines -------------------------------------------------------------------------
@@ -148,7 +147,7 @@ class _Sheet:
     def exact(self, key: str) -> Fraction:
         cached = self._exact.get(key)
         if cached is None:
-            cached = self._exact[key] = Fraction(Decimal(self.text(key)))
+            cached = self._exact[key] = Fraction(self.decimal(key))
         return cached
 
     def decimal(self, key: str) -> Decimal:
