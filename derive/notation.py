@@ -104,10 +104,8 @@ class Names:
         example n's row in the unit's letter, z^{(3)}_n, as the lecture writes it for a single x_n."""
         p = self.p
         stacked = self.vector(kind, l)
-        letter = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind]
-        if p.columns or stacked == letter + _sup(p, str(self.layer(l))):
-            return stacked
-        return letter + _sup(p, str(self.layer(l))) + "_{n}"
+        own = {"a": p.activation_letter, "z": p.preactivation, "delta": p.delta}[kind] + _sup(p, str(self.layer(l)))
+        return stacked if p.columns or stacked == own else own + "_{n}"
 
     def unit(self, kind: str, l: int | None, j: int) -> str:
         """The name of one unit of one example: x_1, y_2, a^{(2)}_1, ŷ."""
