@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import mpmath
 
-from ..answers import DIGITS, Number, add, evaluate, forward_pass
+from ..answers import DIGITS, Number, add, evaluate, forward_pass, l2_numbers
 from ..derivation import Derivation
 
 EPSILON = Fraction(1, 10_000)
@@ -53,10 +53,9 @@ def loss_at(d: Derivation, params: dict, changed=None) -> Number:
     with mpmath.workdps(DIGITS):
         for n in range(m):
             total = add(total, evaluate(loss, forward_pass(net, env_params, n)))
-        if net.l2 is not None:  # the batch's L2 term belongs to J too
-            env = dict(env_params)
-            env[net.m] = Fraction(m)
-            total = add(total, evaluate(net.l2.numeric(net.l2.expr), env))
+        l2 = l2_numbers(d, env_params, Fraction(m))
+        if l2 is not None:  # the batch's L2 term belongs to J too
+            total = add(total, l2["penalty"])
     return total
 
 
