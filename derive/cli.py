@@ -204,8 +204,8 @@ def cmd_build(args) -> int:
             print(escape_controls(f"{r.spec.name}: up to date ({r.folder})"), flush=True)
             return
         state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
-        print(escape_controls(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].worst:.1e} vs backprop, "
-                              f"{r.check.comparisons[2].worst:.1e} vs finite differences"), flush=True)
+        print(escape_controls(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].shown(2)} vs backprop, "
+                              f"{r.check.comparisons[2].shown(2)} vs finite differences"), flush=True)
         skipped = [name for c in r.check.comparisons for name in c.skipped]
         if skipped:
             print(f"{r.spec.name}: not differenced, a ReLU kink lies within the step: {', '.join(skipped)}", flush=True)
