@@ -204,8 +204,8 @@ def cmd_build(args) -> int:
             print(escape_controls(f"{r.spec.name}: up to date ({r.folder})"), flush=True)
             return
         state = f"wrote {', '.join(r.written)}" if r.written else "unchanged"
-        print(escape_controls(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].worst:.1e} vs backprop, "
-                              f"{r.check.comparisons[2].worst:.1e} vs finite differences"), flush=True)
+        print(escape_controls(f"{r.spec.name}: {state} in {r.folder}; check {r.check.comparisons[0].shown(2)} vs backprop, "
+                              f"{r.check.comparisons[2].shown(2)} vs finite differences"), flush=True)
         skipped = [name for c in r.check.comparisons for name in c.skipped]
         if skipped:
             print(f"{r.spec.name}: not differenced, a ReLU kink lies within the step: {', '.join(skipped)}", flush=True)
@@ -237,6 +237,7 @@ def cmd_answers(args) -> int:
 def _readable(spec, numbers: dict, profile) -> list[str]:
     """The answers as tables, in the names of the notation profile and the spec's values.layout."""
     from .notation import Names
+    from .plaintext import plain as _plain
 
     names = Names(spec, profile)
     in_out = spec.values.layout == "in_out"
@@ -262,17 +263,6 @@ def _readable(spec, numbers: dict, profile) -> list[str]:
             for name, value in rows:
                 out.append(f"  {name:<{width}} {_format(value, width + 3)}")
     return out
-
-
-_PLAIN = [(r"\hat{y}", "ŷ"), (r"\Theta", "Θ"), (r"\theta", "θ"), (r"\delta", "δ"), (r"\to ", "→"), (r"\to", "→")]
-
-
-def _plain(tex: str) -> str:
-    """A profile's LaTeX name as plain text: \\Theta^{(1)} → Θ(1), w^{2} → w^2, \\theta^{(1)}_{0} → θ(1)_0."""
-    for old, new in _PLAIN:
-        tex = tex.replace(old, new)
-    tex = tex.replace("^{(", "(").replace(")}", ")").replace("^{", "^").replace("_{", "_").replace("}", "")
-    return tex.replace("J(θ)", "J")
 
 
 def _format(value, indent: int = 11) -> str:

@@ -1,6 +1,20 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis is deterministic by default (CI cannot see a machine's database, and a run must not
+# depend on luck): the same examples on every run, a failure printed with its reproduce blob.
+# `python -m pytest --hypothesis-profile=explore` draws new random examples, five times as many.
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("explore", max_examples=500, derandomize=False, print_blob=True, deadline=None)
+settings.load_profile("ci")  # before the plugin loads --hypothesis-profile, and before any test's @settings
+
+
+def examples(count: int) -> int:
+    """A property test's number of examples: `count` in CI, scaled like the profile's max_examples."""
+    return max(1, count * settings.default.max_examples // 100)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

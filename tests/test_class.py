@@ -29,7 +29,7 @@ from derive.errors import SpecError
 from derive.latex import have_latex
 from derive.spec import load_spec, parse_spec
 
-from conftest import spec_text
+from conftest import examples, spec_text
 
 GOLDEN = Path(__file__).parent / "golden" / "class"
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
@@ -509,7 +509,7 @@ def test_reserved_roster_columns_are_refused():
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=200))
 def test_any_roster_text_parses_or_is_refused_in_one_line(text):
     try:

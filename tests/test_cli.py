@@ -184,7 +184,7 @@ def test_answers_tables_follow_the_specs_layout_and_profile(capsys):
     assert "ŷ" in out and "δ(3)" in out
     assert main(["answers", str(EXAMPLES / "nielsen-121.toml")]) == 0
     out = capsys.readouterr().out
-    assert "names as on the nielsen sheets" in out and "de/dw^2" in out and "z^2" in out and " e = " in out
+    assert "names as on the nielsen sheets" in out and "de/dw²" in out and "z²" in out and " e = " in out
     assert main(["answers", str(EXAMPLES / "welch-231.toml"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layout"].startswith("canonical (out, in)") and np.shape(data["gradients"]["W1"]) == (3, 2)

@@ -15,6 +15,8 @@ from derive.errors import SpecError, escape_controls
 from derive.outputs import MANIFEST, read_manifest, write_outputs
 from derive.spec import parse_spec
 
+from conftest import examples
+
 BASE = """name = "k"
 [network]
 layers = [1, 2, 1]
@@ -36,7 +38,7 @@ parameter_like = st.from_regex(r"[Wb][0-9]{1,4}(_[0-9]{1,4})?", fullmatch=True)
 any_key = st.text(min_size=1, max_size=12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(key=parameter_like | any_key, skip=st.booleans())
 def test_any_values_key_is_a_parameter_or_one_clear_line(key, skip):
     assume(key not in ("x", "y", "learning_rate", "layout", "seed"))
@@ -76,7 +78,7 @@ manifests = st.fixed_dictionaries({}, optional={
     "manifest_temporary": names | json_values})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(manifest=manifests | st.binary(max_size=40).map(lambda b: b.decode("latin-1")))
 def test_any_manifest_is_validated_before_use(tmp_path_factory, manifest):
     root = tmp_path_factory.mktemp("m")

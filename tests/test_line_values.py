@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import derive
 from derive.sheets import line_values as lv
-from conftest import spec_text
+from conftest import examples, spec_text
 
 decimals = st.decimals(min_value=Decimal("-9.99"), max_value=Decimal("9.99"), places=6, allow_nan=False)
 
@@ -28,7 +28,7 @@ LINES = net_lines()
 
 
 @pytest.mark.parametrize("line", LINES, ids=["z", "delta", "gradient"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_decimals_and_fractions_agree_on_every_line(line, data):
     assert lv.is_decimal_polynomial(line)
@@ -40,7 +40,7 @@ def test_decimals_and_fractions_agree_on_every_line(line, data):
 
 
 @pytest.mark.parametrize("arith", [lv.DECIMALS, lv.FRACTIONS], ids=["decimals", "fractions"])
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_trying_one_exact_operand_matches_evaluating_the_line_again(arith, data):
     line = LINES[1]  # δ = (1 − a²) Σ w δ: a product over a sum, the case the shortcut is for

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, spec_text
+from conftest import EXAMPLES, examples, spec_text
 from derive.cli import main
 from derive.derivation import derive
 from derive.network import build_network
@@ -311,7 +311,7 @@ def test_any_value_in_any_field_is_a_profile_or_one_profile_error():
     values = st.one_of(st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=90),
                        st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=examples(300), deadline=None)
     @given(st.sampled_from(paths), values)
     def check(path, value):
         changed = copy.deepcopy(data)

@@ -12,8 +12,9 @@ and raw bytes (random TOML-ish text and arbitrary bytes, including non-UTF-8). T
   the limit) are always refused;
 * nothing ever raises any other exception.
 
-derandomize=True keeps the examples the same on every run (CI reproducibility); the example counts
-keep the whole file under a minute.
+The examples are the same on every run (tests/conftest.py's "ci" profile: derandomized, no database);
+`--hypothesis-profile=explore` draws new ones, five times as many. The CI counts keep the whole file
+to a few minutes.
 """
 from __future__ import annotations
 
@@ -35,11 +36,13 @@ from derive.errors import SpecError
 from derive.network import build_network
 from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, load_spec
 
+from conftest import examples
+
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))
 EXAMPLE_DATA = [tomllib.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES]
 
-FUZZ = settings(derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+# derandomize, database and print_blob come from the loaded profile (tests/conftest.py)
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,14 +170,14 @@ def valid_specs(draw):
     return data
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=examples(150))
 @given(data=valid_specs())
 def test_valid_specs_derive_and_give_finite_answers(tmp_path_factory, capsys, data):
     path = write(tmp_path_factory, to_toml(data).encode())
     assert derive_or_refuse(path, capsys), load_spec_error(path)
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=examples(40))
 @given(data=valid_specs())
 def test_valid_specs_build_end_to_end(tmp_path_factory, capsys, data):
     """derive build (check against backprop and finite differences, answers, worksheets) succeeds."""
@@ -216,11 +219,24 @@ def parent_and_key(data, path):
     return node, path[-1]
 
 
-toml_scalars = st.one_of(
+# Every draw is a new object: a mutation changes its spec in place (a NaN into values.x[0], a key into
+# a table), and a shared st.just([[1, 2], [3]]) would carry that change into later examples, so that
+# replaying one drew differently (FlakyStrategyDefinition).
+SCALARS = (
     st.booleans(), st.integers(-10**6, 10**6), st.integers(), st.floats(), st.text(max_size=12),
-    st.just([]), st.just({}), st.lists(st.integers(-3, 40), max_size=4), st.just([[1, 2], [3]]),
+    st.builds(list), st.builds(dict), st.lists(st.integers(-3, 40), max_size=4), st.builds(lambda: [[1, 2], [3]]),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
+toml_scalars = st.one_of(*SCALARS)
+
+
+@settings(FUZZ, max_examples=examples(20))
+@given(st.data())
+def test_a_value_a_mutation_puts_in_a_spec_is_never_shared_with_a_later_draw(data):
+    for strategy in SCALARS:
+        first, second = data.draw(strategy), data.draw(strategy)
+        assert not (isinstance(first, (list, dict)) and first is second), strategy
+
 
 REQUIRED = [("name",), ("network",), ("network", "layers"), ("network", "activation"), ("network", "loss")]
 
@@ -280,7 +296,7 @@ def mutation(draw, data):
     return True
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=examples(1500))
 @given(st.data())
 def test_mutated_examples_derive_or_are_refused_in_one_line(tmp_path_factory, capsys, data):
     spec = copy.deepcopy(data.draw(st.sampled_from(EXAMPLE_DATA)))
@@ -302,14 +318,14 @@ def example_lines():
     return [line for p in EXAMPLES for line in p.read_text(encoding="utf-8").splitlines()]
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=examples(600))
 @given(lines=st.lists(st.one_of(st.sampled_from(example_lines()), st.text(max_size=30)), max_size=25))
 def test_shuffled_and_random_toml_lines_derive_or_are_refused(tmp_path_factory, capsys, lines):
     path = write(tmp_path_factory, "\n".join(lines).encode("utf-8", "surrogatepass"))
     derive_or_refuse(path, capsys)
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=examples(600))
 @given(content=st.one_of(
     st.binary(max_size=400),
     st.builds(lambda prefix, junk: prefix + junk, st.sampled_from([p.read_bytes() for p in EXAMPLES]), st.binary(max_size=40)),

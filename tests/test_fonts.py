@@ -1,0 +1,94 @@
+"""Every kind of document derive writes uses vector fonts that a fresh machine has.
+
+A fresh machine (a new container, CI) has no TeX font cache, and the sandbox rightly stops mktexpk
+from writing one: a document that asks for a font without a Type 1 file of the packages the README
+installs fails there, or gets bitmap (Type 3) fonts, while a developer's machine with a cache (or
+with cm-super, which Debian's texlive-lang-* pull in) shows nothing wrong. So each document is
+compiled by the command that writes it, with an empty HOME and TeX caches, and pdffonts must list
+only embedded Type 1 fonts from those packages.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from derive.cli import main
+from derive.latex import have_latex
+from derive.notation import PROFILES
+
+from conftest import EXAMPLES
+
+pytestmark = pytest.mark.skipif(not have_latex() or shutil.which("pdffonts") is None,
+                                reason="pdflatex or pdffonts is not installed")
+
+# The Type 1 fonts of the packages the README's first line installs: Latin Modern (lmodern) and the
+# AMS set in texlive-base (Computer Modern, the AMS symbols, Euler). Not cm-super's SF* fonts.
+README_FONTS = ("LM", "CM", "MSAM", "MSBM", "EU")
+
+
+def pdf_fonts(pdf) -> list[dict[str, str]]:
+    """pdffonts' table as rows {name, type, encoding, emb, ...} (its columns are fixed-width)."""
+    lines = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True, timeout=60,
+                           stdin=subprocess.DEVNULL).stdout.splitlines()
+    header, rule, rows = lines[0], lines[1], lines[2:]
+    spans, start = [], 0
+    for dashes in rule.split(" "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 1
+    names = [header[a:b].strip() for a, b in spans]
+    return [{name: row[a:b].strip() for name, (a, b) in zip(names, spans)} for row in rows]
+
+
+def font_problems(pdf) -> list[str]:
+    problems = []
+    for font in pdf_fonts(pdf):
+        name = font["name"].split("+")[-1]  # the subset tag (ABCDEF+) says nothing about the font
+        if font["type"] != "Type 1":
+            problems.append(f"{pdf.name}: {name} is {font['type']}")
+        if font["emb"] != "yes":
+            problems.append(f"{pdf.name}: {name} is not embedded")
+        if not name.startswith(README_FONTS):
+            problems.append(f"{pdf.name}: {name} is not from the packages the README installs")
+    return problems
+
+
+@pytest.fixture
+def fresh_tex(tmp_path, monkeypatch):
+    """An empty HOME, TEXMFHOME, TEXMFVAR, TEXMFCONFIG and TEXMFCACHE, as on a new machine."""
+    for variable in ("HOME", "TEXMFHOME", "TEXMFVAR", "TEXMFCONFIG", "TEXMFCACHE"):
+        folder = tmp_path / "fresh" / variable.lower()
+        folder.mkdir(parents=True)
+        monkeypatch.setenv(variable, str(folder))
+    return tmp_path / "out"
+
+
+def test_the_pdf_fonts_reader_reads_pdffonts_columns(tmp_path):
+    from derive.latex import compile_pdf
+
+    tex = tmp_path / "t.tex"
+    tex.write_text("\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+                   "\\pagestyle{empty}\\begin{document}\\texttt{x} $x$\\end{document}\n")
+    fonts = pdf_fonts(compile_pdf(tex))
+    assert {f["name"].split("+")[-1] for f in fonts} == {"LMMono10-Regular", "LMMathItalic10-Regular"}
+    assert {(f["type"], f["emb"]) for f in fonts} == {("Type 1", "yes")}
+
+
+def test_every_document_derive_writes_has_embedded_vector_fonts(fresh_tex, capsys):
+    out = fresh_tex
+    problems, pdfs = [], []
+    for profile in PROFILES:  # handout, exercises and answers in every profile
+        assert main(["build", str(EXAMPLES / "mazur-222.toml"), "--out", str(out / profile), "--notation", profile]) == 0
+        pdfs += sorted((out / profile / "mazur-222").glob("*.pdf"))
+    assert main(["train", str(EXAMPLES / "iris-423.toml"), "--epochs", "20", "--out", str(out / "train")]) == 0
+    pdfs += [out / "train" / "iris-423" / "training.pdf"]
+    assert main(["class", str(EXAMPLES / "ng-222.toml"), "--students", "2", "--formats", "pdf", "--per-student",
+                 "--out", str(out / "class")]) == 0
+    pdfs += sorted((out / "class").rglob("*.pdf"))
+    capsys.readouterr()
+    assert {p.name for p in pdfs} == {"handout.pdf", "exercises.pdf", "answers.pdf", "training.pdf"}
+    assert len(pdfs) == 3 * len(PROFILES) + 1 + 2 + 2 * 2
+    for pdf in pdfs:
+        problems += [f"{pdf.relative_to(out).parent}/{p}" for p in font_problems(pdf)]
+    assert not problems, "\n".join(problems)
