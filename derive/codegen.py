@@ -9,6 +9,8 @@ Two forms of the same gradients are emitted:
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
@@ -198,14 +200,24 @@ def _matrix_function(writer: StatementWriter, derivation, name, signature, doc, 
     spec = derivation.network.spec
     needs_y = "Y" in signature
     lines = [f"def {name}{signature}:", f'    """{doc}"""',
-             f"    params, X, {'Y' if needs_y else '_'} = _arrays(params, X{', Y' if needs_y else ''})",
-             "    m = X.shape[0]"]
+             f"    params, X, {'Y' if needs_y else '_'} = _arrays(params, X{', Y' if needs_y else ''})"]
+    body = []
+    for eq in equations:
+        body += writer.equation(eq.name, eq.expr)
+    lines += _m_line(body)
     lines.append(_CONSTANTS_HERE)  # filled in once every function has named its numbers
     lines += _unpack_parameters(spec)
-    for eq in equations:
-        lines += writer.equation(eq.name, eq.expr)
+    lines += body
     lines += [f"    return {result}", "", ""]
     return lines
+
+
+def _m_line(body: list[str]) -> list[str]:
+    """`m`, the number of examples, where a statement reads it: as a number of the working dtype,
+    so that 1/m is never NumPy's integer reciprocal (0 for m ≥ 2) and float32 stays float32."""
+    if any(re.search(r"\bm\b", line) for line in body if not line.lstrip().startswith("#")):
+        return ["    m = X.dtype.type(X.shape[0])"]
+    return []
 
 
 def _scalar_function(printer, derivation: Derivation) -> list[str]:
@@ -219,7 +231,7 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
              "    With trace=False only the gradients: no loss, and no stacking of every z, a and δ.",
              '    """',
              "    params, X, Y = _arrays(params, X, Y)",
-             "    m = X.shape[0]"]
+             _SCALAR_M]
     lines += [f"    {x.name} = X[:, {k}]" for k, x in enumerate(net.x)]
     lines += [f"    {y.name} = Y[:, {k}]" for k, y in enumerate(net.y)]
     for prm in net.parameters:
@@ -259,7 +271,12 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
     lines.append('        "delta": {' + ", ".join(f'"delta{l}": {stack(net.delta[l])}' for l in range(1, L + 1)) + "},")
     lines.append('        "gradients": gradients,')
     lines += ["    }", "", ""]
+    if not _m_line(lines[lines.index(_SCALAR_M) + 1:]):
+        lines.remove(_SCALAR_M)
     return lines
+
+
+_SCALAR_M = "    m = X.dtype.type(X.shape[0])"
 
 
 def _lse(zs):
