@@ -194,7 +194,9 @@ def _sigmoid_helper(writer: StatementWriter) -> list[str]:
 def _sigmoid_pair_helper(writer: StatementWriter) -> list[str]:
     """`_sigmoid_pair(z)` for the scalar form: σ(z) and 1 − σ(z), from the matrix form's own equations."""
     body = []
-    for eq in stable_forms.sigmoid_equations("", sp.MatrixSymbol("z", 1, 1), names=("e", "u", "a", "c")):
+    u = sp.Symbol("u", real=True)
+    complement = MatrixEquation("c", Elementwise(1 / u, ((u, sp.MatrixSymbol("u", 1, 1)),)), "forward", 0)
+    for eq in stable_forms.sigmoid_equations("", sp.MatrixSymbol("z", 1, 1), names=("e", "u", "a")) + [complement]:
         body += [line for line in writer.equation(eq.name, eq.expr) if not line.lstrip().startswith("#")]
     return ["def _sigmoid_pair(z):",
             '    """σ(z) and 1 - σ(z) = σ(-z) = 1/(1 + e^z), from one capped e^z: 1 - σ keeps its digits where σ is near 1."""',

@@ -7,7 +7,7 @@ derivation's formulas are right, and the sheets print them as they are; only the
 in another, equal form:
 
 * a σ unit gets its complement c = 1 − a = σ(−z) = 1/(1 + e^z), from the same capped e^z and
-  1 + e^z as a = e^z/(1 + e^z), and 1 − a is read as c (σ′ = a·c);
+  1 + e^z as a = e^z/(1 + e^z), and 1 − a is read as c (σ′ = a·c, in the matrix form a/(1 + e^z));
 * a σ output's residual a − y is written a(1 − y) − y·c: for targets in [0, 1] two terms that cancel
   only where a ≈ y (where no form can help: a itself is rounded), outside [0, 1] two terms of one sign;
 * a softmax output's residual, for the one-hot targets the module insists on, is n − y·q with
@@ -105,7 +105,7 @@ def stable(expr: sp.Expr, table: dict) -> sp.Expr:
 
 
 def matrix_equations(network: Network, equations: tuple[MatrixEquation, ...]) -> list[MatrixEquation]:
-    """The matrix form's equations with the stable forms: σ layers as E (capped e^Z), U = 1 + E, A and C;
+    """The matrix form's equations with the stable forms: σ layers as E (capped e^Z), U = 1 + E and A;
     after the forward pass, N, Q and LA of a softmax output; every template rewritten to read them.
     The list holds what any function may need; `needed` takes each function's share."""
     L = network.depth
@@ -113,9 +113,15 @@ def matrix_equations(network: Network, equations: tuple[MatrixEquation, ...]) ->
     table = substitutions(network, units=1, lse=lse)
     shape = {e.name: e.expr.shape for e in equations}
     matrix = {}  # each symbol the table introduces -> the matrix whose entries it stands for
+    # c = 1 − a is read as 1/u, u = 1 + e^z (the σ layer's U): σ′ = a/u and y·c = y/u are one division
+    # each, with no pass to compute c itself
+    over_u = {}
     for l in range(1, L + 1):
         if network.activation(l) == "sigmoid":
-            matrix[complement(network.a[l][0])] = sp.MatrixSymbol(f"C{l}", *shape[f"A{l}"])
+            u = sp.Symbol(f"u{l}_0", real=True)
+            over_u[complement(network.a[l][0])] = 1 / u
+            matrix[u] = sp.MatrixSymbol(f"U{l}", *shape[f"A{l}"])
+    table = {k: v.xreplace(over_u) for k, v in table.items()}
     out_a = network.a[L][0]
     extra: list[MatrixEquation] = []
     if network.activation(L) == "softmax":
@@ -140,15 +146,14 @@ def matrix_equations(network: Network, equations: tuple[MatrixEquation, ...]) ->
     return result
 
 
-def sigmoid_equations(layer, Z: sp.MatrixSymbol, names=("E{}", "U{}", "A{}", "C{}")) -> list[MatrixEquation]:
-    """E = e^Z capped, U = 1 + E, A = E/U = σ(Z) and C = 1/U = σ(−Z): one exp for σ and its complement.
-    (A = E/U rather than E∘C: where σ rounds to 1, E/U is 1 exactly, as the textbook σ is.)"""
+def sigmoid_equations(layer, Z: sp.MatrixSymbol, names=("E{}", "U{}", "A{}")) -> list[MatrixEquation]:
+    """E = e^Z capped, U = 1 + E and A = E/U = σ(Z); 1 − σ(Z) = σ(−Z) = 1/U from the same exp.
+    (A = E/U rather than E∘(1/U): where σ rounds to 1, E/U is 1 exactly, as the textbook σ is.)"""
     z, e, u = (sp.Symbol(s, real=True) for s in "zeu")
-    E, U, A, C = (sp.MatrixSymbol(n.format(layer), *Z.shape) for n in names)
+    E, U, A = (sp.MatrixSymbol(n.format(layer), *Z.shape) for n in names)
     return [MatrixEquation(E.name, Elementwise(CappedExp(z), ((z, Z),)), "forward", layer),
             MatrixEquation(U.name, Elementwise(1 + e, ((e, E),)), "forward", layer),
-            MatrixEquation(A.name, Elementwise(e / u, ((e, E), (u, U))), "forward", layer),
-            MatrixEquation(C.name, Elementwise(1 / u, ((u, U),)), "forward", layer)]
+            MatrixEquation(A.name, Elementwise(e / u, ((e, E), (u, U))), "forward", layer)]
 
 
 def _hoisted(eq: MatrixEquation) -> list[MatrixEquation]:

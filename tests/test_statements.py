@@ -37,29 +37,29 @@ def test_a_sigmoid_layer_is_one_capped_exp_for_sigma_and_its_complement():
     assert equation_lines(WELCH, "E1") == ["# E1 = numpy.exp(numpy.minimum(Z1, _exp_cap))",
                                            "E1 = minimum(Z1, _exp_cap)", "exp(E1, E1)"]
     assert equation_lines(WELCH, "U1") == ["U1 = add(_one, E1)"]
-    assert equation_lines(WELCH, "A1") == ["A1 = divide(E1, U1)"]  # σ(z) = e^z/(1 + e^z)
-    assert equation_lines(WELCH, "C1") == ["C1 = reciprocal(U1)"]  # 1 − σ(z) = 1/(1 + e^z), never 1 − A1
+    assert equation_lines(WELCH, "A1") == ["A1 = divide(E1, U1)"]  # σ(z) = e^z/(1 + e^z); 1 − σ(z) is 1/U1
 
 
 def test_a_hidden_delta_is_one_product_and_two_passes():
+    # σ′ = a(1 − a) = σ(z)σ(−z) = A1/U1, never 1 − A1
     assert equation_lines(WELCH, "D1") == [
-        "# D1 = numpy.multiply(D2.dot(W2), (A1*C1))",
+        "# D1 = numpy.multiply(D2.dot(W2), (A1/U1))",
         "D1 = D2.dot(W2)",
-        "_t2 = multiply(A1, C1)",
+        "_t2 = divide(A1, U1)",
         "multiply(D1, _t2, D1)",
     ]
 
 
 def test_a_sigmoid_outputs_residual_is_written_without_one_minus_a():
-    # ½(y − a)² through σ: δ = a(1 − a)(a − y) = a·c·(a(1 − y) − y·c)
+    # ½(y − a)² through σ: δ = a(1 − a)(a − y) = a·c·(a(1 − y) − y·c) with c = 1 − a = 1/U2
     assert equation_lines(WELCH, "D2") == [
-        "# D2 = A2*C2*(A2*(1.0 - Y) - C2*Y)",
-        "D2 = multiply(A2, C2)",
-        "_t2 = subtract(_one, Y)",
-        "multiply(A2, _t2, _t2)",
-        "_t3 = multiply(C2, Y)",
-        "subtract(_t2, _t3, _t2)",
-        "multiply(D2, _t2, D2)",
+        "# D2 = A2*(A2*(1.0 - Y) - Y/U2)/U2",
+        "D2 = subtract(_one, Y)",
+        "multiply(A2, D2, D2)",
+        "_t2 = divide(Y, U2)",
+        "subtract(D2, _t2, D2)",
+        "multiply(A2, D2, D2)",
+        "divide(D2, U2, D2)",
     ]
 
 
