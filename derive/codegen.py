@@ -6,6 +6,8 @@ Two forms of the same gradients are emitted:
   the equation whole;
 - the scalar form, one statement per z, a, δ and gradient entry, exactly the worksheet formulas,
   with every activation and δ computed once because the derivation already names them.
+Both evaluate those formulas in the forms of stable_forms.py wherever floats would cancel (1 − σ(z)
+as σ(−z), a − y of a saturated output, ln softmax), and take m as a number of the input's dtype.
 """
 from __future__ import annotations
 
