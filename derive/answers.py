@@ -178,10 +178,31 @@ def _compile(expr: sp.Expr):
     raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
 
 
+# A saturated unit's 1 − a is far smaller than a: 1 − σ(z) ≈ e^−|z|, 1 − tanh|z| ≈ 2e^−2|z|, and a
+# softmax's largest 1 − a ≈ e^−(its lead), so at DIGITS digits σ(200) is 1 and 1 − σ(200), y − σ(200)
+# and ln σ(200) − … are 0. Such a layer's activations are evaluated with as many more digits as that
+# takes (2|z|·log10 e), so that 1 − a, y − a and z − lse keep DIGITS of their own; up to GUARD_LIMIT
+# more, past which every such number is far below the smallest float.
+GUARD_LIMIT = 400
+SATURATING = ("sigmoid", "tanh", "softmax")
+
+
+def guard_digits(zs) -> int:
+    """The extra digits a saturating layer with pre-activations `zs` is evaluated with."""
+    top = max((abs(float(z)) for z in zs), default=0.0)
+    return min(GUARD_LIMIT, int(2 * top * math.log10(math.e)) + 1)
+
+
+def example_guard(net, env: dict) -> int:
+    """The extra digits for one example's loss and δ: those of its most saturated layer."""
+    return max((guard_digits(env[z] for z in net.z[l]) for l in range(1, net.depth + 1)
+                if net.activation(l) in SATURATING), default=0)
+
+
 def forward_pass(net, params: dict, n: int) -> dict:
     """Example n of the spec's [values] through the network: every z and a, exact where it can be,
     with the parameters `params`, the example's x and y as the spec wrote them, and m
-    (call inside `mpmath.workdps`)."""
+    (call inside `mpmath.workdps`; a saturating layer's a carry `guard_digits` more)."""
     values = net.spec.values
     env: dict[sp.Symbol, Number] = dict(params)
     env[net.m] = Fraction(len(values.x))
@@ -190,8 +211,10 @@ def forward_pass(net, params: dict, n: int) -> dict:
     for l in range(1, net.depth + 1):
         for z in net.z[l]:
             env[z] = evaluate(net.z_expr[z], env)
-        for a in net.a[l]:
-            env[a] = evaluate(net.a_expr[a], env)
+        extra = guard_digits(env[z] for z in net.z[l]) if net.activation(l) in SATURATING else 0
+        with mpmath.workdps(mpmath.mp.dps + extra):
+            for a in net.a[l]:
+                env[a] = evaluate(net.a_expr[a], env)
     return env
 
 
@@ -216,13 +239,14 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
     with mpmath.workdps(DIGITS):
         for n in range(m if totals or examples is None else min(m, examples)):
             env = forward_pass(net, params, n)
-            loss = add(loss, evaluate(net.loss_expr if net.loss.kind == "squared" else net.loss_stable, env))
-            for l in range(net.depth, 0, -1):
-                for z in net.z[l]:
-                    d = derivation.delta[z]
-                    env[d] = evaluate(derivation.delta_expr[d], env)
-            for p in derivation.parameters:
-                grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
+            with mpmath.workdps(DIGITS + example_guard(net, env)):  # y − a, 1 − a, z − lse: every digit
+                loss = add(loss, evaluate(net.loss_expr if net.loss.kind == "squared" else net.loss_stable, env))
+                for l in range(net.depth, 0, -1):
+                    for z in net.z[l]:
+                        d = derivation.delta[z]
+                        env[d] = evaluate(derivation.delta_expr[d], env)
+                for p in derivation.parameters:
+                    grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
             if examples is None or n < examples:
                 kept.append(env)
         l2 = l2_numbers(derivation, params, Fraction(m)) if totals else None

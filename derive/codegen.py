@@ -6,14 +6,18 @@ Two forms of the same gradients are emitted:
   the equation whole;
 - the scalar form, one statement per z, a, δ and gradient entry, exactly the worksheet formulas,
   with every activation and δ computed once because the derivation already names them.
+Both evaluate those formulas in the forms of stable_forms.py wherever floats would cancel (1 − σ(z)
+as σ(−z), a − y of a saturated output, ln softmax), and take m as a number of the input's dtype.
 """
 from __future__ import annotations
+
+import re
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
-from . import __version__
+from . import __version__, stable_forms
 from .activations import Sigmoid
 from .derivation import Derivation
 from .guards import helper_lines, input_check_lines
@@ -55,7 +59,14 @@ class StablePrinter(NumPyPrinter):
         return f"numpy.logaddexp.reduce({self._print(expr.args[0])}, axis=1, keepdims=True)"
 
     def _print_RowSum(self, expr):
-        return f"numpy.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
+        # the ndarray method: numpy.sum(...) adds ~1.5 µs of Python-level dispatch (see _print_MatMul)
+        return f"{self._wrap(expr.args[0])}.sum(axis=1, keepdims=True)"
+
+    def _print_RowLogSoftmax(self, expr):
+        return f"_log_softmax({self._print(expr.args[0])})"
+
+    def _print_CappedExp(self, expr):
+        return f"numpy.exp(numpy.minimum({self._print(expr.args[0])}, _exp_cap))"
 
     def _print_EntrySum(self, expr):
         return f"numpy.sum({self._print(expr.args[0])})"
@@ -132,25 +143,25 @@ def module_source(derivation: Derivation) -> str:
         "",
     ]
     lines += input_check_lines(spec)
-    eqs = derivation.matrix.equations
-    forward = [e for e in eqs if e.stage == "forward"]
-    J = [e for e in eqs if e.stage == "loss"]
-    backward = [e for e in eqs if e.stage == "backward"]
+    eqs = stable_forms.matrix_equations(net, derivation.matrix.equations)
     grads = [e for e in eqs if e.stage == "gradient"]
     L = net.depth
     writer = StatementWriter(printer, Constants(), net.m)
+    activity = {f"{v}{l}" for l in range(1, L + 1) for v in "ZA"}
     lines += _matrix_function(writer, derivation, "forward", "(params, X)",
-                              "z and a of every layer, one row per example (matrix form).", forward,
+                              "z and a of every layer, one row per example (matrix form).", stable_forms.needed(eqs, activity),
                               "{" + ", ".join(f'"z{l}": Z{l}, "a{l}": A{l}' for l in range(1, L + 1)) + "}")
     lines += _matrix_function(writer, derivation, "loss", "(params, X, Y)",
-                              "The loss J summed (or averaged, as the loss says) over the examples.", forward + J, "J")
+                              "The loss J summed (or averaged, as the loss says) over the examples.",
+                              stable_forms.needed(eqs, {"J"}), "J")
     lines += _matrix_function(writer, derivation, "backward", "(params, X, Y)",
-                              "δ = ∂J/∂z of every layer, one row per example (matrix form).", forward + backward,
+                              "δ = ∂J/∂z of every layer, one row per example (matrix form).",
+                              stable_forms.needed(eqs, {f"D{l}" for l in range(1, L + 1)}),
                               "{" + ", ".join(f'"delta{l}": D{l}' for l in range(1, L + 1)) + "}")
     result = "{" + ", ".join(f'"{e.parameter}": {_canonical(e)}' for e in grads) + "}"
     lines += _matrix_function(writer, derivation, "gradients", "(params, X, Y)",
                               "∂J/∂p for every parameter in its canonical shape (matrix form).",
-                              forward + backward + grads, result)
+                              stable_forms.needed(eqs, {e.name for e in grads}), result)
     lines += _scalar_function(printer, derivation)
     lines += [
         "def gradients_scalar(params, X, Y):",
@@ -160,7 +171,9 @@ def module_source(derivation: Derivation) -> str:
         "",
     ]
     lines += helper_lines(spec)
-    helper = _sigmoid_helper(writer) if any("_sigmoid(" in line for line in lines) else []  # the scalar form's
+    helper = _sigmoid_helper(writer) if any("_sigmoid(" in line for line in lines) else []
+    helper += _sigmoid_pair_helper(writer) if any("_sigmoid_pair(" in line for line in lines) else []  # the scalar form's
+    helper += stable_forms.helper_lines() if any("_log_softmax(" in line for line in lines) else []
     unpack = writer.constants.unpack()
     lines = [x for line in lines for x in (unpack if line == _CONSTANTS_HERE else [line])]
     at = next(k for k, line in enumerate(lines) if line.startswith("_SHAPES = "))
@@ -178,6 +191,18 @@ def _sigmoid_helper(writer: StatementWriter) -> list[str]:
             '    """σ(z) = e^z / (1 + e^z), z capped where σ is 1 to the last bit, so nothing overflows."""',
             *writer.constants.unpack(of="z"), *(line for line in body if not line.lstrip().startswith("#")),
             "    return s", "", ""]
+
+
+def _sigmoid_pair_helper(writer: StatementWriter) -> list[str]:
+    """`_sigmoid_pair(z)` for the scalar form: σ(z) and 1 − σ(z), from the matrix form's own equations."""
+    body = []
+    u = sp.Symbol("u", real=True)
+    complement = MatrixEquation("c", Elementwise(1 / u, ((u, sp.MatrixSymbol("u", 1, 1)),)), "forward", 0)
+    for eq in stable_forms.sigmoid_equations("", sp.MatrixSymbol("z", 1, 1), names=("e", "u", "a")) + [complement]:
+        body += [line for line in writer.equation(eq.name, eq.expr) if not line.lstrip().startswith("#")]
+    return ["def _sigmoid_pair(z):",
+            '    """σ(z) and 1 - σ(z) = σ(-z) = 1/(1 + e^z), from one capped e^z: 1 - σ keeps its digits where σ is near 1."""',
+            *writer.constants.unpack(of="z"), *body, "    return a, c", "", ""]
 
 
 def _canonical(eq: MatrixEquation) -> str:
@@ -198,14 +223,24 @@ def _matrix_function(writer: StatementWriter, derivation, name, signature, doc, 
     spec = derivation.network.spec
     needs_y = "Y" in signature
     lines = [f"def {name}{signature}:", f'    """{doc}"""',
-             f"    params, X, {'Y' if needs_y else '_'} = _arrays(params, X{', Y' if needs_y else ''})",
-             "    m = X.shape[0]"]
+             f"    params, X, {'Y' if needs_y else '_'} = _arrays(params, X{', Y' if needs_y else ''})"]
+    body = []
+    for eq in equations:
+        body += writer.equation(eq.name, eq.expr)
+    lines += _m_line(body)
     lines.append(_CONSTANTS_HERE)  # filled in once every function has named its numbers
     lines += _unpack_parameters(spec)
-    for eq in equations:
-        lines += writer.equation(eq.name, eq.expr)
+    lines += body
     lines += [f"    return {result}", "", ""]
     return lines
+
+
+def _m_line(body: list[str]) -> list[str]:
+    """`m`, the number of examples, where a statement reads it: as a number of the working dtype,
+    so that 1/m is never NumPy's integer reciprocal (0 for m ≥ 2) and float32 stays float32."""
+    if any(re.search(r"\bm\b", line) for line in body if not line.lstrip().startswith("#")):
+        return ["    m = X.dtype.type(X.shape[0])"]
+    return []
 
 
 def _scalar_function(printer, derivation: Derivation) -> list[str]:
@@ -219,7 +254,7 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
              "    With trace=False only the gradients: no loss, and no stacking of every z, a and δ.",
              '    """',
              "    params, X, Y = _arrays(params, X, Y)",
-             "    m = X.shape[0]"]
+             _SCALAR_M]
     lines += [f"    {x.name} = X[:, {k}]" for k, x in enumerate(net.x)]
     lines += [f"    {y.name} = Y[:, {k}]" for k, y in enumerate(net.y)]
     for prm in net.parameters:
@@ -231,11 +266,22 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
         if net.activation(l) == "softmax":
             lines.append(f"    lse{l} = {p(_lse(net.z[l]))}")
             lines += [f"    {a.name} = numpy.exp({z.name} - lse{l})" for a, z in zip(net.a[l], net.z[l])]
+        elif net.activation(l) == "sigmoid":  # σ and its complement 1 − σ (stable_forms)
+            lines += [f"    {a.name}, {stable_forms.complement(a).name} = _sigmoid_pair({z.name})" for a, z in zip(net.a[l], net.z[l])]
         else:
             lines += [f"    {a.name} = {p(net.a_expr[a])}" for a in net.a[l]]
-    for l in range(L, 0, -1):
-        for d in net.delta[l]:
-            lines.append(f"    {d.name} = {p(derivation.delta_expr[d])}")
+    # The worksheet's formulas, evaluated in the stable forms of stable_forms (1 − a as c, a − y as
+    # a residual that does not cancel, ln a of a softmax from its log-softmax).
+    table = stable_forms.substitutions(net)
+    deltas = {d: stable_forms.stable(derivation.delta_expr[d], table) for l in range(L, 0, -1) for d in net.delta[l]}
+    loss = stable_forms.stable(net.loss_stable, table)
+    used = set().union(loss.free_symbols, *(e.free_symbols for e in deltas.values()))
+    ns = [stable_forms.others(a) for a in net.a[L]]
+    if used & {*ns, stable_forms.others_sum(L)}:  # a softmax output's other classes, and their sum 1 − a_target
+        lines += [f"    {n.name} = {p(a * (1 - y))}" for n, a, y in zip(ns, net.a[L], net.y)]
+        lines.append(f"    {stable_forms.others_sum(L).name} = {p(sp.Add(*ns))}")
+    for d, e in deltas.items():
+        lines.append(f"    {d.name} = {p(e)}")
     grads = {}
     for prm in net.parameters:
         # Σ over the examples (one entry each): numpy.add.reduce is numpy.sum on these 1-D arrays,
@@ -251,7 +297,12 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
             body = ", ".join("[" + ", ".join(entries[(j, k)] for k in range(shape[1])) + "]" for j in range(shape[0]))
         lines.append(f'        "{name}": numpy.array([{body}]),')
     lines += ["    }", "    if not trace:", "        return gradients"]
-    lines.append(f"    J = numpy.sum({p(net.loss_stable)})" + (f" + {p(net.l2.numeric(net.l2.expr))}" if net.l2 else ""))
+    logs = [stable_forms.log_output(a) for a in net.a[L]]
+    if used & set(logs):
+        stack = "numpy.stack([" + ", ".join(z.name for z in net.z[L]) + "], axis=1)"
+        lines.append(f"    la{L} = _log_softmax({stack})")
+        lines += [f"    {la.name} = la{L}[:, {k}]" for k, la in enumerate(logs)]
+    lines.append(f"    J = numpy.sum({p(loss)})" + (f" + {p(net.l2.numeric(net.l2.expr))}" if net.l2 else ""))
     stack = lambda syms: "numpy.stack([" + ", ".join(s.name for s in syms) + "], axis=1)"
     lines.append("    return {")
     lines.append('        "loss": J,')
@@ -259,7 +310,12 @@ def _scalar_function(printer, derivation: Derivation) -> list[str]:
     lines.append('        "delta": {' + ", ".join(f'"delta{l}": {stack(net.delta[l])}' for l in range(1, L + 1)) + "},")
     lines.append('        "gradients": gradients,')
     lines += ["    }", "", ""]
+    if not _m_line(lines[lines.index(_SCALAR_M) + 1:]):
+        lines.remove(_SCALAR_M)
     return lines
+
+
+_SCALAR_M = "    m = X.dtype.type(X.shape[0])"
 
 
 def _lse(zs):

@@ -53,9 +53,39 @@ def _log_sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise z - logsumexp(z), finite for every finite z."""
-    top = z.max(axis=1, keepdims=True)
-    return z - (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))
+    """Row-wise z - logsumexp(z), finite for every finite z, and to every digit where a row's largest
+    entry has softmax ≈ 1: ln Σ_j e^(z_j - top) = log1p(Σ over the other entries), the top entry's
+    e^0 = 1 left out by its index (z - logsumexp(z) would keep only the digits of lse - top)."""
+    rows, k = np.arange(z.shape[0]), z.argmax(axis=1)
+    shifted = z - z[rows, k][:, None]
+    e = np.exp(shifted)
+    e[rows, k] = 0.0
+    return shifted - np.log1p(e.sum(axis=1, keepdims=True))
+
+
+def _complement(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """1 - a of an output layer, to full relative precision also where a is near 1.
+
+    sigmoid: 1 - sigma(z) = sigma(-z). softmax: a row's largest entry has 1 - a_k = the sum of the
+    other entries' a_j; every other entry has a <= 1/2, whose 1 - a loses nothing."""
+    if name == "sigmoid":
+        return _sigmoid(-z)
+    comp = 1.0 - a
+    if name == "softmax":
+        rows, k = np.arange(z.shape[0]), z.argmax(axis=1)
+        others = a.copy()
+        others[rows, k] = 0.0
+        comp[rows, k] = others.sum(axis=1)
+    return comp
+
+
+def _residual(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """a - Y of the output layer. Where a > 1/2 it is (1 - y) - (1 - a), with 1 - a from `_complement`:
+    a saturated a = 1 - 2e-9 is held to 16 digits, and a - y would keep only the 8 that 1 - a has."""
+    out = spec.activations[-1]
+    if out not in ("sigmoid", "softmax"):
+        return a - Y
+    return np.where(a > 0.5, (1.0 - Y) - _complement(out, z, a), a - Y)
 
 
 def _activate(name: str, z: np.ndarray) -> np.ndarray:
@@ -185,7 +215,7 @@ def _loss_terms(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> np.n
     """Each example's and output unit's term of the loss, before the constant in front of the sum."""
     out = spec.activations[-1]
     if spec.loss in SQUARED:
-        return (Y - a) ** 2
+        return _residual(spec, z, a, Y) ** 2
     if spec.loss.startswith("bce"):
         if out != "sigmoid":
             raise ValueError(f"{spec.loss} needs a sigmoid output layer, got {out}")
@@ -229,14 +259,14 @@ def _output_delta(spec: Spec, z: np.ndarray, a: np.ndarray, Y: np.ndarray) -> np
     out = spec.activations[-1]
     if spec.loss in SQUARED:
         # dJ/dyhat = 2c (yhat - y), then through the output activation (softmax: full Jacobian).
-        return _backward_through(out, z, a, 2.0 * c * (a - Y))
+        return _backward_through(out, z, a, 2.0 * c * _residual(spec, z, a, Y))
     if spec.loss.startswith("bce") and out == "sigmoid":
         # d/dz [-y ln s - (1-y) ln(1-s)] = -y (1-s) + (1-y) s = s - y
-        return c * (a - Y)
+        return c * _residual(spec, z, a, Y)
     if spec.loss.startswith("cross_entropy"):
         if out == "softmax":
-            # d/dz_k [-sum_j y_j (z_j - lse(z))] = -y_k + s_k sum_j y_j  (= s - y for one-hot y)
-            return c * (a * Y.sum(axis=1, keepdims=True) - Y)
+            # d/dz_k [-sum_j y_j (z_j - lse(z))] = -y_k + s_k sum_j y_j = (s - y) + s (sum_j y_j - 1)
+            return c * (_residual(spec, z, a, Y) + a * (Y.sum(axis=1, keepdims=True) - 1.0))
         if out == "sigmoid":
             # d/dz [-y ln s(z)] = -y (1 - s(z)) = -y s(-z)
             return -c * Y * _sigmoid(-z)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import reference
+from derive import reference, stable_forms
 from derive.codegen import StablePrinter, load_module, module_source
 from derive.derivation import derive
 from derive.network import build_network
@@ -23,33 +23,43 @@ def module_of(text):
 
 
 def equation_lines(text, name):
-    """The statements that compute one matrix-form equation, as the writer emits them."""
+    """The statements that compute one equation of the module's matrix form (stable_forms'), as the writer emits them."""
     d = derive(build_network(parse_spec(text)))
     writer = StatementWriter(StablePrinter(), Constants(), d.network.m)
-    (eq,) = [e for e in d.matrix.equations if e.name == name]
+    (eq,) = [e for e in stable_forms.matrix_equations(d.network, d.matrix.equations) if e.name == name]
     return [line.strip() for line in writer.equation(eq.name, eq.expr)]
 
 
 WELCH = (EXAMPLES / "welch-231.toml").read_text()
 
 
-def test_a_sigmoid_layer_is_four_passes_into_one_buffer():
-    assert equation_lines(WELCH, "A1") == [
-        "# A1 = _sigmoid(Z1)",
-        "A1 = minimum(Z1, _exp_cap)",
-        "exp(A1, A1)",
-        "_t2 = add(A1, _one)",
-        "divide(A1, _t2, A1)",
+def test_a_sigmoid_layer_is_one_capped_exp_for_sigma_and_its_complement():
+    assert equation_lines(WELCH, "E1") == ["# E1 = numpy.exp(numpy.minimum(Z1, _exp_cap))",
+                                           "E1 = minimum(Z1, _exp_cap)", "exp(E1, E1)"]
+    assert equation_lines(WELCH, "U1") == ["U1 = add(_one, E1)"]
+    assert equation_lines(WELCH, "A1") == ["A1 = divide(E1, U1)"]  # σ(z) = e^z/(1 + e^z); 1 − σ(z) is 1/U1
+
+
+def test_a_hidden_delta_is_one_product_and_two_passes():
+    # σ′ = a(1 − a) = σ(z)σ(−z) = A1/U1, never 1 − A1
+    assert equation_lines(WELCH, "D1") == [
+        "# D1 = numpy.multiply(D2.dot(W2), (A1/U1))",
+        "D1 = D2.dot(W2)",
+        "_t2 = divide(A1, U1)",
+        "multiply(D1, _t2, D1)",
     ]
 
 
-def test_a_hidden_delta_is_one_product_and_three_passes():
-    assert equation_lines(WELCH, "D1") == [
-        "# D1 = numpy.multiply(D2.dot(W2), (A1*(1.0 - A1)))",
-        "D1 = D2.dot(W2)",
-        "_t2 = subtract(_one, A1)",
-        "multiply(A1, _t2, _t2)",
-        "multiply(D1, _t2, D1)",
+def test_a_sigmoid_outputs_residual_is_written_without_one_minus_a():
+    # ½(y − a)² through σ: δ = a(1 − a)(a − y) = a·c·(a(1 − y) − y·c) with c = 1 − a = 1/U2
+    assert equation_lines(WELCH, "D2") == [
+        "# D2 = A2*(A2*(1.0 - Y) - Y/U2)/U2",
+        "D2 = subtract(_one, Y)",
+        "multiply(A2, D2, D2)",
+        "_t2 = divide(Y, U2)",
+        "subtract(D2, _t2, D2)",
+        "multiply(A2, D2, D2)",
+        "divide(D2, U2, D2)",
     ]
 
 
