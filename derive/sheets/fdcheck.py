@@ -5,6 +5,8 @@ way `answers.precise` evaluates it: the spec's decimals exactly, σ, tanh, exp a
 digits. The central difference (J(w + ε) − J(w − ε))/(2ε) is then compared with the backpropagated
 gradient. The two J values are printed to one decimal place, fine enough that the quotient of the
 *printed* values gives the quotient's printed figures (they differ only far down, by about 2ε·∂J/∂w).
+Where they differ further down than DIGITS digits reach (J = 0.5 and ∂J/∂w = 10⁻⁸⁷, through a
+saturated unit), J(w ± ε) are evaluated with as many more digits as that takes.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fractions import Fraction
 
 import mpmath
 
-from ..answers import DIGITS, Number, add, evaluate, forward_pass, l2_numbers
+from ..answers import DIGITS, MAX_GAP_DIGITS, Number, add, evaluate, example_loss, forward_pass, l2_numbers, to_mpf
 from ..derivation import Derivation
 
 EPSILON = Fraction(1, 10_000)
@@ -39,8 +41,9 @@ class FiniteDifference:
     exact_gradient: Number
 
 
-def loss_at(d: Derivation, params: dict, changed=None) -> Number:
-    """J over every example of the spec with `params` (symbol -> number), one of them changed by `changed`."""
+def loss_at(d: Derivation, params: dict, changed=None, digits: int = DIGITS) -> Number:
+    """J over every example of the spec with `params` (symbol -> number), one of them changed by `changed`,
+    σ, tanh, exp and ln to `digits` digits."""
     net = d.network
     values = net.spec.values
     env_params = dict(params)
@@ -49,10 +52,9 @@ def loss_at(d: Derivation, params: dict, changed=None) -> Number:
         env_params[symbol] = env_params[symbol] + step
     m = len(values.x)
     total: Number = Fraction(0)
-    loss = net.loss_expr if net.loss.kind == "squared" else net.loss_stable
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(digits):
         for n in range(m):
-            total = add(total, evaluate(loss, forward_pass(net, env_params, n)))
+            total = add(total, example_loss(net, forward_pass(net, env_params, n)))
         l2 = l2_numbers(d, env_params, Fraction(m))
         if l2 is not None:  # the batch's L2 term belongs to J too
             total = add(total, l2["penalty"])
@@ -84,21 +86,26 @@ def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], f
 
 def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figures: int) -> FiniteDifference:
     plus = loss_at(d, params, (symbol, EPSILON))
-    minus = loss_at(d, params, (symbol, -EPSILON))
+    digits = _digits_for(plus, gradient)
+    if digits > DIGITS:
+        plus = loss_at(d, params, (symbol, EPSILON), digits)
+    minus = loss_at(d, params, (symbol, -EPSILON), digits)
     with localcontext() as ctx:
-        ctx.prec = DIGITS + 10
-        dp, dm = _dec(plus), _dec(minus)
+        ctx.prec = digits + 10
+        dp, dm = _dec(plus, digits), _dec(minus, digits)
         eps2 = Decimal(2) * Decimal(EPSILON.numerator) / Decimal(EPSILON.denominator)
         exact = (dp - dm) / eps2
         want = _round(exact, figures)
         # The coarsest decimal place at which the printed J values give the printed quotient.
         place = max(dp.copy_abs(), dm.copy_abs(), Decimal(1)).adjusted() + 1
+        # the finest place needed: where 2ε·∂J/∂w shows to its figures (10⁻⁹¹ for a gradient of 10⁻⁸⁷)
+        last = max(MAX_PLACES, -(want * eps2).adjusted() + figures + 3) if want != 0 else MAX_PLACES
         while True:
             step = Decimal(1).scaleb(-place)
             jp, jm = dp.quantize(step, rounding=ROUND_HALF_EVEN), dm.quantize(step, rounding=ROUND_HALF_EVEN)
             got = (jp - jm) / eps2
             # the same rounded quotient, and not a tie that rounding half up would settle the other way
-            if place >= MAX_PLACES or (_round(got, figures) == want and abs(got - want) < _unit(want, figures) / 2):
+            if place >= last or (_round(got, figures) == want and abs(got - want) < _unit(want, figures) / 2):
                 break
             place += 1
         g = _dec(gradient)
@@ -108,11 +115,22 @@ def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figure
                             Fraction(exact), gradient)
 
 
-def _dec(v: Number) -> Decimal:
+def _digits_for(j: Number, gradient: Number) -> int:
+    """Working digits that keep J(w + ε) − J(w − ε) ≈ 2ε·∂J/∂w: DIGITS, and as many more as J is
+    larger than that difference (up to the digits a saturated unit's sheet carries at all)."""
+    with mpmath.workdps(DIGITS):
+        j, g = abs(to_mpf(j)), abs(to_mpf(gradient))
+        if g == 0 or j == 0:
+            return DIGITS
+        spread = int(mpmath.ceil(mpmath.log10(j / (2 * to_mpf(EPSILON) * g))))
+    return DIGITS + min(max(0, spread), MAX_GAP_DIGITS)
+
+
+def _dec(v: Number, digits: int = DIGITS) -> Decimal:
     if isinstance(v, Fraction):
         return Decimal(v.numerator) / Decimal(v.denominator)
-    with mpmath.workdps(DIGITS):
-        return Decimal(mpmath.nstr(v, DIGITS, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
+    with mpmath.workdps(digits):
+        return Decimal(mpmath.nstr(v, digits, strip_zeros=False, min_fixed=0, max_fixed=0))
 
 
 def _round(v: Decimal, figures: int) -> Decimal:
