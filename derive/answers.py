@@ -263,6 +263,21 @@ def _pin_saturated(net, l: int, env: dict, n: int, lost: list | None) -> None:
         env[a] = bound * (1 - c)
 
 
+def _spread_digits(net, env: dict) -> int:
+    """The digits a softmax layer's smallest output lies below its largest: the δ of tied top units
+    (four outputs at z = 700, one at −700) cancels down to that smallest output, e⁻¹⁴⁰⁰, so the
+    example is evaluated with that many more digits (at most MAX_GAP_DIGITS; past that the output
+    is lost to a sheet anyway, and to binary64 long before)."""
+    extra = 0
+    for l in range(1, net.depth + 1):
+        if net.activation(l) == "softmax":
+            zs = [_mp(env[z]) for z in net.z[l]]
+            spread = int(mpmath.ceil((max(zs) - min(zs)) / mpmath.log(10)))
+            if spread > DIGITS // 2:  # below this, DIGITS already keep the smallest output's share
+                extra = max(extra, min(spread, MAX_GAP_DIGITS) + 10)
+    return extra
+
+
 def example_loss(net, env: dict) -> Number:
     """One example's J at `env` (a forward pass), in the form that keeps its digits: the squared
     error as written, a sigmoid output's logarithms as ln σ(±z) (ln(1 − ŷ) of a ŷ = 10⁻⁸⁷ is not
@@ -292,9 +307,14 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
     grads = {p.key: Fraction(0) for p in derivation.parameters}
     loss: Number = Fraction(0)
     kept, lost = [], []
-    with mpmath.workdps(DIGITS):
-        for n in range(m if totals or examples is None else min(m, examples)):
+    top = DIGITS  # the most digits an example has needed so far: the sums (and the updates) keep them
+    for n in range(m if totals or examples is None else min(m, examples)):
+        with mpmath.workdps(top):
             env = forward_pass(net, params, n, lost)
+        digits = max(top, DIGITS + _spread_digits(net, env))
+        with mpmath.workdps(digits):
+            if digits > top:
+                env = forward_pass(net, params, n)
             loss = add(loss, example_loss(net, env))
             for l in range(net.depth, 0, -1):
                 for z in net.z[l]:
@@ -302,8 +322,10 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
                     env[d] = evaluate(derivation.delta_expr[d], env)
             for p in derivation.parameters:
                 grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
-            if examples is None or n < examples:
-                kept.append(env)
+        if examples is None or n < examples:
+            kept.append(env)
+        top = digits
+    with mpmath.workdps(top):
         l2 = l2_numbers(derivation, params, Fraction(m)) if totals else None
         if l2 is not None:
             # J and each weight's gradient gain the L2 term's part; δ and the examples' sums do not change.

@@ -271,57 +271,39 @@ def test_the_whole_table_builds(built, capsys):
         assert {p.name for p in (root / "out" / name).iterdir()} >= {"gradients.py", "answers.json", "answers.tex"}
 
 
-@pytest.mark.parametrize("case", CASES + [("issue-2-2-1",)], ids=lambda c: c[0])
-def test_saturated_sheet_prints_the_exact_numbers_and_every_line_reproduces(built, case):
-    root, _ = built
-    name = case[0]
-    text = (root / f"{name}.toml").read_text()
-    d = derive(build_network(parse_spec(text, name)))
-    numbers = json.loads((root / "out" / name / "answers.json").read_text())
-    assert numbers == json.loads(json.dumps(compute_answers(d)))  # the build's answers are these
-    sheet = worked(Typesetter(d, get_profile("ng"), 4), numbers)
-    lines = sheet["lines"]
-    # The finite-difference check agrees, and its quotient comes from its printed J(w ± ε).
-    fd = sheet["finite_difference"]
-    assert fd.agree, (fd.key, fd.j_plus[:40], fd.j_minus[:40], fd.quotient, fd.gradient)
-    with localcontext() as ctx:
-        ctx.prec = 100_000
-        quotient = (Decimal(fd.j_plus) - Decimal(fd.j_minus)) / (2 * Decimal(fd.epsilon.numerator) / fd.epsilon.denominator)
-        assert abs(quotient - Decimal(fd.quotient)) <= half_unit(fd.quotient), (fd.key, quotient, fd.quotient)
-    want = reference(values_of(text))
-    tex = (root / "out" / name / "answers.tex").read_text()
-    checked = 0
+def unreproduced(lines) -> list:
+    """The complete lines that, re-done from their printed operands, do not give their printed result."""
+    bad = []
     for ln in lines:
-        # Every line re-done from its printed operands gives its printed result.
         if ln.complete:
             with localcontext() as ctx:
                 ctx.prec = 100_000
                 got = sympy_value(ln).quantize(Decimal(1).scaleb(Decimal(ln.result).as_tuple().exponent), ROUND_HALF_EVEN)
-            assert got == Decimal(ln.result), (ln.what, {s.name: t[:40] for s, t in ln.operands.items()}, ln.result[:40])
+            if got != Decimal(ln.result):
+                bad.append((ln.what, {s.name: t[:40] for s, t in ln.operands.items()}, ln.result[:40], str(got)[:40]))
+    return bad
+
+
+def misprinted(lines, want: dict) -> tuple[list, int]:
+    """The lines whose printed result is not the exact value rounded to its printed figures, and how many were compared."""
+    bad, checked = [], 0
+    for ln in lines:
         key = line_key(ln.what)
         if key is None:
             continue
-        # The printed result is the exact value, rounded to the figures printed.
         with mpmath.workdps(REFERENCE_DIGITS):
             exact = Decimal(mpmath.nstr(want[key], REFERENCE_DIGITS - 10, min_fixed=0, max_fixed=0))
         with localcontext() as ctx:
             ctx.prec = REFERENCE_DIGITS
-            assert abs(Decimal(ln.result) - exact) <= half_unit(ln.result), (ln.what, ln.result[:60], str(exact)[:60])
+            if abs(Decimal(ln.result) - exact) > half_unit(ln.result):
+                bad.append((ln.what, ln.result[:60], str(exact)[:60]))
         checked += 1
-        if ln.shown:
-            assert tex_number(ln.result) in tex, ln.what
-    assert checked >= 5
+    return bad, checked
 
 
-@pytest.mark.parametrize("case", CASES + [("issue-2-2-1",)], ids=lambda c: c[0])
-def test_saturated_answers_json_holds_the_exact_values_in_binary64(built, case):
-    """derive answers' numbers are the exact ones rounded to binary64 (0 where binary64 underflows)."""
-    root, _ = built
-    name = case[0]
-    text = (root / f"{name}.toml").read_text()
-    numbers = json.loads((root / "out" / name / "answers.json").read_text())
-    want = reference(values_of(text))
-    got = {"J": numbers["loss"] if "l2" not in numbers else None}
+def answers_mismatches(numbers: dict, want: dict) -> list:
+    """answers.json's numbers that are not the exact ones rounded to binary64 (0 where binary64 underflows)."""
+    got = {"J" if "l2" not in numbers else "l2:J": numbers["loss"]}
     for layer, rows in numbers["forward"].items():
         for n, row in enumerate(rows):
             for j, v in enumerate(row):
@@ -338,14 +320,93 @@ def test_saturated_answers_json_holds_the_exact_values_in_binary64(built, case):
                         got[f"{prefix}:{pname}[{j},{k}]"] = v
                 else:
                     got[f"{prefix}:{pname}[{j}]"] = row
-    if "l2" in numbers:
-        got["l2:J"] = numbers["loss"]
+    bad = []
     for key, v in got.items():
-        if v is None:
-            continue
         exact = float(want[key])  # correctly rounded (0.0 below binary64's smallest number)
-        assert math.isfinite(v)
-        assert abs(v - exact) <= 1e-12 * abs(exact) + 1e-300, (key, v, exact)
+        if not math.isfinite(v) or abs(v - exact) > 1e-12 * abs(exact) + 1e-300:
+            bad.append((key, v, exact))
+    return bad
+
+
+@pytest.mark.parametrize("case", CASES + [("issue-2-2-1",)], ids=lambda c: c[0])
+def test_saturated_sheet_prints_the_exact_numbers_and_every_line_reproduces(built, case):
+    root, _ = built
+    name = case[0]
+    text = (root / f"{name}.toml").read_text()
+    d = derive(build_network(parse_spec(text, name)))
+    numbers = json.loads((root / "out" / name / "answers.json").read_text())
+    assert numbers == json.loads(json.dumps(compute_answers(d)))  # the build's answers are these
+    sheet = worked(Typesetter(d, get_profile("ng"), 4), numbers)
+    # The finite-difference check agrees, and its quotient comes from its printed J(w ± ε).
+    fd = sheet["finite_difference"]
+    assert fd.agree, (fd.key, fd.j_plus[:40], fd.j_minus[:40], fd.quotient, fd.gradient)
+    with localcontext() as ctx:
+        ctx.prec = 100_000
+        quotient = (Decimal(fd.j_plus) - Decimal(fd.j_minus)) / (2 * Decimal(fd.epsilon.numerator) / fd.epsilon.denominator)
+        assert abs(quotient - Decimal(fd.quotient)) <= half_unit(fd.quotient), (fd.key, quotient, fd.quotient)
+    assert unreproduced(sheet["lines"]) == []
+    bad, checked = misprinted(sheet["lines"], reference(values_of(text)))
+    assert bad == [] and checked >= 5
+    tex = (root / "out" / name / "answers.tex").read_text()
+    for ln in sheet["lines"]:
+        if ln.shown:
+            assert tex_number(ln.result) in tex, ln.what
+
+
+@pytest.mark.parametrize("case", CASES + [("issue-2-2-1",)], ids=lambda c: c[0])
+def test_saturated_answers_json_holds_the_exact_values_in_binary64(built, case):
+    root, _ = built
+    name = case[0]
+    numbers = json.loads((root / "out" / name / "answers.json").read_text())
+    assert answers_mismatches(numbers, reference(values_of((root / f"{name}.toml").read_text()))) == []
+
+
+# A softmax whose top units tie while another sits 1,400 below them: the ties' δ cancel down to that
+# other unit's e⁻¹⁴⁰⁰, which 50 digits printed as noise (4·10⁻⁵³, in answers.json too).
+TIED = [(loss, z, target) for loss in ("cross_entropy", "half_sse") for z in (200.0, -700.0) for target in ("at", "away")]
+
+
+def tied(loss, z, target):
+    text = spec_text("tied", loss, "softmax", z, target, 2, None, None, width=4)
+    d = derive(build_network(parse_spec(text, "tied")))
+    numbers = compute_answers(d)
+    return text, numbers, worked(Typesetter(d, get_profile("ng"), 4), numbers)
+
+
+@pytest.mark.parametrize("loss, z, target", TIED)
+def test_a_tied_softmax_prints_the_exact_numbers(loss, z, target):
+    text, numbers, sheet = tied(loss, z, target)
+    want = reference(values_of(text))
+    assert answers_mismatches(numbers, want) == []
+    bad, checked = misprinted(sheet["lines"], want)
+    assert bad == [] and checked >= 5
+    assert sheet["finite_difference"].agree
+
+
+@pytest.mark.parametrize("loss, z, target", TIED)
+def test_a_tied_softmax_sheet_reproduces(loss, z, target, request):
+    if loss == "half_sse" and z < 0:
+        # Its tied units' δ is 10⁻⁶⁰⁹ from operands printed 0.333333333333: no 12 figures carry it.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="a tied softmax δ cancels below any printed operand's figures"))
+    _, _, sheet = tied(loss, z, target)
+    assert unreproduced(sheet["lines"]) == []
+
+
+def test_a_unit_saturated_past_what_a_sheet_carries_is_refused_in_one_line(tmp_path, capsys):
+    """σ(30000) is 1 − 10⁻¹³⁰²⁹: past MAX_GAP_DIGITS; `derive build` says so (exit 2), `derive answers` answers."""
+    far = tmp_path / "far.toml"
+    far.write_text(spec_text("far", "bce", "sigmoid", 30000.0, "at", 1, None))
+    good = tmp_path / "good.toml"
+    good.write_text(spec_text("good", "bce", "sigmoid", 200.0, "at", 1, None))
+    out = tmp_path / "out"
+    assert main(["build", str(far), str(good), "--out", str(out), "--no-pdf", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.rstrip("\n")] and err.startswith(f"derive: error: {far}: values: the example gives unit 1 of "
+                                                                      "layer 1 (sigmoid) the pre-activation z = 30000.0")
+    assert (out / "good" / "answers.tex").is_file() and not (out / "far").exists()
+    assert main(["answers", "--json", str(far)]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    assert numbers["delta"]["delta1"] == [[0.0]] and numbers["loss"] == 0.0  # −e⁻³⁰⁰⁰⁰ and ln(1 + e⁻³⁰⁰⁰⁰), in binary64
 
 
 @pytest.mark.parametrize("name", ["issue-1-1-bce-200", "tanh-hidden-cross-entropy-softmax-pos700-m1"])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import mpmath
@@ -80,8 +80,20 @@ def printed_decimal(value: Number, figures: int | None, gap: bool = False) -> st
         d = _to_decimal(value)
         if d == 0:
             return "0"
-        q = d.quantize(Decimal(1).scaleb(d.adjusted() - figures + 1), rounding=ROUND_HALF_EVEN)
-        return str(q)
+    # Rounded from the value itself, not from its first DIGITS digits: 699.625 + 5·10⁻⁶¹⁰ (a tied
+    # softmax's update) is 699.63 to five figures, where its 60-digit decimal says 699.62.
+    place = d.adjusted() - figures + 1
+    return str(Decimal(round(_exactly(value) / Fraction(10) ** place)).scaleb(place))  # round(Fraction): half-even
+
+
+def _exactly(value: Number) -> Fraction:
+    """The number a worked value is, as a fraction: an mpmath number is a binary fraction."""
+    if isinstance(value, Fraction):
+        return value
+    if not mpmath.isfinite(value):
+        raise ValueError(f"a worked number is {value}")
+    sign, man, exp, _ = value._mpf_
+    return Fraction(-man if sign else man) * Fraction(2) ** exp
 
 
 def gap_of(value: Number) -> Number:
