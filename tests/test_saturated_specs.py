@@ -328,6 +328,22 @@ def answers_mismatches(numbers: dict, want: dict) -> list:
     return bad
 
 
+def check_finite_difference(sheet) -> None:
+    """The finite-difference check agrees, and its quotient comes from its printed J(w ± ε); there is
+    none only where every weight's gradient is so small (10⁻⁸⁷ through a saturated unit) that J(w ± ε)
+    differ past the 20th decimal place: a check no student could do from printed values."""
+    fd = sheet["finite_difference"]
+    if fd is None:
+        grads = [abs(Decimal(ln.result)) for ln in sheet["lines"] if ln.what.startswith("gradient W")]
+        assert max(grads) < Decimal("1e-10"), grads
+        return
+    assert fd.agree, (fd.key, fd.j_plus[:40], fd.j_minus[:40], fd.quotient, fd.gradient)
+    with localcontext() as ctx:
+        ctx.prec = 100_000
+        quotient = (Decimal(fd.j_plus) - Decimal(fd.j_minus)) / (2 * Decimal(fd.epsilon.numerator) / fd.epsilon.denominator)
+        assert abs(quotient - Decimal(fd.quotient)) <= half_unit(fd.quotient), (fd.key, quotient, fd.quotient)
+
+
 @pytest.mark.parametrize("case", CASES + [("issue-2-2-1",)], ids=lambda c: c[0])
 def test_saturated_sheet_prints_the_exact_numbers_and_every_line_reproduces(built, case):
     root, _ = built
@@ -337,13 +353,7 @@ def test_saturated_sheet_prints_the_exact_numbers_and_every_line_reproduces(buil
     numbers = json.loads((root / "out" / name / "answers.json").read_text())
     assert numbers == json.loads(json.dumps(compute_answers(d)))  # the build's answers are these
     sheet = worked(Typesetter(d, get_profile("ng"), 4), numbers)
-    # The finite-difference check agrees, and its quotient comes from its printed J(w ± ε).
-    fd = sheet["finite_difference"]
-    assert fd.agree, (fd.key, fd.j_plus[:40], fd.j_minus[:40], fd.quotient, fd.gradient)
-    with localcontext() as ctx:
-        ctx.prec = 100_000
-        quotient = (Decimal(fd.j_plus) - Decimal(fd.j_minus)) / (2 * Decimal(fd.epsilon.numerator) / fd.epsilon.denominator)
-        assert abs(quotient - Decimal(fd.quotient)) <= half_unit(fd.quotient), (fd.key, quotient, fd.quotient)
+    check_finite_difference(sheet)
     assert unreproduced(sheet["lines"]) == []
     bad, checked = misprinted(sheet["lines"], reference(values_of(text)))
     assert bad == [] and checked >= 5
@@ -380,7 +390,7 @@ def test_a_tied_softmax_prints_the_exact_numbers(loss, z, target):
     assert answers_mismatches(numbers, want) == []
     bad, checked = misprinted(sheet["lines"], want)
     assert bad == [] and checked >= 5
-    assert sheet["finite_difference"].agree
+    check_finite_difference(sheet)
 
 
 @pytest.mark.parametrize("loss, z, target", TIED)

@@ -5,8 +5,10 @@ way `answers.precise` evaluates it: the spec's decimals exactly, σ, tanh, exp a
 digits. The central difference (J(w + ε) − J(w − ε))/(2ε) is then compared with the backpropagated
 gradient. The two J values are printed to one decimal place, fine enough that the quotient of the
 *printed* values gives the quotient's printed figures (they differ only far down, by about 2ε·∂J/∂w).
-Where they differ further down than DIGITS digits reach (J = 0.5 and ∂J/∂w = 10⁻⁸⁷, through a
-saturated unit), J(w ± ε) are evaluated with as many more digits as that takes.
+Where they differ further down than DIGITS digits reach (J = 1.5 and ∂J/∂w = 10⁻⁸⁷, through a
+saturated unit), J(w ± ε) are evaluated with as many more digits as that takes; where they differ
+further down than MAX_PLACES decimal places, no student could do the check from the printed values
+(and no page could hold them), so that weight is not offered, and without another, neither is the check.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ..derivation import Derivation
 EPSILON = Fraction(1, 10_000)
 EPSILON_TEX = r"10^{-4}"
 MAX_TRIES = 4  # weights tried (each costs two forward passes over the batch)
-MAX_PLACES = 40  # decimal places a printed J may take before the search gives up (never reached in practice)
+MAX_PLACES = 20  # decimal places a printed J may take (an ordinary sheet's take 4 to 8)
 
 
 @dataclass(frozen=True)
@@ -61,14 +63,17 @@ def loss_at(d: Derivation, params: dict, changed=None, digits: int = DIGITS) -> 
     return total
 
 
-def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], figures: int) -> FiniteDifference:
+def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], figures: int) -> FiniteDifference | None:
     """The check for the steepest of `candidates` (parameter keys) whose gradient is not 0 and agrees
-    with its finite difference (a ReLU kink within ε of a unit can spoil it); the steepest if none does."""
+    with its finite difference; else the steepest whose ±ε straddles a ReLU kink (which the sheet says
+    spoils it); None if none can be printed (see the module's docstring) or none disagrees for that
+    reason (a gradient of 10⁻⁶⁰⁹ beside a central difference's ε² term of 10⁻¹⁰ is no check at all)."""
     by_key = {p.key: p for p in d.parameters}
     first = None
     # The steepest weights first: J(w ± ε) then differ in fewer decimal places a student must keep,
     # and a weight whose gradient is 0 (a dead ReLU unit), whose check would show nothing, comes last.
-    candidates = sorted(candidates, key=lambda k: -abs(float(gradients[k])))[:MAX_TRIES]
+    with mpmath.workdps(DIGITS):  # exactly: every gradient of a saturated net is binary64's 0.0
+        candidates = sorted(candidates, key=lambda k: -abs(to_mpf(gradients[k])))[:MAX_TRIES]
     for key in candidates:
         p = by_key[key]
         gradient = gradients[key]
@@ -77,14 +82,16 @@ def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], f
                 slope = d.network.l2.numeric(d.network.l2.slope(p.symbol))
                 gradient = add(gradient, evaluate(slope, {**params, d.network.m: Fraction(len(d.network.spec.values.x))}))
         result = _one(d, params, key, p.symbol, gradient, figures)
-        if first is None:
+        if result is None:
+            continue
+        if first is None and not result.agree and _straddles_kink(d, params, p.symbol):
             first = result
         if result.agree and Fraction(Decimal(result.gradient)) != 0:
             return result
     return first
 
 
-def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figures: int) -> FiniteDifference:
+def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figures: int) -> FiniteDifference | None:
     plus = loss_at(d, params, (symbol, EPSILON))
     digits = _digits_for(plus, gradient)
     if digits > DIGITS:
@@ -98,21 +105,36 @@ def _one(d: Derivation, params: dict, key: str, symbol, gradient: Number, figure
         want = _round(exact, figures)
         # The coarsest decimal place at which the printed J values give the printed quotient.
         place = max(dp.copy_abs(), dm.copy_abs(), Decimal(1)).adjusted() + 1
-        # the finest place needed: where 2ε·∂J/∂w shows to its figures (10⁻⁹¹ for a gradient of 10⁻⁸⁷)
-        last = max(MAX_PLACES, -(want * eps2).adjusted() + figures + 3) if want != 0 else MAX_PLACES
         while True:
             step = Decimal(1).scaleb(-place)
             jp, jm = dp.quantize(step, rounding=ROUND_HALF_EVEN), dm.quantize(step, rounding=ROUND_HALF_EVEN)
             got = (jp - jm) / eps2
             # the same rounded quotient, and not a tie that rounding half up would settle the other way
-            if place >= last or (_round(got, figures) == want and abs(got - want) < _unit(want, figures) / 2):
+            # (unless the quotient itself is that tie, exactly: a quadratic J's difference is exact)
+            if _round(got, figures) == want and (abs(got - want) < _unit(want, figures) / 2 or got == exact):
                 break
+            if place >= MAX_PLACES:
+                return None
             place += 1
         g = _dec(gradient)
         printed_g = _round(g, figures)
         agree = abs(exact - g) <= _unit(printed_g, figures) / 2
     return FiniteDifference(key, EPSILON, str(jp), str(jm), _text(want), _text(printed_g), figures, agree,
                             Fraction(exact), gradient)
+
+
+def _straddles_kink(d: Derivation, params: dict, symbol) -> bool:
+    """Whether some ReLU unit's pre-activation, in some example, changes sign between w − ε and w + ε."""
+    net = d.network
+    relu = [l for l in range(1, net.depth + 1) if net.activation(l) == "relu"]
+    if not relu:
+        return False
+    with mpmath.workdps(DIGITS):
+        for n in range(len(net.spec.values.x)):
+            sides = [forward_pass(net, {**params, symbol: params[symbol] + step}, n) for step in (-EPSILON, EPSILON)]
+            if any((sides[0][z] > 0) != (sides[1][z] > 0) for l in relu for z in net.z[l]):
+                return True
+    return False
 
 
 def _digits_for(j: Number, gradient: Number) -> int:

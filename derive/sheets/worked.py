@@ -115,9 +115,10 @@ def _printed_gap(value: Number, figures: int) -> str:
 def _exact_decimal(value: Fraction) -> Decimal | None:
     if not lv.terminates(value.denominator):
         return None
-    with localcontext() as ctx:
-        ctx.prec = 200
-        return (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+    try:  # exactly, or not at all: 700 − 4.93·10⁻³⁰⁵ is not "700"
+        return lv.EXACT.divide(Decimal(value.numerator), Decimal(value.denominator)).normalize(lv.EXACT)
+    except lv.NOT_EXACT:
+        return None
 
 
 def _plain(d: Decimal) -> str:
