@@ -437,3 +437,14 @@ def test_the_sheets_of_a_saturated_spec_compile_cleanly(tmp_path, name):
     assert "NaN" not in text and "inf" not in text.split()
     _, log = compile_with_log(folder / "answers.tex", timeout=180, single_pass=True)
     assert overfull_boxes(log, 1.0) == []
+
+
+def test_a_value_that_only_rounds_to_a_short_decimal_is_rounded_not_called_exact():
+    from fractions import Fraction
+
+    from derive.sheets.worked import printed_decimal
+
+    update = Fraction(700) - Fraction(493, 10**307)  # θ − η·∂J/∂θ through a saturated unit
+    assert printed_decimal(update, 4) == "700.0"
+    assert printed_decimal(Fraction(7, 4), 4) == "1.75"  # a short exact decimal is still printed exactly
+    assert printed_decimal(1 - Fraction(13839, 10**91), 5, gap=True) == "0." + "9" * 86 + "86161"
