@@ -65,15 +65,16 @@ def loss_at(d: Derivation, params: dict, changed=None, digits: int = DIGITS) -> 
 
 def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], figures: int) -> FiniteDifference | None:
     """The check for the steepest of `candidates` (parameter keys) whose gradient is not 0 and agrees
-    with its finite difference; else the steepest whose ±ε straddles a ReLU kink (which the sheet says
-    spoils it); None if none can be printed (see the module's docstring) or none disagrees for that
+    with its finite difference; else the steepest that agrees at 0 or whose ±ε straddles a ReLU kink
+    (which the sheet says spoils it); None if none can be printed (see the module's docstring) or none disagrees for that
     reason (a gradient of 10⁻⁶⁰⁹ beside a central difference's ε² term of 10⁻¹⁰ is no check at all)."""
     by_key = {p.key: p for p in d.parameters}
     first = None
     # The steepest weights first: J(w ± ε) then differ in fewer decimal places a student must keep,
     # and a weight whose gradient is 0 (a dead ReLU unit), whose check would show nothing, comes last.
-    with mpmath.workdps(DIGITS):  # exactly: every gradient of a saturated net is binary64's 0.0
-        candidates = sorted(candidates, key=lambda k: -abs(to_mpf(gradients[k])))[:MAX_TRIES]
+    with mpmath.workdps(DIGITS):  # binary64's 0.0s (every gradient of a saturated net) by their exact size
+        candidates = sorted(candidates, key=lambda k: (-abs(float(gradients[k])),
+                                                       -abs(to_mpf(gradients[k])) if float(gradients[k]) == 0 else 0))[:MAX_TRIES]
     for key in candidates:
         p = by_key[key]
         gradient = gradients[key]
@@ -84,8 +85,8 @@ def check(d: Derivation, params: dict, gradients: dict, candidates: list[str], f
         result = _one(d, params, key, p.symbol, gradient, figures)
         if result is None:
             continue
-        if first is None and not result.agree and _straddles_kink(d, params, p.symbol):
-            first = result
+        if first is None and (result.agree or _straddles_kink(d, params, p.symbol)):
+            first = result  # a check of a 0 gradient, or one a kink spoils: shown if no other will do
         if result.agree and Fraction(Decimal(result.gradient)) != 0:
             return result
     return first

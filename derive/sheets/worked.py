@@ -10,7 +10,7 @@ high-precision arithmetic (`answers.precise`). The printing rule, stated on the 
   used again in a later line (z, a, δ, one example's loss) carries one guard figure more;
 * if a line's printed operands would not give its printed result to the printed precision, the
   operands get more figures until they do (`_settle`), so that every line can be re-done by hand;
-* a value so near ±1 that even MAX_FIGURES figures would not show how near (σ(200) = 1 − 1.38·10⁻⁸⁷),
+* a value so near ±1 that even MAX_FIGURES figures print ±1 (σ(200) = 1 − 1.38·10⁻⁸⁷),
   where a later line needs its difference from 1 (1 − ŷ, ln(1 − ŷ), ŷ − y), is printed as 1 − d
   (or 1 + d) with d rounded to the value's figures: the same exact decimal, written so that its
   figures can be read.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 import mpmath
@@ -75,25 +75,19 @@ def printed_decimal(value: Number, figures: int | None, gap: bool = False) -> st
             return _plain(exact)
         if figures is None:
             raise ValueError(f"{value} has no exact decimal")
+    # Rounded from as many digits as the value was computed to, not its first DIGITS: 699.625 + 5·10⁻⁶¹⁰
+    # (a tied softmax's update, computed to 670 digits) is 699.63 to five figures, not the tie 699.625's
+    # 699.62. A fraction is exact and is rounded exactly.
+    digits = DIGITS if isinstance(value, Fraction) else max(DIGITS, mpmath.libmp.prec_to_dps(value._mpf_[3]))
     with localcontext() as ctx:
-        ctx.prec = DIGITS + 10
-        d = _to_decimal(value)
+        ctx.prec = digits + 10
+        d = _to_decimal(value, digits)
         if d == 0:
             return "0"
-    # Rounded from the value itself, not from its first DIGITS digits: 699.625 + 5·10⁻⁶¹⁰ (a tied
-    # softmax's update) is 699.63 to five figures, where its 60-digit decimal says 699.62.
-    place = d.adjusted() - figures + 1
-    return str(Decimal(round(_exactly(value) / Fraction(10) ** place)).scaleb(place))  # round(Fraction): half-even
-
-
-def _exactly(value: Number) -> Fraction:
-    """The number a worked value is, as a fraction: an mpmath number is a binary fraction."""
-    if isinstance(value, Fraction):
-        return value
-    if not mpmath.isfinite(value):
-        raise ValueError(f"a worked number is {value}")
-    sign, man, exp, _ = value._mpf_
-    return Fraction(-man if sign else man) * Fraction(2) ** exp
+        place = d.adjusted() - figures + 1
+        if isinstance(value, Fraction):
+            return str(Decimal(round(value / Fraction(10) ** place)).scaleb(place))  # round(Fraction): half-even
+        return str(d.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_EVEN))
 
 
 def gap_of(value: Number) -> Number:
@@ -280,14 +274,12 @@ class _Sheet:
             todo = {j for k in changed for j in producing.get(k, []) + using.get(k, [])}
 
     def _gap_operand(self, ops: dict) -> str | None:
-        """An operand at its most figures whose difference from ±1 those figures do not show (ŷ = σ(200)
+        """An operand at its most figures whose difference from ±1 those figures do not show at all (ŷ = σ(200)
         printed 1.00000000000 where the line needs 1 − ŷ), to be printed as 1 − d instead; or None."""
         for k in sorted(set(ops.values())):
             if k in self.given or k in self.gaps or self.figures[k] < MAX_FIGURES:
                 continue
-            gap = gap_of(self.value[k])
-            # d to the value's own figures reaches further than MAX_FIGURES figures of the value
-            if gap != 0 and mpmath.log10(abs(to_mpf(gap))) < self.precision + GUARD - MAX_FIGURES:
+            if abs(self.decimal(k)) == 1 and gap_of(self.value[k]) != 0:
                 return k
         return None
 
@@ -669,7 +661,7 @@ def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int, gaps: bool = False
         text += (f" Examples 1 to {shown_m} of {m} are worked; the sums run over all {m} examples (their remaining "
                  f"terms are elided with $\\cdots$).")
     if gaps:
-        text += (f" A value so near $1$ (or $-1$) that {MAX_FIGURES} figures would not show how near, where a later "
+        text += (f" A value so near $1$ (or $-1$) that {MAX_FIGURES} figures would print $1$, where a later "
                  f"line needs the difference, is written $1 - d$ (or $1 + d$), $d$ rounded as above.")
     if kink:
         text += r" $\operatorname{ReLU}'(0)$ is taken to be $0$; where a unit sits exactly at $z = 0$ the line says so."
