@@ -7,6 +7,13 @@ stay exact fractions as long as their inputs are, and everything else is compute
 `DIGITS` significant digits. So a pre-activation that is 0 in the spec's decimals is exactly 0 and
 gets ReLU′(0) = 0, where binary floats give 2.8e−17 and ReLU′ = 1. The same numbers are then
 cross-checked against the generated module (gradients.py) in floats.
+
+A saturated unit is computed exactly too: σ(200) is 1 − 1.38·10⁻⁸⁷, and at DIGITS digits 1 − σ(200)
+would be 0 (δ = ŷ − y = 0 for a target of 1, ln(1 − ŷ) = −∞ in the loss). So an output of σ, tanh
+or softmax within 10⁻²⁰ of ±1 is held as the exact fraction ±(1 − c), its gap c computed directly
+(σ(−z), 2σ(−2|z|), the other units' share) to DIGITS digits, and every sum and product over it stays
+exact; ln of a fraction near 1 goes through log1p. Past MAX_GAP_DIGITS digits the gap is dropped
+(forward_pass reports it): no binary64 answer can hold it, and a sheet refuses to print it.
 """
 from __future__ import annotations
 
@@ -24,6 +31,13 @@ from .derivation import Derivation
 from .spec import Values
 
 DIGITS = 50  # working precision of the transcendental parts (significant digits)
+# An activation this close to ±1 is held as an exact fraction ±(1 − c) (see the module's docstring).
+PINNED_GAP = mpmath.mpf(10) ** -20
+# The longest gap kept: σ(z) for z up to ~23,000, tanh to ~11,500. Exact sums over such fractions
+# cost milliseconds; at 10⁵ digits they would cost seconds each.
+MAX_GAP_DIGITS = 10_000
+_NEAR_BOUND = 1 - mpmath.mpf(10) ** -15  # only an activation past this is looked at again
+_TINY = mpmath.mpf(10) ** -MAX_GAP_DIGITS
 # Above this many example × parameter products the exact evaluation would take seconds; the numbers
 # then come from the generated module in binary floats (answers.json says which).
 MAX_EXACT_WORK = 400_000
@@ -173,36 +187,21 @@ def _compile(expr: sp.Expr):
     if isinstance(expr, sp.log):
         def log(env):
             z = f(env)
-            return Fraction(0) if z == 1 else mpmath.log(_mp(z))
+            if isinstance(z, Fraction):
+                if z == 1:
+                    return Fraction(0)
+                if Fraction(1, 2) < z < Fraction(3, 2):  # ln(1 − c) of a saturated unit: c, not 1 − c rounded
+                    return mpmath.log1p(_mp(z - 1))
+            return mpmath.log(_mp(z))
         return log
     raise TypeError(f"cannot evaluate {type(expr).__name__} in worked numbers")
 
 
-# A saturated unit's 1 − a is far smaller than a: 1 − σ(z) ≈ e^−|z|, 1 − tanh|z| ≈ 2e^−2|z|, and a
-# softmax's largest 1 − a ≈ e^−(its lead), so at DIGITS digits σ(200) is 1 and 1 − σ(200), y − σ(200)
-# and ln σ(200) − … are 0. Such a layer's activations are evaluated with as many more digits as that
-# takes (2|z|·log10 e), so that 1 − a, y − a and z − lse keep DIGITS of their own; up to GUARD_LIMIT
-# more, past which every such number is far below the smallest float.
-GUARD_LIMIT = 400
-SATURATING = ("sigmoid", "tanh", "softmax")
-
-
-def guard_digits(zs) -> int:
-    """The extra digits a saturating layer with pre-activations `zs` is evaluated with."""
-    top = max((abs(float(z)) for z in zs), default=0.0)
-    return min(GUARD_LIMIT, int(2 * top * math.log10(math.e)) + 1)
-
-
-def example_guard(net, env: dict) -> int:
-    """The extra digits for one example's loss and δ: those of its most saturated layer."""
-    return max((guard_digits(env[z] for z in net.z[l]) for l in range(1, net.depth + 1)
-                if net.activation(l) in SATURATING), default=0)
-
-
-def forward_pass(net, params: dict, n: int) -> dict:
+def forward_pass(net, params: dict, n: int, lost: list | None = None) -> dict:
     """Example n of the spec's [values] through the network: every z and a, exact where it can be,
     with the parameters `params`, the example's x and y as the spec wrote them, and m
-    (call inside `mpmath.workdps`; a saturating layer's a carry `guard_digits` more)."""
+    (call inside `mpmath.workdps`). A saturated activation is pinned (`_pin_saturated`); one whose
+    gap is past MAX_GAP_DIGITS is appended to `lost` as (n, a, z, digits)."""
     values = net.spec.values
     env: dict[sp.Symbol, Number] = dict(params)
     env[net.m] = Fraction(len(values.x))
@@ -211,11 +210,82 @@ def forward_pass(net, params: dict, n: int) -> dict:
     for l in range(1, net.depth + 1):
         for z in net.z[l]:
             env[z] = evaluate(net.z_expr[z], env)
-        extra = guard_digits(env[z] for z in net.z[l]) if net.activation(l) in SATURATING else 0
-        with mpmath.workdps(mpmath.mp.dps + extra):
-            for a in net.a[l]:
-                env[a] = evaluate(net.a_expr[a], env)
+        for a in net.a[l]:
+            env[a] = evaluate(net.a_expr[a], env)
+        if net.activation(l) in ("sigmoid", "tanh", "softmax"):
+            _pin_saturated(net, l, env, n, lost)
     return env
+
+
+def saturation_gap(activation: str, zs: list, j: int) -> tuple[int, mpmath.mpf] | None:
+    """(bound, gap) of unit j of a layer with pre-activations `zs` if its activation nears ±1:
+    σ(z) = 1 − σ(−z), tanh z = ±(1 − 2σ(−2|z|)), softmax's top unit 1 − (the others' share);
+    None where no bound is near (a value near 0 keeps its own relative precision)."""
+    z = _mp(zs[j])
+    if activation == "sigmoid":
+        return (1, 1 / (1 + mpmath.exp(z))) if z > 0 else None
+    if activation == "tanh":
+        return ((1 if z > 0 else -1), 2 / (1 + mpmath.exp(2 * abs(z)))) if z != 0 else None
+    others = [_mp(v) - z for k, v in enumerate(zs) if k != j]
+    if any(d >= 0 for d in others):  # not the one top unit: at most 1/2
+        return None
+    share = mpmath.fsum(mpmath.exp(d) for d in others)
+    return 1, share / (1 + share)
+
+
+def _pin_saturated(net, l: int, env: dict, n: int, lost: list | None) -> None:
+    """Hold layer l's activations within PINNED_GAP of ±1 as exact fractions ±(1 − c)."""
+    act = net.activation(l)
+    zs = [env[z] for z in net.z[l]]
+    for j, a in enumerate(net.a[l]):
+        value = env[a]
+        if isinstance(value, Fraction):
+            continue
+        size = abs(_mp(value))
+        if size < _NEAR_BOUND:  # far from ±1 (the gap's own evaluation, below, is needed only near it)
+            if act != "tanh" and lost is not None and 0 < size < _TINY:
+                # near σ's or softmax's 0, whose 1 − a a sheet's lines hold exactly: as long as a gap
+                lost.append((n, a, zs[j], -int(mpmath.floor(mpmath.log10(size)))))
+            continue
+        found = saturation_gap(act, zs, j)
+        if found is None:
+            continue
+        bound, gap = found
+        if gap >= PINNED_GAP:
+            continue
+        digits = -int(mpmath.floor(mpmath.log10(gap)))
+        if digits > MAX_GAP_DIGITS:
+            env[a] = Fraction(bound)
+            if lost is not None:
+                lost.append((n, a, zs[j], digits))
+            continue
+        c = Fraction(Decimal(mpmath.nstr(gap, DIGITS, min_fixed=1, max_fixed=0)))
+        env[a] = bound * (1 - c)
+
+
+def _spread_digits(net, env: dict) -> int:
+    """The digits a softmax layer's smallest output lies below its largest: the δ of tied top units
+    (four outputs at z = 700, one at −700) cancels down to that smallest output, e⁻¹⁴⁰⁰, so the
+    example is evaluated with that many more digits (at most MAX_GAP_DIGITS; past that the output
+    is lost to a sheet anyway, and to binary64 long before)."""
+    extra = 0
+    for l in range(1, net.depth + 1):
+        if net.activation(l) == "softmax":
+            zs = [_mp(env[z]) for z in net.z[l]]
+            spread = int(mpmath.ceil((max(zs) - min(zs)) / mpmath.log(10)))
+            if spread > DIGITS // 2:  # below this, DIGITS already keep the smallest output's share
+                extra = max(extra, min(spread, MAX_GAP_DIGITS) + 10)
+    return extra
+
+
+def example_loss(net, env: dict) -> Number:
+    """One example's J at `env` (a forward pass), in the form that keeps its digits: the squared
+    error as written, a sigmoid output's logarithms as ln σ(±z) (ln(1 − ŷ) of a ŷ = 10⁻⁸⁷ is not
+    ln 1), a softmax output's as ln ŷ_k (its top unit pinned, ln(1 − c) through log1p; its z − ln Σ e^z
+    form cancels). Call inside `mpmath.workdps`."""
+    if net.loss.kind == "squared" or net.activation(net.depth) == "softmax":
+        return evaluate(net.loss_expr, env)
+    return evaluate(net.loss_stable, env)
 
 
 def precise(derivation: Derivation, examples: int | None = None, totals: bool = True) -> dict:
@@ -223,8 +293,9 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
 
     Returns {"values": [per example {symbol: number}], "params": {symbol: number}, "m": Fraction,
     "loss": number, "gradients": {key: number}, "updated": {key: number} or None, "rate": Fraction
-    or None}. `examples` limits the per-example values kept; the sums run over every example unless
-    `totals` is False (then only the kept examples are evaluated, and loss and gradients are None)."""
+    or None, "lost": [(n, a, z, digits)] (saturated units whose gap was dropped)}. `examples` limits
+    the per-example values kept; the sums run over every example unless `totals` is False (then only
+    the kept examples are evaluated, and loss and gradients are None)."""
     net = derivation.network
     spec = net.spec
     values = spec.values
@@ -235,20 +306,26 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
         params[p.symbol] = as_written(arr[p.index[0]][p.index[1]] if len(p.index) == 2 else arr[p.index[0]])
     grads = {p.key: Fraction(0) for p in derivation.parameters}
     loss: Number = Fraction(0)
-    kept = []
-    with mpmath.workdps(DIGITS):
-        for n in range(m if totals or examples is None else min(m, examples)):
-            env = forward_pass(net, params, n)
-            with mpmath.workdps(DIGITS + example_guard(net, env)):  # y − a, 1 − a, z − lse: every digit
-                loss = add(loss, evaluate(net.loss_expr if net.loss.kind == "squared" else net.loss_stable, env))
-                for l in range(net.depth, 0, -1):
-                    for z in net.z[l]:
-                        d = derivation.delta[z]
-                        env[d] = evaluate(derivation.delta_expr[d], env)
-                for p in derivation.parameters:
-                    grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
-            if examples is None or n < examples:
-                kept.append(env)
+    kept, lost = [], []
+    top = DIGITS  # the most digits an example has needed so far: the sums (and the updates) keep them
+    for n in range(m if totals or examples is None else min(m, examples)):
+        with mpmath.workdps(top):
+            env = forward_pass(net, params, n, lost)
+        digits = max(top, DIGITS + _spread_digits(net, env))
+        with mpmath.workdps(digits):
+            if digits > top:
+                env = forward_pass(net, params, n)
+            loss = add(loss, example_loss(net, env))
+            for l in range(net.depth, 0, -1):
+                for z in net.z[l]:
+                    d = derivation.delta[z]
+                    env[d] = evaluate(derivation.delta_expr[d], env)
+            for p in derivation.parameters:
+                grads[p.key] = add(grads[p.key], evaluate(derivation.gradient[p.key], env))
+        if examples is None or n < examples:
+            kept.append(env)
+        top = digits
+    with mpmath.workdps(top):
         l2 = l2_numbers(derivation, params, Fraction(m)) if totals else None
         if l2 is not None:
             # J and each weight's gradient gain the L2 term's part; δ and the examples' sums do not change.
@@ -263,7 +340,7 @@ def precise(derivation: Derivation, examples: int | None = None, totals: bool = 
     if not totals:
         loss, grads, updated = None, None, None
     return {"values": kept, "params": params, "m": Fraction(m), "loss": loss, "gradients": grads,
-            "updated": updated, "rate": rate, "l2": l2}
+            "updated": updated, "rate": rate, "l2": l2, "lost": lost}
 
 
 def l2_numbers(derivation: Derivation, params: dict[sp.Symbol, Number], m: Fraction) -> dict | None:

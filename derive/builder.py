@@ -2,7 +2,8 @@
 
 Every artefact of a spec is produced in memory (PDFs in temporary folders) and checked before any
 of its files is written, so a bad spec, a failed check or a failed compile leaves that spec's
-output folder as it was. Specs fail alone: one spec that fails (bad input, a check mismatch, LaTeX)
+output folder as it was. Specs fail alone: one spec that fails (bad input, a check mismatch, LaTeX,
+or an unexpected exception, which is derive's own bug and becomes an InternalError naming the spec)
 never stops the others from being written; its error is on its BuildResult and the command's exit
 status still says so.
 """
@@ -24,7 +25,7 @@ from .answers import compute_answers
 from .check import CheckReport, check_module
 from .codegen import load_module, module_source
 from .derivation import Derivation, derive
-from .errors import DeriveError, LatexError, SpecError
+from .errors import DeriveError, InternalError, LatexError, SpecError
 from .latex import cancel_all, compile_pdf, have_latex, reset_cancel, sandbox_available
 from .network import build_network
 from .profile import BUILTIN, Profile, load_profile
@@ -172,6 +173,9 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
             except OSError as exc:
                 result.error = SpecError(str(path), "file", f"cannot be read ({exc.strerror or exc})")
                 continue
+            except Exception as exc:
+                result.error = InternalError(path, exc)
+                continue
         spec = result.spec
         if spec.name in seen:
             first = seen[spec.name]
@@ -208,6 +212,8 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                 r.pdf_note = pdf_note
             except DeriveError as exc:
                 r.error = exc
+            except Exception as exc:  # KeyboardInterrupt and SystemExit are not Exceptions: they still stop the build
+                r.error = InternalError(r.source, exc)
         if on_result is not None:
             progress.clear()
             on_result(r)
@@ -242,6 +248,8 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
                     _, item.files, result.check = artefacts(spec, style, template_dir, module_name, result.stages, progress)
             except DeriveError as exc:
                 result.error = exc
+            except Exception as exc:  # derive's own bug: this spec is not built, the others still are
+                result.error = InternalError(result.source, exc)
             if compile_pdfs and result.error is None and not result.skipped:
                 item.started = time.perf_counter()
                 for name in sorted(n for n in item.files if n.endswith(".tex")):

@@ -1,6 +1,7 @@
 """The command line: parses, calls the library, prints, and maps errors to exit codes.
 
-Exit status: 0 success, 1 a check found a mismatch, 2 bad input (one line on stderr), 130 interrupted
+Exit status: 0 success, 1 a check found a mismatch or derive itself failed (an internal error: one line
+naming the spec, the other specs still done), 2 bad input (one line on stderr), 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM). Every message is printed with control and bidirectional
 characters escaped, so a key name or path cannot rewrite the terminal line it is shown on.
 """
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import DeriveError, escape_controls, printable_lines
+from .errors import DeriveError, InternalError, escape_controls, printable_lines
 from .spec import NOTATIONS
 
 
@@ -102,6 +103,10 @@ def _terminate(signum, frame):
 def print_error(exc: BaseException) -> None:
     for line in printable_lines(str(exc)):
         print(f"derive: error: {line}", file=sys.stderr)
+    if isinstance(exc, InternalError) and os.environ.get("DERIVE_TRACEBACK"):
+        import traceback
+
+        traceback.print_exception(exc.original, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +135,9 @@ def _run(argv: list[str] | None) -> int:
         pass
     try:
         return COMMANDS[args.command](args)
+    except InternalError as exc:
+        print_error(exc)
+        return 1
     except DeriveError as exc:
         print_error(exc)
         return 2
@@ -143,6 +151,9 @@ def _run(argv: list[str] | None) -> int:
         # The reader went away (`derive paths big.toml | head`): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # derive's own bug in a one-spec command (class, train): one line, not a traceback
+        print_error(InternalError(getattr(args, "spec", None) or f"derive {args.command}", exc))
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -153,7 +164,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
 
     Text is printed as each spec finishes (blank line between specs); JSON is one value for one
     spec, one object keyed by spec name for several. Exit status: the worst of the specs' (2 for
-    a refused spec, then 1, then 0).
+    a refused spec, then 1 for a mismatch or an internal error, then 0).
     """
     from .api import load
 
@@ -168,6 +179,10 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
         except DeriveError as exc:
             print(f"derive: error: {exc}", file=sys.stderr)
             status = 2
+            continue
+        except Exception as exc:  # derive's own bug, in this spec only: the others are still printed
+            print_error(InternalError(path, exc))
+            status = max(status, 1)
             continue
         status = max(status, code)
         if as_json:
@@ -217,11 +232,15 @@ def cmd_build(args) -> int:
           templates=args.templates, jobs=args.jobs, module_name=args.module_name, on_result=report, progress=progress)
     # A spec that failed cost the others nothing; its lines come last, each message once (a broken
     # template fails every spec the same way).
-    for message in dict.fromkeys(str(e) for e in errors):
-        print_error(DeriveError(message))
+    unique: dict[str, DeriveError] = {}
+    for e in errors:
+        unique.setdefault(str(e), e)
+    for e in unique.values():
+        print_error(e)
     if not errors:
         return 0
-    return 1 if all(isinstance(e, CheckFailed) for e in errors) else 2
+    # Bad input says 2; a failed check or derive's own error (an internal error) alone says 1.
+    return 1 if all(isinstance(e, (CheckFailed, InternalError)) for e in errors) else 2
 
 
 def cmd_answers(args) -> int:

@@ -46,3 +46,22 @@ class TemplateError(DeriveError):
 
 class ProfileError(SpecError):
     """A notation profile is malformed: names the file, the field and what is expected."""
+
+
+class InternalError(DeriveError):
+    """An unexpected exception while one spec was worked on: a bug in derive, not in the spec.
+
+    Its message is one line naming the spec and the exception, so that a multi-spec command reports
+    it and goes on with the other specs; `original` keeps the exception (DERIVE_TRACEBACK=1 prints it).
+    """
+
+    MAX_DETAIL = 300  # characters of the exception's own message (a 10,000-digit number is not shown whole)
+
+    def __init__(self, source, original: BaseException):
+        self.source, self.original = source, original
+        detail = " ".join(str(original).split())
+        if len(detail) > self.MAX_DETAIL:
+            detail = detail[:self.MAX_DETAIL] + " ..."
+        what = f"{type(original).__name__}: {detail}" if detail else type(original).__name__
+        super().__init__(f"{source}: internal error ({what}); this is a bug in derive, please report it "
+                         "with this spec file (DERIVE_TRACEBACK=1 shows where it happened)")

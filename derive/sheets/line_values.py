@@ -24,14 +24,17 @@ from typing import Callable, NamedTuple
 import mpmath
 import sympy as sp
 
-from ..answers import Number, add, evaluate, mul, sub, to_mpf
+from ..answers import MAX_GAP_DIGITS, Number, add, evaluate, mul, sub, to_mpf
 
-# Operands have at most a few dozen digits and lines a few hundred terms: 2,000 digits is never
-# reached, and if it were the trap says so instead of rounding.
-EXACT = Context(prec=2000, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6,
+# Operands have a few dozen digits, or, written as 1 − d for a saturated unit, up to MAX_GAP_DIGITS
+# and a few; a line multiplies a handful of them over a few hundred terms. The context is wider
+# than that (its digits cost only where they are used), and if it were reached the trap says so
+# instead of rounding.
+WIDTH = 10 * MAX_GAP_DIGITS
+EXACT = Context(prec=WIDTH, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6,
                 traps=[Inexact, InvalidOperation, DivisionByZero, Overflow, Underflow])
 NOT_EXACT = (Inexact, InvalidOperation, DivisionByZero, Overflow, Underflow)
-ROUNDING = Context(prec=2000, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6)  # rounding a result is meant
+ROUNDING = Context(prec=WIDTH, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6)  # rounding a result is meant
 
 
 class Arithmetic(NamedTuple):
@@ -70,10 +73,9 @@ DECIMALS = Arithmetic(leaf=_decimal_leaf, total=_fold(EXACT.add), product=_fold(
 
 def terminates(denominator: int) -> bool:
     """Whether a fraction with this denominator has a finite decimal (its only prime factors are 2 and 5)."""
-    for p in (2, 5):
-        while denominator % p == 0:
-            denominator //= p
-    return denominator == 1
+    # d divides 10^k for k = its bit length exactly when it is 2^i 5^j (i, j < k): a few modular
+    # products, where dividing out 2s and 5s one at a time costs seconds on a 4,000-digit 10^k.
+    return pow(10, denominator.bit_length(), denominator) == 0 if denominator > 1 else True
 
 
 def is_decimal_polynomial(expr: sp.Expr) -> bool:
@@ -92,11 +94,13 @@ def is_decimal_polynomial(expr: sp.Expr) -> bool:
 def decimal(value: Number) -> Decimal:
     """A worked number as a Decimal: exactly when it has a short decimal, else to 60 significant digits."""
     if isinstance(value, Fraction):
-        try:
-            return EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
-        except NOT_EXACT:
-            return Context(prec=60).divide(Decimal(value.numerator), Decimal(value.denominator))
-    return Decimal(mpmath.nstr(value, 60, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
+        if terminates(value.denominator):  # else the division would run to the context's last digit first
+            try:
+                return EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+            except NOT_EXACT:
+                pass
+        return Context(prec=60).divide(Decimal(value.numerator), Decimal(value.denominator))
+    return Decimal(mpmath.nstr(value, 60, strip_zeros=False, min_fixed=0, max_fixed=0))
 
 
 def rounds_to(value: Decimal, result: str) -> bool:

@@ -8,7 +8,7 @@ formulas that are written in the course's order rather than SymPy's. The section
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -138,14 +138,27 @@ MAX_BLOCK_ROWS = 24  # rows of one table or matrix display; more rows continue i
 _COMMANDS = re.compile(r"\\(left|right|Bigl|Bigr|Big|bigl|bigr|big|quad|qquad|,|;|!|operatorname|mathbf|text)|[{}^_&]")
 
 
+# A printed number of more figures than this, closer to ±1 than NEAR_ONE, is written 1 − d: only a saturated
+# unit's value prints so many (σ(200) = 0.99…986161, 91 figures; every other computed number has at most 12).
+GAP_FIGURES = 13
+NEAR_ONE = Decimal("1e-6")
+
+
 def tex_number(text: str) -> str:
     """A printed decimal (Decimal syntax, its exponent is its precision) as LaTeX.
 
     Plain positional notation from 0.001 up to 999999; otherwise d.ddd × 10^k with the same
-    significant figures (1.882 × 10^{-4}, not 0.0002)."""
+    significant figures (1.882 × 10^{-4}, not 0.0002). A number of more than GAP_FIGURES figures within
+    10^{-6} of ±1 is written (1 − d) or (1 + d), bracketed as one factor: σ(200) = 0.99…986161 (91
+    figures) is (1 − 1.3839 × 10^{-87})."""
     d = Decimal(text)
     if d == 0:
         return "0"
+    if d.adjusted() in (-1, 0) and len(d.as_tuple().digits) > GAP_FIGURES:
+        gap = Context(prec=len(d.as_tuple().digits) + 2).subtract(Decimal(1), d.copy_abs())  # exact
+        if gap != 0 and abs(gap) < NEAR_ONE:
+            sign, op = "-" if d < 0 else "", "-" if gap > 0 else "+"
+            return rf"{sign}\left(1 {op} {tex_number(str(abs(gap)))}\right)"
     sign, digits, exponent = d.as_tuple()
     adj = d.adjusted()
     if -3 <= adj < 6 and exponent <= 0:

@@ -9,13 +9,16 @@ high-precision arithmetic (`answers.precise`). The printing rule, stated on the 
 * every other computed number is rounded to `precision` significant figures, and a value that is
   used again in a later line (z, a, δ, one example's loss) carries one guard figure more;
 * if a line's printed operands would not give its printed result to the printed precision, the
-  operands get more figures until they do (`_settle`), so that every line can be re-done by hand.
+  operands get more figures until they do (`_settle`), so that every line can be re-done by hand;
+* a value so near ±1 that even MAX_FIGURES figures print ±1 (σ(200) = 1 − 1.38·10⁻⁸⁷),
+  where a later line needs its difference from 1 (1 − ŷ, ln(1 − ŷ), ŷ − y), is printed as 1 − d
+  (or 1 + d) with d rounded to the value's figures: the same exact decimal, written so that its
+  figures can be read.
 
 A test re-evaluates every line of every sheet from the printed operands (tests/test_worked_lines.py).
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -25,7 +28,9 @@ import mpmath
 import sympy as sp
 
 from .. import activations
-from ..answers import DIGITS, Number, as_written, evaluate, exact_work, l2_numbers, precise
+from ..answers import (DIGITS, MAX_GAP_DIGITS, Number, as_written, evaluate, exact_work, example_loss, l2_numbers, precise,
+                       to_mpf)
+from ..errors import SpecError
 from . import line_values as lv
 from .equations import MAX_SOFTMAX_TERMS
 from .fdcheck import check as fd_check
@@ -55,30 +60,59 @@ class WorkedLine:
     complete: bool = True
 
 
-def printed_decimal(value: Number, figures: int | None) -> str:
+def printed_decimal(value: Number, figures: int | None, gap: bool = False) -> str:
     """`value` as decimal text: exactly when it is a short exact decimal (or `figures` is None),
-    else rounded half-even to `figures` significant figures (trailing zeros kept: they are printed)."""
+    else rounded half-even to `figures` significant figures (trailing zeros kept: they are printed).
+
+    With `gap`, a value near ±1 is printed as ±(1 − d), its difference d = 1 − |value| (negative just
+    above 1) rounded to `figures` significant figures: the text is that exact decimal (0.99…986161,
+    91 digits, for 1 − 1.3839·10⁻⁸⁷)."""
+    if gap:
+        return _printed_gap(value, figures)
     if isinstance(value, Fraction):
         exact = _exact_decimal(value)
         if exact is not None and (figures is None or len(exact.as_tuple().digits) <= figures + 2):
             return _plain(exact)
         if figures is None:
             raise ValueError(f"{value} has no exact decimal")
+    # Rounded from as many digits as the value was computed to, not its first DIGITS: 699.625 + 5·10⁻⁶¹⁰
+    # (a tied softmax's update, computed to 670 digits) is 699.63 to five figures, not the tie 699.625's
+    # 699.62. A fraction is exact and is rounded exactly.
+    digits = DIGITS if isinstance(value, Fraction) else max(DIGITS, mpmath.libmp.prec_to_dps(value._mpf_[3]))
     with localcontext() as ctx:
-        ctx.prec = DIGITS + 10
-        d = _to_decimal(value)
+        ctx.prec = digits + 10
+        d = _to_decimal(value, digits)
         if d == 0:
             return "0"
-        q = d.quantize(Decimal(1).scaleb(d.adjusted() - figures + 1), rounding=ROUND_HALF_EVEN)
-        return str(q)
+        place = d.adjusted() - figures + 1
+        if isinstance(value, Fraction):
+            return str(Decimal(round(value / Fraction(10) ** place)).scaleb(place))  # round(Fraction): half-even
+        return str(d.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_EVEN))
+
+
+def gap_of(value: Number) -> Number:
+    """1 − |value|: exact for a fraction (a saturated unit is held as one), else to DIGITS digits."""
+    if isinstance(value, Fraction):
+        return 1 - abs(value)
+    with mpmath.workdps(DIGITS):
+        return 1 - abs(value)
+
+
+def _printed_gap(value: Number, figures: int) -> str:
+    d = Decimal(printed_decimal(gap_of(value), figures))
+    with localcontext() as ctx:
+        ctx.prec = max(1, -d.as_tuple().exponent) + 2  # every digit of 1 − d: the subtraction is exact
+        near = Decimal(1) - d
+    return str(near.copy_negate() if value < 0 else near)  # copy_negate: unary minus would round
 
 
 def _exact_decimal(value: Fraction) -> Decimal | None:
     if not lv.terminates(value.denominator):
         return None
-    with localcontext() as ctx:
-        ctx.prec = 200
-        return (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+    try:  # exactly, or not at all: 700 − 4.93·10⁻³⁰⁵ is not "700"
+        return lv.EXACT.divide(Decimal(value.numerator), Decimal(value.denominator)).normalize(lv.EXACT)
+    except lv.NOT_EXACT:
+        return None
 
 
 def _plain(d: Decimal) -> str:
@@ -87,11 +121,11 @@ def _plain(d: Decimal) -> str:
     return str(d)
 
 
-def _to_decimal(value: Number) -> Decimal:
+def _to_decimal(value: Number, digits: int = DIGITS) -> Decimal:
     if isinstance(value, Fraction):
         return Decimal(value.numerator) / Decimal(value.denominator)
-    with mpmath.workdps(DIGITS):
-        return Decimal(mpmath.nstr(value, DIGITS, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
+    with mpmath.workdps(digits):  # written with an exponent: 10⁻⁵⁰⁰⁰ is 6 characters, not 5,000
+        return Decimal(mpmath.nstr(value, digits, strip_zeros=False, min_fixed=0, max_fixed=0))
 
 
 def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
@@ -100,11 +134,18 @@ def reproduces(expr: sp.Expr, operands: dict, result: str) -> bool:
 
 
 def _rounds_to(expr: sp.Expr, env: dict, result: str) -> bool:
-    with mpmath.workdps(CHECK_DIGITS):
-        value = evaluate(expr, env)
+    # As many working digits as the result prints, and a margin: 1 − 1.3839·10⁻⁸⁷ prints 91.
+    digits = max(CHECK_DIGITS, len(Decimal(result).as_tuple().digits) + 10)
+    with mpmath.workdps(digits):
+        try:
+            value = evaluate(expr, env)
+        except ZeroDivisionError:  # 1/(1 − ŷ) at a printed ŷ of 1: this line cannot be redone from these operands
+            return False
+        if not isinstance(value, Fraction) and not mpmath.isfinite(value):  # ln 0
+            return False
     with localcontext() as ctx:
-        ctx.prec = DIGITS + 10
-        value = _to_decimal(value)
+        ctx.prec = digits + 10
+        value = _to_decimal(value, digits)
     return lv.rounds_to(value, result)
 
 
@@ -125,6 +166,7 @@ class _Sheet:
         self._value_decimals: dict[str, Decimal] = {}  # a value itself as a Decimal (exact, or to 60 digits)
         self._decimals: dict[str, Decimal] = {}  # the printed text as a Decimal, per figure count
         self.ceiling: dict[str, int] = {}  # figures a value may not exceed (its operands cancel)
+        self.gaps: set[str] = set()  # values printed as ±(1 − d); their figures are d's
 
     def add(self, key: str, value: Number, given: bool = False, guard: bool = False) -> None:
         self.value[key] = value
@@ -140,7 +182,7 @@ class _Sheet:
     def text(self, key: str) -> str:
         cached = self._texts.get(key)
         if cached is None:
-            cached = printed_decimal(self.value[key], None if key in self.given else self.figures[key])
+            cached = printed_decimal(self.value[key], None if key in self.given else self.figures[key], key in self.gaps)
             self._texts[key] = cached
         return cached
 
@@ -209,6 +251,8 @@ class _Sheet:
                         arithmetic[i] = lv.FRACTIONS
                         continue
                     if k is None:
+                        k = self._gap_operand(ops)
+                    if k is None:
                         # Every operand is exact or at its most figures (a sum that cancels): the result
                         # keeps only the figures its operands support, and may never get more again.
                         if key in self.given or self.figures[key] <= 1:
@@ -216,6 +260,11 @@ class _Sheet:
                         k = key
                         self.figures[k] -= 1
                         self.ceiling[k] = self.figures[k]
+                    elif self.figures[k] >= MAX_FIGURES and k not in self.gaps:
+                        # Its most figures read 1.00000000000: printed as 1 − d, its d to its own figures.
+                        self.gaps.add(k)
+                        self.figures[k] = self.precision + GUARD
+                        self.ceiling.pop(k, None)
                     else:
                         self.figures[k] += 1
                     self._texts.pop(k, None)
@@ -223,6 +272,16 @@ class _Sheet:
                     self._decimals.pop(k, None)
                     changed.add(k)
             todo = {j for k in changed for j in producing.get(k, []) + using.get(k, [])}
+
+    def _gap_operand(self, ops: dict) -> str | None:
+        """An operand at its most figures whose difference from ±1 those figures do not show at all (ŷ = σ(200)
+        printed 1.00000000000 where the line needs 1 − ŷ), to be printed as 1 − d instead; or None."""
+        for k in sorted(set(ops.values())):
+            if k in self.given or k in self.gaps or self.figures[k] < MAX_FIGURES:
+                continue
+            if abs(self.decimal(k)) == 1 and gap_of(self.value[k]) != 0:
+                return k
+        return None
 
     def _worst_operand(self, expr: sp.Expr, ops: dict, printed: dict, arith: lv.Arithmetic) -> str | None:
         """The rounded operand whose exact value changes the line's value most (`printed`: the operands as printed, exactly).
@@ -265,6 +324,7 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     shown_m = min(m, MAX_EXAMPLES_WORKED)
     all_examples = m <= MAX_EXAMPLES_WORKED
     pv = precise(d, examples=shown_m, totals=exact_work(d))
+    _refuse_lost(ts, pv["lost"])
     if pv["loss"] is None:  # too many examples for exact totals: the module's floats, as answers.json
         pv["loss"] = Fraction(numbers["loss"])
         pv["gradients"] = {p.key: Fraction(_entry(numbers["gradients"], p)) for p in d.parameters}
@@ -304,19 +364,20 @@ def worked(ts: Typesetter, numbers: dict, render: bool = True) -> dict:
     # One example's loss, J_n, when there are several; J itself otherwise.
     per_loss = net.loss_expr if net.loss.kind == "squared" else net.loss_expr
     for n, env in enumerate(pv["values"]):
-        with mpmath.workdps(DIGITS):
-            sh.add(f"J#{n}", evaluate(per_loss, env), guard=multi)
+        with mpmath.workdps(DIGITS):  # the loss's digit-keeping form; its line prints per_loss
+            sh.add(f"J#{n}", example_loss(net, env), guard=multi)
     sh.add("J", pv["loss"] if multi else sh.value["J#0"])
     for p in d.parameters:
         sh.add(f"g:{p.key}", pv["gradients"][p.key] if l2 is None else l2["total_gradients"][p.key])
         if pv["rate"] is not None:
             sh.add(f"u:{p.key}", pv["updated"][p.key])
             # Enough figures that the step itself shows (to two figures), not just the old value again.
-            step = abs(float(pv["updated"][p.key]) - float(pv["params"][p.symbol]))
-            new = abs(float(pv["updated"][p.key]))
-            if step > 0 and new > 0:
-                extra = math.floor(math.log10(new)) - math.floor(math.log10(step)) + 2
-                sh.figures[f"u:{p.key}"] = min(MAX_FIGURES, max(sh.precision, extra))
+            with mpmath.workdps(DIGITS):  # in mpmath: a step of 10⁻⁴⁰⁰ is not a binary64's 0
+                step = abs(to_mpf(pv["updated"][p.key]) - to_mpf(pv["params"][p.symbol]))
+                new = abs(to_mpf(pv["updated"][p.key]))
+                if step > 0 and new > 0:
+                    extra = int(mpmath.floor(mpmath.log10(new)) - mpmath.floor(mpmath.log10(step))) + 2
+                    sh.figures[f"u:{p.key}"] = min(MAX_FIGURES, max(sh.precision, extra))
 
     # Lines, in the order of the sheet: forward, loss, δ, gradients, updates (the first example's
     # scalar lines of the first few units are shown; every other line's result is in a table).
@@ -548,7 +609,7 @@ def _render(ts: Typesetter, sh: _Sheet, pv: dict, m: int, shown_m: int, first_un
             "examples": m, "shown_examples": shown_m, "multi": multi, "figures": ts.precision,
             "rate": tex_number(sh.text("eta")) if rate is not None else None,
             "inputs": _inputs_tex(ts, sh, k), "data": _data_table(ts, sh, k, shown_m, m),
-            "policy": _policy(ts, kink, m, shown_m), "lines": sh.worked_lines(),
+            "policy": _policy(ts, kink, m, shown_m, bool(sh.gaps)), "lines": sh.worked_lines(),
             "regularization": _l2_render(ts, sh, tx) if l2 else None}
 
 
@@ -571,7 +632,23 @@ def _units_worked(ts: Typesetter, l: int, kind: str) -> tuple[list, int]:
     return shown, len(zs) - len(shown)
 
 
-def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int) -> str:
+def _refuse_lost(ts: Typesetter, lost: list) -> None:
+    """A unit so saturated that its distance from its bound has more than MAX_GAP_DIGITS digits
+    cannot be printed so that its lines can be redone (1 − ŷ of σ(30000) is 10⁻¹³⁰²⁹): say so."""
+    if not lost:
+        return
+    n, a, z, digits = lost[0]
+    info = ts.net.info[a]
+    act = ts.net.activation(info.layer)
+    where = f"example {n + 1}" if len(ts.spec.values.x) > 1 else "the example"
+    raise SpecError(ts.spec.source, "values",
+                    f"{where} gives unit {info.index[0] + 1} of layer {info.layer} ({act}) the pre-activation "
+                    f"z = {mpmath.nstr(to_mpf(z), 6)}, so saturated that its output is within 10^-{digits - 1} of its "
+                    f"limit; a worked sheet carries at most {MAX_GAP_DIGITS} digits of that difference: use smaller "
+                    f"inputs or weights for a sheet (derive answers and derive check do without it)")
+
+
+def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int, gaps: bool = False) -> str:
     p = ts.precision
     text = (f"Numbers given in the spec are printed as written. Every computed number is exact when it is a short "
             f"decimal, and otherwise rounded to {p} significant figures ({p + GUARD} for a value that later lines "
@@ -583,6 +660,9 @@ def _policy(ts: Typesetter, kink: bool, m: int, shown_m: int) -> str:
     if m > shown_m:
         text += (f" Examples 1 to {shown_m} of {m} are worked; the sums run over all {m} examples (their remaining "
                  f"terms are elided with $\\cdots$).")
+    if gaps:
+        text += (f" A value so near $1$ (or $-1$) that {MAX_FIGURES} figures would print $1$, where a later "
+                 f"line needs the difference, is written $1 - d$ (or $1 + d$), $d$ rounded as above.")
     if kink:
         text += r" $\operatorname{ReLU}'(0)$ is taken to be $0$; where a unit sits exactly at $z = 0$ the line says so."
     return text
