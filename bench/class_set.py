@@ -40,8 +40,6 @@ def whole_command(spec: Path, students: int, out: Path, pdf: bool) -> float:
 
 def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     """The same work as build_class, stage by stage, in this process (imports excluded)."""
-    from derive.answers import compute_answers
-    from derive.check import check_module
     from derive.classset import build as cb
     from derive.classset.canvas import canvas_zip
     from derive.classset.documents import combined_document
@@ -52,14 +50,16 @@ def stages(spec_path: Path, students: int) -> list[tuple[str, float]]:
     from derive.classset.table import answers_csv
     from derive.classset.variant import Variant
     from derive.classset.variants import draw_values
-    from derive.codegen import load_module, module_source
-    from derive.derivation import derive
-    from derive.network import build_network
-    from derive.profile import load_profile
-    from derive.spec import load_spec
+    from derive.code.codegen import load_module, module_source
+    from derive.engine.derivation import derive
+    from derive.engine.network import build_network
+    from derive.engine.spec import load_spec
+    from derive.notation.profile import load_profile
+    from derive.numbers.answers import compute_answers
+    from derive.numbers.check import check_module
+    from derive.sheets.render import render_variants
     from derive.sheets.typeset import Typesetter
     from derive.sheets.worked import worked
-    from derive.sheets.render import render_variants
 
     out, t = [], time.perf_counter()
 

@@ -31,15 +31,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy  # noqa: E402
-
+from handwritten import make_backprop  # noqa: E402
 from run import NETWORKS, interleaved  # noqa: E402  (also puts the repository on sys.path)
 
-from derive.codegen import load_module, module_source  # noqa: E402
-from derive.derivation import derive  # noqa: E402
-from derive.network import build_network  # noqa: E402
-from derive.reference import random_problem  # noqa: E402
-from derive.spec import parse_spec  # noqa: E402
-from handwritten import make_backprop  # noqa: E402
+from derive.code.codegen import load_module, module_source  # noqa: E402
+from derive.engine.derivation import derive  # noqa: E402
+from derive.engine.network import build_network  # noqa: E402
+from derive.engine.spec import parse_spec  # noqa: E402
+from derive.numbers.reference import random_problem  # noqa: E402
 
 
 def _arrays_before(params, X, Y=None):

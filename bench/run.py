@@ -45,18 +45,17 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+import comparators  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
+from handwritten import make_backprop  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
 
-from derive.codegen import load_module, module_source  # noqa: E402
-from derive.derivation import derive  # noqa: E402
-from derive.network import build_network  # noqa: E402
-from derive.reference import random_problem  # noqa: E402
-from derive.spec import parse_spec  # noqa: E402
-
-import comparators  # noqa: E402
-from handwritten import make_backprop  # noqa: E402
+from derive.code.codegen import load_module, module_source  # noqa: E402
+from derive.engine.derivation import derive  # noqa: E402
+from derive.engine.network import build_network  # noqa: E402
+from derive.engine.spec import parse_spec  # noqa: E402
+from derive.numbers.reference import random_problem  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def parameters_of(net: Net) -> int:
 def command_times(quick: bool) -> dict:
     import tempfile
 
-    from derive.latex import have_latex
+    from derive.sheets.latex import have_latex
 
     latex = have_latex()
     rows = []
@@ -308,7 +307,7 @@ def load_worksheets():
 
 
 def worked_numbers(derivation, source):
-    from derive.answers import compute_answers
+    from derive.numbers.answers import compute_answers
 
     return compute_answers(derivation, load_module(source)) if derivation.network.spec.values is not None else None
 
@@ -586,7 +585,7 @@ def build_times() -> dict:
     import subprocess
     import tempfile
 
-    from derive.latex import have_latex
+    from derive.sheets.latex import have_latex
 
     with tempfile.TemporaryDirectory(prefix="derive-bench-") as out:
         command = [sys.executable, "-m", "derive", "build", "--out", out]

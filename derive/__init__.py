@@ -9,8 +9,8 @@
 Bad specs raise `derive.SpecError` (a `derive.DeriveError`) with the line the command line prints.
 """
 from .errors import DeriveError, SpecError
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Derivation", "DeriveError", "Explanation", "SpecError", "__version__", "build", "load"]
 
 _API = ("Derivation", "Explanation", "build", "load")

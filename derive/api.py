@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .engine.spec import Spec, check_module_name, load_spec, parse_spec
 from .errors import DeriveError, SpecError
-from .profile import Profile
-from .spec import Spec, check_module_name, load_spec, parse_spec
+from .notation.profile import Profile
 
 TEXT_SOURCE = "<text>"  # how errors name a spec given as text
 
@@ -44,8 +44,7 @@ def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
             raise
     else:
         raise TypeError(f"derive.load: expected a path or a spec's TOML text, got {type(spec).__name__}")
-    from .builder import resolve_notation
-    from .profile import load_profile
+    from .notation.profile import load_profile, resolve_notation
 
     # The same rules as `derive build`: a name or a profile file; the spec's own file is relative to the spec.
     folder = Path(spec).parent if not isinstance(spec, str) or "\n" not in spec else None
@@ -57,8 +56,8 @@ class Derivation:
     """One spec's derivation with its renderings; everything is computed on first use and kept."""
 
     def __init__(self, spec: Spec, notation: Profile):
-        from .derivation import derive
-        from .network import build_network
+        from .engine.derivation import derive
+        from .engine.network import build_network
 
         self.spec = spec
         self.notation = notation
@@ -75,21 +74,21 @@ class Derivation:
 
     @cached_property
     def _source(self) -> str:
-        from .codegen import module_source
+        from .code.codegen import module_source
 
         return module_source(self.derivation)
 
     @cached_property
     def module(self):
         """The generated module, loaded in memory (named after the spec's `module` key)."""
-        from .codegen import load_module
+        from .code.codegen import load_module
 
         return load_module(self._source, self.spec.module)
 
     # -- numbers and counts --------------------------------------------------------------------
     def answers(self) -> dict:
         """The worked numbers: the same dict as `derive answers --json` (needs [values])."""
-        from .answers import compute_answers
+        from .numbers.answers import compute_answers
 
         if self.spec.values is None:
             raise SpecError(self.spec.source, "values", "is missing; answers need [values] with x, y and the parameters")
@@ -120,7 +119,7 @@ class Derivation:
     # -- LaTeX ---------------------------------------------------------------------------------
     def worksheets(self, templates: str | os.PathLike | None = None) -> dict[str, str]:
         """The .tex texts {"handout.tex", "exercises.tex", "answers.tex"}, as `derive build` writes them."""
-        from .proof import prove
+        from .engine.proof import prove
         from .sheets.render import render_worksheets
 
         numbers = self.answers() if self.spec.values is not None else None
@@ -130,7 +129,7 @@ class Derivation:
 
     @cached_property
     def _typesetter(self):
-        from .notation import get_profile
+        from .notation.names import get_profile
         from .sheets.typeset import Typesetter
 
         return Typesetter(self.derivation, get_profile(self.notation), 4)

@@ -20,32 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .answers import compute_answers
-from .check import CheckReport, check_module
-from .codegen import load_module, module_source
-from .derivation import Derivation, derive
-from .errors import DeriveError, InternalError, LatexError, SpecError
-from .latex import cancel_all, compile_pdf, have_latex, reset_cancel, sandbox_available
-from .network import build_network
-from .profile import BUILTIN, Profile, load_profile
+from .code.codegen import load_module, module_source
+from .engine.derivation import Derivation, derive
+from .engine.network import build_network
+from .engine.proof import prove
+from .engine.spec import Spec, load_spec
+from .errors import CheckFailed, DeriveError, InternalError, LatexError, SpecError
+from .notation.profile import Profile, load_profile, resolve_notation
+from .numbers.answers import compute_answers
+from .numbers.check import CheckReport, check_module
 from .outputs import up_to_date, write_outputs
 from .progress import Progress, Stages
-from .proof import prove
 from .resources import examples_folder, template_folder
-from .spec import Spec, load_spec
+from .sheets.latex import cancel_all, compile_pdf, have_latex, reset_cancel, sandbox_available
 from .sheets.render import render_worksheets
+from .version import __version__
 
 PACKAGE = Path(__file__).resolve().parent
 EXAMPLES = examples_folder()  # package data in a wheel, the repository's folder in a checkout
 TEMPLATES = template_folder()
-
-
-class CheckFailed(DeriveError):
-    """The generated gradients disagree with the independent backprop or finite differences.
-
-    Its message is one line per failing comparison, each naming the spec file and the parameter.
-    """
 
 
 @dataclass
@@ -296,14 +289,3 @@ class _Counter:
         with self.lock:
             self.done += 1
             self.progress.count("compiling PDFs", self.done, self.total)
-
-
-def resolve_notation(notation: str) -> Profile:
-    """The profile `--notation` names: a built-in by name, or a profile file (relative to the working folder)."""
-    if notation in BUILTIN or notation.endswith(".toml") or Path(notation).is_file():
-        return load_profile(notation)
-    import difflib
-
-    close = difflib.get_close_matches(notation, BUILTIN, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise DeriveError(f"--notation: {notation!r} is not one of {', '.join(BUILTIN)}{hint} nor a .toml profile file")

@@ -14,10 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import DeriveError, InternalError, escape_controls, printable_lines
-from .spec import NOTATIONS
-
+from .engine.spec import NOTATIONS
+from .errors import CheckFailed, DeriveError, InternalError, escape_controls, printable_lines
+from .version import __version__
 
 SPEC_HELP = "a spec file (TOML); see the README's 'The spec file'"
 
@@ -33,7 +32,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("specs", nargs="*", type=Path, metavar="SPEC", help=f"{SPEC_HELP} (default: every bundled example)")
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder; each spec gets <out>/<name>/ (default: output/)")
     b.add_argument("--notation", metavar="NAME|FILE.toml",
-                   help=f"override the spec's notation profile: {', '.join(NOTATIONS)}, or a profile file (a copy of one in derive/profiles/)")
+                   help=f"override the spec's notation profile: {', '.join(NOTATIONS)}, or a profile file (a copy of one in derive/notation/profiles/)")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files only")
     b.add_argument("--force", action="store_true", help="overwrite files even if they were edited by hand")
     b.add_argument("--templates", type=Path, help="a folder of templates to use instead of derive's own")
@@ -135,7 +134,7 @@ def _run(argv: list[str] | None) -> int:
         pass
     try:
         return COMMANDS[args.command](args)
-    except InternalError as exc:
+    except (CheckFailed, InternalError) as exc:  # a mismatch found, or derive's own bug: 1, as for build
         print_error(exc)
         return 1
     except DeriveError as exc:
@@ -200,7 +199,6 @@ def cmd_build(args) -> int:
 
     start = time.perf_counter()
     from .api import build
-    from .builder import CheckFailed
     from .progress import Progress
 
     imported = time.perf_counter() - start
@@ -255,8 +253,8 @@ def cmd_answers(args) -> int:
 
 def _readable(spec, numbers: dict, profile) -> list[str]:
     """The answers as tables, in the names of the notation profile and the spec's values.layout."""
-    from .notation import Names
-    from .plaintext import plain as _plain
+    from .notation.names import Names
+    from .notation.plaintext import plain as _plain
 
     names = Names(spec, profile)
     in_out = spec.values.layout == "in_out"
@@ -293,8 +291,8 @@ def _format(value, indent: int = 11) -> str:
 
 
 def cmd_check(args) -> int:
-    from .check import check_module
-    from .proof import prove
+    from .engine.proof import prove
+    from .numbers.check import check_module
 
     def one(d):
         report = check_module(d.spec, d.module, args.seed)
@@ -302,7 +300,7 @@ def cmd_check(args) -> int:
         for line in report.failures(d.spec.source):
             print(f"derive: error: {escape_controls(line)}", file=sys.stderr)
         if not args.no_proof:
-            from .proof import bits, failure_bound
+            from .engine.proof import bits, failure_bound
 
             proofs = prove(d.derivation)
             lines.append(f"  path sum = δ form for {len(proofs)} parameters (polynomial identity test at {proofs[0].points} "
@@ -353,8 +351,8 @@ def _derivation(path: Path):
 
 
 def cmd_train(args) -> int:
-    from .train import settings_for, train
-    from .training_output import print_table, progress_bar, write_training
+    from .training.output import print_table, progress_bar, write_training
+    from .training.train import settings_for, train
 
     derivation = _derivation(args.spec)
     settings = settings_for(derivation, args.epochs, args.batch_size, args.lr, args.shuffle, args.test_split, args.split_seed)
@@ -362,7 +360,7 @@ def cmd_train(args) -> int:
     training = train(derivation, settings, progress=bar)
     note = write_training(training, derivation.network.spec, args.out, pdf=not args.no_pdf, force=args.force)
     if args.json:
-        from .train import as_json, dumps
+        from .training.train import as_json, dumps
 
         sys.stdout.write(dumps(as_json(training)))
         print(note, file=sys.stderr)

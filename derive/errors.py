@@ -32,6 +32,13 @@ class SpecError(DeriveError):
         super().__init__(f"{source}: {field}: {problem}")
 
 
+class CheckFailed(DeriveError):
+    """The generated gradients disagree with the independent backprop or finite differences (exit status 1).
+
+    Its message is one line per failing comparison, each naming the spec file and the parameter.
+    """
+
+
 class OutputError(DeriveError):
     """A generated file cannot be written safely (for example, a person edited it)."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 
-from derive.notation import PROFILES
-from derive.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH
+from derive.engine.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH
+from derive.notation.names import PROFILES
 
 HIDDEN = tuple(a for a in ACTIVATIONS if a != "softmax")
 MAX_EXAMPLES_GENERATED = 12

@@ -6,12 +6,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, spec_text
 
 import derive
 from derive.cli import main
-from derive.latex import have_latex
-
-from conftest import EXAMPLES, spec_text
+from derive.sheets.latex import have_latex
 
 MAZUR = EXAMPLES / "mazur-222.toml"
 

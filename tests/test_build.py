@@ -3,10 +3,9 @@ import json
 import os
 
 import pytest
+from conftest import EXAMPLES
 
 from derive.cli import main
-
-from conftest import EXAMPLES
 
 
 def test_build_writes_every_artefact_and_the_same_bytes_twice(tmp_path, capsys):
@@ -60,9 +59,11 @@ def test_every_bundled_example_builds(tmp_path, examples_dir):
 
 
 def test_a_template_that_breaks_latex_names_the_document_and_writes_nothing(tmp_path, capsys):
-    from derive.latex import have_latex
-    from conftest import ROOT
     import shutil
+
+    from conftest import ROOT
+
+    from derive.sheets.latex import have_latex
 
     if not have_latex():
         pytest.skip("no pdflatex")
@@ -84,8 +85,9 @@ def test_a_template_that_breaks_latex_names_the_document_and_writes_nothing(tmp_
     (("base.tex.j2", "((( titel )))"), "'titel' is undefined"),
 ])
 def test_a_lecturers_broken_template_is_one_line(tmp_path, capsys, mistake, expected):
-    from conftest import ROOT
     import shutil
+
+    from conftest import ROOT
 
     templates = tmp_path / "templates"
     templates.mkdir()
@@ -119,8 +121,9 @@ def test_without_tex_the_tex_files_are_written_and_derive_says_pdfs_were_skipped
 
 
 def _templates_including(tmp_path, text="first version"):
-    from conftest import ROOT
     import shutil
+
+    from conftest import ROOT
 
     templates = tmp_path / "templates"
     shutil.copytree(ROOT / "templates", templates)
@@ -246,7 +249,6 @@ def test_manifest_entries_outside_the_folder_are_never_read(tmp_path):
 
 
 from pathlib import Path  # noqa: E402
-
 
 # ---------------------------------------------------------------------------------------------
 # A full disk and a read-only folder (a small tmpfs: needs root and mount)

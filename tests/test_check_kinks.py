@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from derive import reference
-from derive.check import check_module, kink_aware_differences
-from derive.cli import main
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import load_spec
-
 from conftest import EXAMPLES
+
+from derive.cli import main
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import load_spec
+from derive.numbers import reference
+from derive.numbers.check import check_module, kink_aware_differences
 
 RELU_AT_ZERO = """name = "relu-zero"
 [network]
@@ -134,10 +133,10 @@ def test_derive_check_exits_0_at_a_kink_and_1_with_one_line_per_mismatch(tmp_pat
     path.write_text(RELU_AT_ZERO.format(b1="-0.5"))
     assert main(["check", str(path), "--no-proof"]) == 0
     assert "not differenced" in capsys.readouterr().out
-    import derive.codegen
+    import derive.code.codegen
 
-    real = derive.codegen.module_source
-    monkeypatch.setattr(derive.codegen, "module_source", lambda d: real(d) + (
+    real = derive.code.codegen.module_source
+    monkeypatch.setattr(derive.code.codegen, "module_source", lambda d: real(d) + (
         "\n_right = gradients_scalar\n\ndef gradients_scalar(params, X, Y):\n    g = _right(params, X, Y)\n"
         "    g['b2'] = g['b2'] + 0.5\n    return g\n"))
     assert main(["check", str(path), "--no-proof"]) == 1

@@ -18,18 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import examples, spec_text
 
-from derive import reference
 from derive.classset.build import FORMATS, build_class
 from derive.classset.questions import tolerance_of
 from derive.classset.roster import Student, numbered, parse_roster
 from derive.classset.variants import draw_values
 from derive.cli import main
+from derive.engine.spec import load_spec, parse_spec
 from derive.errors import SpecError
-from derive.latex import have_latex
-from derive.spec import load_spec, parse_spec
-
-from conftest import examples, spec_text
+from derive.numbers import reference
+from derive.sheets.latex import have_latex
 
 GOLDEN = Path(__file__).parent / "golden" / "class"
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
@@ -506,7 +505,8 @@ def test_reserved_roster_columns_are_refused():
         parse_roster("id,value\n1,2\n", "r.csv")
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(max_examples=examples(300), deadline=None)
@@ -562,7 +562,6 @@ def test_questions_are_the_lines_of_each_students_answer_sheet(tmp_path, monkeyp
     """Every question's printed number and its worked line's substituted numbers are on that student's
     answers.tex, which `derive build`'s worked-lines code printed from the same numbers."""
     from derive.classset import build as class_build
-    from derive.sheets.typeset import tex_number
 
     monkeypatch.setattr(class_build, "have_latex", lambda: False)  # the .tex files are enough here
     n_out = layers[-1]
@@ -595,11 +594,11 @@ def test_a_students_worked_lines_without_rendering_are_the_sheets_lines(tmp_path
     """--no-pdf skips typesetting each student's sheet, not the lines its tolerances come from."""
     from dataclasses import replace
 
-    from derive.answers import compute_answers
-    from derive.codegen import load_module, module_source
-    from derive.derivation import derive
-    from derive.network import build_network
-    from derive.profile import load_profile
+    from derive.code.codegen import load_module, module_source
+    from derive.engine.derivation import derive
+    from derive.engine.network import build_network
+    from derive.notation.profile import load_profile
+    from derive.numbers.answers import compute_answers
     from derive.sheets.typeset import Typesetter
     from derive.sheets.worked import worked
 

@@ -4,10 +4,9 @@ import subprocess
 import sys
 
 import numpy as np
+from conftest import EXAMPLES, ROOT
 
 from derive.cli import main
-
-from conftest import EXAMPLES, ROOT
 
 
 def test_paths_json_for_the_222_network(capsys):
@@ -54,10 +53,10 @@ def test_a_bad_spec_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_generated_module_imports_from_anywhere_and_needs_only_numpy(tmp_path):
-    from derive.codegen import module_source
-    from derive.derivation import derive
-    from derive.network import build_network
-    from derive.spec import load_spec
+    from derive.code.codegen import module_source
+    from derive.engine.derivation import derive
+    from derive.engine.network import build_network
+    from derive.engine.spec import load_spec
 
     path = tmp_path / "gradients.py"
     path.write_text(module_source(derive(build_network(load_spec(EXAMPLES / "mazur-222.toml")))))
@@ -96,7 +95,6 @@ def test_version_and_a_bare_derive(capsys):
     import pytest
 
     from derive import __version__
-
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out == f"derive {__version__}\n"

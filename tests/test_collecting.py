@@ -10,16 +10,24 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
-
 from conftest import spec_text
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import get_profile
-from derive.sheets.path_sums import MAX_EXERCISE_PATHS, MAX_PATHS_DRAWN, MAX_PATHS_SHOWN, chain_exercise, collecting, parameter_section, path_counts
-from derive.spec import load_spec, parse_spec
-from derive.sheets.typeset import Typesetter
+
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import load_spec, parse_spec
+from derive.notation.names import get_profile
+from derive.numbers.answers import compute_answers
+from derive.sheets.path_sums import (
+    MAX_EXERCISE_PATHS,
+    MAX_PATHS_DRAWN,
+    MAX_PATHS_SHOWN,
+    chain_exercise,
+    collecting,
+    parameter_section,
+    path_counts,
+)
 from derive.sheets.render import render_worksheets
+from derive.sheets.typeset import Typesetter
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

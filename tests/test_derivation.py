@@ -4,14 +4,13 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-
-from derive import reference
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import load_spec, parse_spec
-
 from conftest import EXAMPLES, spec_text
+
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import load_spec, parse_spec
+from derive.numbers import reference
 
 
 def derivation_of(*args, **kwargs):
@@ -186,7 +185,7 @@ def test_generated_gradients_match_backprop_and_finite_differences(layers, acts,
 # --- The bundled examples reproduce the teaching material ------------------------------------
 
 def answers_of(name):
-    from derive.answers import compute_answers
+    from derive.numbers.answers import compute_answers
 
     return compute_answers(derive(build_network(load_spec(EXAMPLES / f"{name}.toml"))))
 
@@ -228,7 +227,7 @@ def test_classification_twin_has_output_delta_yhat_minus_t():
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_bundled_example_checks_out(path):
-    from derive.check import check_module
+    from derive.numbers.check import check_module
 
     spec = load_spec(path)
     report = check_module(spec, load_module(module_source(derive(build_network(spec)))))

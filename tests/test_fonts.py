@@ -13,12 +13,11 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import EXAMPLES
 
 from derive.cli import main
-from derive.latex import have_latex
-from derive.notation import PROFILES
-
-from conftest import EXAMPLES
+from derive.notation.names import PROFILES
+from derive.sheets.latex import have_latex
 
 pytestmark = pytest.mark.skipif(not have_latex() or shutil.which("pdffonts") is None,
                                 reason="pdflatex or pdffonts is not installed")
@@ -65,7 +64,7 @@ def fresh_tex(tmp_path, monkeypatch):
 
 
 def test_the_pdf_fonts_reader_reads_pdffonts_columns(tmp_path):
-    from derive.latex import compile_pdf
+    from derive.sheets.latex import compile_pdf
 
     tex = tmp_path / "t.tex"
     tex.write_text("\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{lmodern}"

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import re
 
+from conftest import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from derive.engine.spec import parse_spec
 from derive.errors import SpecError, escape_controls
 from derive.outputs import MANIFEST, read_manifest, write_outputs
-from derive.spec import parse_spec
-
-from conftest import examples
 
 BASE = """name = "k"
 [network]

@@ -20,17 +20,17 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.errors import LatexError
-from derive.latex import compile_with_log, have_latex, overfull_boxes
-from derive.network import build_network
-from derive.notation import PROFILES, Names, get_profile
-from derive.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH, parse_spec
-from derive.sheets.worked import MAX_EXAMPLES_WORKED
-from derive.sheets.render import render_worksheets
 from specgen import CI_SEED, generate
+
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import ACTIVATIONS, L2_SCALES, LOSSES, MAX_WIDTH, parse_spec
+from derive.errors import LatexError
+from derive.notation.names import PROFILES, Names, get_profile
+from derive.numbers.answers import compute_answers
+from derive.sheets.latex import compile_with_log, have_latex, overfull_boxes
+from derive.sheets.render import render_worksheets
+from derive.sheets.worked import MAX_EXAMPLES_WORKED
 
 SEED = int(os.environ.get("DERIVE_SPECGEN_SEED", CI_SEED))
 COUNT = int(os.environ.get("DERIVE_SPECGEN_COUNT", "36"))

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from specgen import generate
 
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import PROFILES, get_profile
-from derive.profile import parse_profile
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.notation.names import PROFILES, get_profile
+from derive.notation.profile import parse_profile
+from derive.numbers.answers import compute_answers
 from derive.sheets import slopes
 from derive.sheets.columns import columns
 from derive.sheets.render import render_worksheets
 from derive.sheets.stepwise import product_sum, stepwise
 from derive.sheets.typeset import Typesetter, tidy_brackets
-from derive.spec import parse_spec
-from specgen import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,7 +161,7 @@ def test_every_activation_used_is_derived_or_defined():
 
 
 def _with_summary(profile: str, summary: str):
-    text = (ROOT / "derive" / "profiles" / f"{profile}.toml").read_text()
+    text = (ROOT / "derive" / "notation" / "profiles" / f"{profile}.toml").read_text()
     text = re.sub(r'summary = "[a-z_]+"', f'summary = "{summary}"', text)
     return parse_profile(text.encode(), f"{profile}-copy.toml")
 
@@ -280,7 +280,7 @@ def test_identity_output_is_not_bracketed_twice_nor_multiplied_by_one():
     assert r"\cdot 1 W" not in docs["handout.tex"] and r"\cdot 1 \theta" not in docs["handout.tex"]
 
 
-@pytest.mark.skipif(not __import__("derive.latex", fromlist=["have_latex"]).have_latex()
+@pytest.mark.skipif(not __import__("derive.sheets.latex", fromlist=["have_latex"]).have_latex()
                     or __import__("shutil").which("pdftotext") is None, reason="pdflatex or pdftotext is not installed")
 @pytest.mark.parametrize("example,profile", [("ng-222", "ng"), ("welch-231", "welch"), ("iris-423", "ng")])
 def test_no_heading_is_stranded_at_the_foot_of_a_page(tmp_path, example, profile):
@@ -288,7 +288,7 @@ def test_no_heading_is_stranded_at_the_foot_of_a_page(tmp_path, example, profile
     their handouts: the last lines of a page are never a section or subsection heading."""
     import subprocess
 
-    from derive.latex import compile_with_log
+    from derive.sheets.latex import compile_with_log
 
     d, numbers = build((ROOT / "examples" / f"{example}.toml").read_text())
     tex = render_worksheets(d, numbers, profile)["handout.tex"]
@@ -346,10 +346,9 @@ def test_the_closing_lines_check_tells_a_right_line_from_a_wrong_one():
     a is f of its z; the check must accept the identity a = softmax(z) and σ′ = σ(1 − σ), and refuse a near miss."""
     import sympy as sp
 
-    from derive.derivation import derive
-    from derive.network import build_network
+    from derive.engine.network import build_network
+    from derive.engine.spec import parse_spec
     from derive.sheets.stepwise import _derivative, _equal
-    from derive.spec import parse_spec
 
     net = build_network(parse_spec(spec_text([2, 3, 3], activation=["sigmoid", "softmax"], loss="cross_entropy"), "n.toml"))
     a_hidden, z_hidden = net.a[1][0], net.z[1][0]
@@ -386,9 +385,9 @@ def test_evaluated_paths_of_a_deep_net_are_broken_before_the_margin(profile):
     assert broken or profile == "nielsen"  # nielsen's short names fit; the others' nine factors do not
 
 
-@pytest.mark.skipif(not __import__("derive.latex", fromlist=["have_latex"]).have_latex(), reason="pdflatex is not installed")
+@pytest.mark.skipif(not __import__("derive.sheets.latex", fromlist=["have_latex"]).have_latex(), reason="pdflatex is not installed")
 def test_deep_qbus_handout_has_no_overfull_line(tmp_path):
-    from derive.latex import compile_with_log, overfull_boxes
+    from derive.sheets.latex import compile_with_log, overfull_boxes
 
     d, numbers = build(DEEP.replace('style = "ng"', 'style = "qbus"'))
     source = tmp_path / "handout.tex"

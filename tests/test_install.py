@@ -13,10 +13,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from derive.latex import have_latex
-
 from conftest import ROOT
+
+from derive.sheets.latex import have_latex
 
 SKIP = shutil.ignore_patterns(".git", "output", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
 

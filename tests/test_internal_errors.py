@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import spec_text
 
 import derive.api
 import derive.builder
 from derive.cli import main
-
-from conftest import spec_text
 
 VALUES = "[values]\nx = [[0.5]]\ny = [[0.25]]\nW1 = [[0.3]]\nb1 = [0.1]\n"
 
@@ -97,10 +96,10 @@ def test_answers_check_and_paths_print_the_other_specs(tmp_path, monkeypatch, ca
 
 def test_a_bug_in_the_middle_of_a_command_is_caught_per_spec(tmp_path, monkeypatch, capsys):
     """Deeper than loading: the answers of one spec raise (as the saturated bce spec's worked numbers did)."""
-    import derive.answers
+    import derive.numbers.answers
 
     paths = three_specs(tmp_path)
-    monkeypatch.setattr(derive.answers, "compute_answers", broken_for("broken", derive.answers.compute_answers))
+    monkeypatch.setattr(derive.numbers.answers, "compute_answers", broken_for("broken", derive.numbers.answers.compute_answers))
     assert main(["answers", *map(str, paths)]) == 1
     captured = capsys.readouterr()
     assert len(internal_lines(captured.err)) == 1 and "good-b" in captured.out

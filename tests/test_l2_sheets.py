@@ -8,16 +8,15 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-
-from derive import reference
-from derive.answers import compute_answers
-from derive.cli import main
-from derive.derivation import data_term, derive
-from derive.network import build_network
-from derive.spec import L2_SCALES, parse_spec
-
 from conftest import spec_text
 from test_worked_lines import check_lines, sheets_of
+
+from derive.cli import main
+from derive.engine.derivation import data_term, derive
+from derive.engine.network import build_network
+from derive.engine.spec import L2_SCALES, parse_spec
+from derive.numbers import reference
+from derive.numbers.answers import compute_answers
 
 # c(λ, m) of each scale, written out here (not imported): J gains c·Σw², ∂J/∂w gains 2c·w.
 C = {"1/(2m)": lambda lam, m: lam / (2 * m), "1/m": lambda lam, m: lam / m, "1/2": lambda lam, m: lam / 2, "1": lambda lam, m: lam}
@@ -104,9 +103,9 @@ def test_every_profile_prints_the_term_in_its_letters_and_scale():
 
 
 def test_the_handout_counts_come_from_the_derivation():
+    from derive.notation.names import get_profile
     from derive.sheets.render import _context
     from derive.sheets.typeset import Typesetter
-    from derive.notation import get_profile
 
     spec = l2_spec("1/(2m)", skip=[[0, 2]])
     d = derive(build_network(spec))
@@ -136,7 +135,7 @@ def test_lambda_is_the_decimal_the_spec_wrote():
 
 
 def test_build_writes_and_compiles_the_l2_sheets(tmp_path, capsys):
-    from derive.latex import have_latex
+    from derive.sheets.latex import have_latex
 
     path = tmp_path / "s.toml"
     path.write_text(spec_text([2, 2, 1], name="s", extra="[values]\n" + THREE + "seed = 1\nlearning_rate = 0.5\n")
@@ -153,7 +152,7 @@ def test_build_writes_and_compiles_the_l2_sheets(tmp_path, capsys):
 def test_past_the_exact_evaluation_the_sheet_takes_the_modules_regularized_floats(monkeypatch):
     """A net too large for the exact totals: the loss and gradients come from gradients.py (which
     includes the term); the sheet still splits off the term and every line still reproduces."""
-    import derive.answers as answers
+    import derive.numbers.answers as answers
 
     monkeypatch.setattr(answers, "MAX_EXACT_WORK", 1)
     spec = l2_spec("1/(2m)", skip=[[0, 2]])
@@ -189,7 +188,7 @@ def test_the_l2_questions_ask_without_answering_and_every_sum_keeps_the_term(sca
     the L2 term (J = Σₙ Jₙ + c·Σw², ∂J/∂w = Σₙ ∂Jₙ/∂w + 2c·w), on both sheets, in every profile."""
     import re
 
-    from derive.notation import get_profile
+    from derive.notation.names import get_profile
     from derive.sheets.render import _context
     from derive.sheets.typeset import Typesetter
 

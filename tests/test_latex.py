@@ -9,12 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from test_worksheets import NET_222, NET_231, VALUES_222, build
 
 from derive.errors import LatexError
-from derive.latex import compile_pdf, compile_with_log, have_latex, log_excerpt, overfull_boxes
+from derive.sheets.latex import compile_pdf, compile_with_log, have_latex, log_excerpt, overfull_boxes
 from derive.sheets.render import render_worksheets
-
-from test_worksheets import NET_222, NET_231, VALUES_222, build
 
 needs_latex = pytest.mark.skipif(not have_latex(), reason="pdflatex is not installed")
 
@@ -146,9 +145,10 @@ import os
 import re
 
 from conftest import EXAMPLES, spec_text
-from derive.latex import unicode_errors
-from derive.notation import PROFILES
-from derive.spec import load_spec, parse_spec
+
+from derive.engine.spec import load_spec, parse_spec
+from derive.notation.names import PROFILES
+from derive.sheets.latex import unicode_errors
 
 # An overfull \hbox of w pt sticks w pt past the right edge of the text block into the 2 cm margin.
 # Below 1 pt (0.35 mm, under a pixel at 72 dpi) it is invisible and TeX reports such boxes for
@@ -171,9 +171,9 @@ def everything(tmp_path_factory):
     compiled in parallel (one pdflatex pass each: the worksheets have no cross-references)."""
     if not have_latex():
         pytest.skip("pdflatex is not installed")
-    from derive.answers import compute_answers
-    from derive.derivation import derive
-    from derive.network import build_network
+    from derive.engine.derivation import derive
+    from derive.engine.network import build_network
+    from derive.numbers.answers import compute_answers
 
     root = tmp_path_factory.mktemp("every")
     specs = [(p.stem, load_spec(p)) for p in sorted(EXAMPLES.glob("*.toml"))]

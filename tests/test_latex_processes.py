@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT
 
 from derive.errors import LatexError
-from derive.latex import compile_pdf, have_latex
-
-from conftest import EXAMPLES, ROOT
+from derive.sheets.latex import compile_pdf, have_latex
 
 needs_latex = pytest.mark.skipif(not have_latex(), reason="pdflatex is not installed")
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to follow child processes")

@@ -4,13 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
-from derive import reference
-from derive.cli import main
-from derive.errors import SpecError
-from derive.spec import MAX_PARAMETERS, MAX_WIDTH, parse_spec
-
 from conftest import spec_text
+
+from derive.cli import main
+from derive.engine.spec import MAX_PARAMETERS, MAX_WIDTH, parse_spec
+from derive.errors import SpecError
+from derive.numbers import reference
 
 
 def test_the_limits_are_128_units_and_50000_parameters():
@@ -71,7 +70,7 @@ def test_the_classic_two_layer_net_builds_checks_and_gives_the_published_numbers
 
 
 def test_finite_differences_of_a_large_problem_cover_an_even_sample_and_say_so():
-    from derive.check import compare, _sample_note
+    from derive.numbers.check import _sample_note, compare
 
     spec = parse_spec(spec_text([3, 4, 3, 2], ["tanh", "relu", "softmax"], "cross_entropy_mean", skip=[(0, 2), (1, 3)]))
     params, X, Y = reference.random_problem(spec, 5, examples=3)

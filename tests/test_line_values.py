@@ -5,12 +5,12 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
+from conftest import examples, spec_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import derive
 from derive.sheets import line_values as lv
-from conftest import examples, spec_text
 
 decimals = st.decimals(min_value=Decimal("-9.99"), max_value=Decimal("9.99"), places=6, allow_nan=False)
 

@@ -9,7 +9,7 @@ dropped the L2 term whenever its coefficient came out as exactly 1/m (λ = 1 wit
 
 For every loss × L2 scale × λ (the λ that make the coefficient c, or the gradient's 2c, exactly 1/m,
 1/2 or 1 for these batch sizes, and an ordinary one), with the activations taking turns, `loss`,
-`gradients`, `gradients_scalar` and `step` are compared with derive.reference on random X and
+`gradients`, `gradients_scalar` and `step` are compared with derive.numbers.reference on random X and
 targets of the right kind: one-hot rows for softmax, {0, 1} or [0, 1] for bce and cross-entropy with
 σ, any number for the squared errors. float32 in gives float32 out, close to the reference on the
 same float32 numbers.
@@ -22,11 +22,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from derive import reference
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import parse_spec
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.numbers import reference
 
 BATCHES = (1, 2, 3, 64)
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")

@@ -1,14 +1,13 @@
 """The generated module refuses wrong input with one clear ValueError, and its helpers are right."""
 import numpy as np
 import pytest
-
-from derive import reference
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import parse_spec
-
 from conftest import spec_text
+
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.numbers import reference
 
 IRIS_LIKE = spec_text([4, 3, 3], ["tanh", "softmax"], "cross_entropy")  # the issue's 150 × 3 softmax case
 ONE_OUT = spec_text([2, 3, 1], "sigmoid", "half_sse", skip=[[0, 2]])

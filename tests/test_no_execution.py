@@ -2,7 +2,7 @@
 
 User text reaches derive only as a spec. Its numbers become floats, its choices are looked up in
 fixed tables, and its name must match spec.NAME_PATTERN before it becomes a symbol, a folder name
-or LaTeX. The one `exec` in the package is `derive/codegen.py:load_module`, which runs the module
+or LaTeX. The one `exec` in the package is `derive/code/codegen.py:load_module`, which runs the module
 text derive's own printer produced (gradients.py) so that answers and checks use exactly the code
 that is shipped; no user string is ever part of that text except through the validated name.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "derive"
-SOURCES = sorted(PACKAGE.glob("*.py"))
+SOURCES = sorted(PACKAGE.rglob("*.py"))  # every room, not only the top folder
 
 # Calls that turn a string into code or into a SymPy expression (sympify parses strings with eval).
 # The builtin compile() counts; re.compile() (an attribute call) does not.
@@ -56,9 +56,9 @@ def test_no_string_is_evaluated_as_code(path):
 
 
 def test_the_one_exec_is_in_load_module_and_runs_derives_own_printer_output():
-    calls = [(owner, name) for owner, name, _ in dangerous_calls(PACKAGE / "codegen.py") if owner != "<module>"]
+    calls = [(owner, name) for owner, name, _ in dangerous_calls(PACKAGE / "code" / "codegen.py") if owner != "<module>"]
     assert ("load_module", "exec") in calls
-    text = (PACKAGE / "codegen.py").read_text()
+    text = (PACKAGE / "code" / "codegen.py").read_text()
     assert "never user text" in text  # load_module's docstring states the contract
 
 

@@ -4,7 +4,7 @@ Every activation in the hidden and the output layer, with every loss it may feed
 pre-activations up to ±1000 in every layer (so σ and softmax outputs are exactly 0 or 1 in floating
 point, and bce / cross-entropy see predictions of exactly 0 and 1, with targets at both ends), under
 `numpy.errstate(over="raise", divide="raise", invalid="raise")` and with warnings as errors. The
-gradients must still match the independent backprop of `derive.reference`:
+gradients must still match the independent backprop of `derive.numbers.reference`:
 
 * float64: normwise relative difference max|g − g_ref| / max|g_ref| over all parameters ≤ 1e-12;
 * float32: the module computes in float32 (float32 in → float32 out) and is compared with the
@@ -21,12 +21,12 @@ import warnings
 import numpy as np
 import pytest
 
-from derive import reference
-from derive.answers import compute_answers
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import parse_spec
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.numbers import reference
+from derive.numbers.answers import compute_answers
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity")
 OUTPUTS = ("sigmoid", "tanh", "relu", "identity", "softmax")

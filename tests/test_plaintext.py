@@ -2,13 +2,12 @@
 import re
 
 import pytest
+from specgen import generate
 
 from derive.cli import main
-from derive.notation import PROFILES
-from derive.plaintext import plain
-from derive.spec import parse_spec
-
-from specgen import generate
+from derive.engine.spec import parse_spec
+from derive.notation.names import PROFILES
+from derive.notation.plaintext import plain
 
 
 @pytest.mark.parametrize("tex, text", [

@@ -6,19 +6,19 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, examples, spec_text
+
 from derive.cli import main
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import PROFILES, Names
-from derive.profile import BUILTIN, Profile, builtin, parse_profile
-from derive.spec import NOTATIONS, parse_spec
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import NOTATIONS, parse_spec
+from derive.notation.names import PROFILES, Names
+from derive.notation.profile import BUILTIN, Profile, builtin, parse_profile
 from derive.sheets.render import render_worksheets
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "derive" / "profiles"
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "derive" / "notation" / "profiles"
 
-# What the renderers were written against before profiles became files (derive/notation.py's table),
+# What the renderers were written against before profiles became files (derive/notation/names.py's table),
 # plus the fields the files added; qbus is the QBUS6850 lecture (seed 004).
 EXPECTED = {
     "ng": dict(cost="J", cost_full=r"J(\theta)", activation="g", hadamard=r"\odot", columns=True, parens=True,
@@ -52,8 +52,8 @@ def test_every_builtin_is_a_file_named_after_it_and_a_spec_choice():
     assert sorted(p.stem for p in PROFILE_DIR.glob("*.toml")) == sorted(BUILTIN) == sorted(NOTATIONS) == sorted(PROFILES)
     for name in BUILTIN:
         # read as package data, exactly as an installed derive reads it
-        assert resources.files("derive").joinpath("profiles", f"{name}.toml").is_file()
-        assert PROFILES[name].name == name and PROFILES[name].source == f"derive/profiles/{name}.toml"
+        assert resources.files("derive.notation").joinpath("profiles", f"{name}.toml").is_file()
+        assert PROFILES[name].name == name and PROFILES[name].source == f"derive/notation/profiles/{name}.toml"
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -68,8 +68,8 @@ def test_builtin_profile_holds_what_the_renderers_expect(name):
 def test_pyproject_ships_the_profiles_as_package_data():
     import tomllib
 
-    pyproject = tomllib.loads((PROFILE_DIR.parent.parent / "pyproject.toml").read_text())
-    assert "profiles/*.toml" in pyproject["tool"]["setuptools"]["package-data"]["derive"]
+    pyproject = tomllib.loads((PROFILE_DIR.parents[2] / "pyproject.toml").read_text())
+    assert "profiles/*.toml" in pyproject["tool"]["setuptools"]["package-data"]["derive.notation"]
 
 
 def _doc(spec: str, profile, doc: str = "handout.tex", numbers=None) -> str:
@@ -78,7 +78,7 @@ def _doc(spec: str, profile, doc: str = "handout.tex", numbers=None) -> str:
 
 
 def test_qbus_writes_the_lectures_matrix_equations():
-    from derive.answers import compute_answers
+    from derive.numbers.answers import compute_answers
 
     d = derive(build_network(parse_spec((EXAMPLES / "regression-231.toml").read_text())))
     docs = render_worksheets(d, compute_answers(d), "qbus")
@@ -114,7 +114,7 @@ def test_one_activation_name_in_every_section(name):
     """The activation is written one way in the forward pass, the δ section, the matrix form, the
     one-rule-per-line derivation and the worked numbers: σ(z), σ'(z) (ng, qbus), or the course's
     letter g(z), g'(z) (nielsen), f(z), f'(z) (welch), never σ in one section and g' in another."""
-    from derive.answers import compute_answers
+    from derive.numbers.answers import compute_answers
 
     d = derive(build_network(parse_spec((EXAMPLES / "mazur-222.toml").read_text())))
     docs = render_worksheets(d, compute_answers(d), name)
@@ -137,7 +137,7 @@ def test_welch_writes_the_output_error_one_way():
     """welch writes ∂J/∂ŷ as −(y − ŷ) in the δ section; the path sums once wrote (ŷ − y)."""
     spec = (EXAMPLES / "welch-231.toml").read_text()
     d = derive(build_network(parse_spec(spec)))
-    from derive.answers import compute_answers
+    from derive.numbers.answers import compute_answers
 
     for doc, tex in render_worksheets(d, compute_answers(d), "welch").items():
         assert r"\left(\hat{y} - y\right)" not in tex, doc
@@ -304,7 +304,7 @@ def test_any_value_in_any_field_is_a_profile_or_one_profile_error():
     from hypothesis import strategies as st
 
     from derive.errors import ProfileError
-    from derive.profile import validate_profile
+    from derive.notation.profile import validate_profile
 
     data = tomllib.loads((PROFILE_DIR / "qbus.toml").read_text())
     paths = list(_leaves(data))
@@ -335,7 +335,7 @@ def test_the_docs_print_what_each_profile_prints():
     """docs/notation.md's LaTeX samples are lines of mazur-222's handout in that profile."""
     import re
 
-    docs = (PROFILE_DIR.parent.parent / "docs" / "notation.md").read_text()
+    docs = (PROFILE_DIR.parents[2] / "docs" / "notation.md").read_text()
     d = derive(build_network(parse_spec((EXAMPLES / "mazur-222.toml").read_text())))
     for name in BUILTIN:
         lines = {line.rstrip(" \\").strip() for line in render_worksheets(d, None, name)["handout.tex"].splitlines()}

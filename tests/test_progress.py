@@ -4,12 +4,12 @@ import io
 import re
 import threading
 
+from conftest import EXAMPLES
+
 import derive.builder
 from derive.builder import build
 from derive.cli import main
 from derive.progress import STAGES, Progress, Stages
-
-from conftest import EXAMPLES
 
 TWO = [EXAMPLES / "toy-111.toml", EXAMPLES / "mazur-222.toml"]
 

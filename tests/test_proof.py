@@ -4,14 +4,13 @@ import dataclasses
 
 import pytest
 import sympy as sp
-
-from derive import derivation as derivation_module
-from derive.derivation import derive
-from derive.network import build_network
-from derive.proof import PRIME, ParameterProof, ProofFailed, bits, failure_bound, prove
-from derive.spec import parse_spec
-
 from conftest import spec_text
+
+from derive.engine import derivation as derivation_module
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.proof import PRIME, ParameterProof, ProofFailed, bits, failure_bound, prove
+from derive.engine.spec import parse_spec
 
 
 def derivation_of(*args, **kwargs):

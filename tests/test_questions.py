@@ -12,18 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from specgen import CI_SEED, generate
 
-from derive import reference
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import PROFILES, get_profile
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import load_spec, parse_spec
+from derive.notation.names import PROFILES, get_profile
+from derive.numbers import reference
+from derive.numbers.answers import compute_answers
 from derive.sheets import questions as qs
 from derive.sheets.fdcheck import EPSILON
 from derive.sheets.render import _context, render_worksheets
 from derive.sheets.typeset import Typesetter
-from derive.spec import load_spec, parse_spec
-from specgen import CI_SEED, generate
 
 SEED = int(os.environ.get("DERIVE_SPECGEN_SEED", CI_SEED))
 COUNT = int(os.environ.get("DERIVE_QUESTIONS_COUNT", "20"))
@@ -122,7 +122,7 @@ def test_the_output_delta_simplification_is_only_on_the_answer_sheet():
 
 
 def _independent_fd(spec, key: str) -> float:
-    """(J(w + ε) − J(w − ε)) / 2ε by derive.reference in binary floats."""
+    """(J(w + ε) − J(w − ε)) / 2ε by derive.numbers.reference in binary floats."""
     params = {k: np.array(v, dtype=float) for k, v in spec.values.params.items()}
     name, idx = key.rstrip("]").split("[")
     index = tuple(int(i) for i in idx.split(","))

@@ -3,10 +3,9 @@ import re
 import subprocess
 
 import pytest
+from conftest import ROOT
 
 from derive.cli import main
-
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 
@@ -60,7 +59,7 @@ def test_the_last_figure_rule_is_that_and_no_more():
 
 def test_check_prints_rounding_as_its_bound_not_as_a_machines_noise():
     """Two machines whose rounding differs (0.00e+00 here, 3.72e-16 there) print the same report."""
-    from derive.check import ROUNDING, CheckReport, Comparison
+    from derive.numbers.check import ROUNDING, CheckReport, Comparison
 
     def report(noise):
         return CheckReport("t", "spec values", 0.25, (

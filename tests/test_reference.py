@@ -1,4 +1,4 @@
-"""Worked exercises for the hand-written NumPy reference backprop (derive/reference.py).
+"""Worked exercises for the hand-written NumPy reference backprop (derive/numbers/reference.py).
 
 Each exercise checks the reference against numbers obtained some other way: published worked
 examples (Matt Mazur, Welch Labs), closed forms evaluated here with the `math` module, and
@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from derive.reference import backprop, finite_differences, forward, loss, random_problem
-from derive.spec import parse_spec
+from derive.engine.spec import parse_spec
+from derive.numbers.reference import backprop, finite_differences, forward, loss, random_problem
 
 ALL_LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
 SQUARED = ("half_sse", "sse", "half_mse", "mse")

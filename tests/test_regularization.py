@@ -5,17 +5,16 @@ import json
 
 import numpy as np
 import pytest
-
-from derive import reference
-from derive.check import check_module
-from derive.cli import main
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.proof import prove
-from derive.spec import L2_SCALES, parse_spec
-
 from conftest import spec_text
+
+from derive.cli import main
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.proof import prove
+from derive.engine.spec import L2_SCALES, parse_spec
+from derive.numbers import reference
+from derive.numbers.check import check_module
 
 C = {"1/(2m)": lambda lam, m: lam / (2 * m), "1/m": lambda lam, m: lam / m, "1/2": lambda lam, m: lam / 2, "1": lambda lam, m: lam}
 
@@ -89,7 +88,7 @@ def test_each_weight_gains_one_path_of_one_factor_and_biases_none():
 
 @pytest.mark.parametrize("scale", L2_SCALES)
 def test_the_proof_covers_the_term(scale):
-    from derive.proof import METHOD, ProofFailed
+    from derive.engine.proof import METHOD, ProofFailed
 
     d = derive(build_network(_spec(0.7, scale, skip=[[0, 2]])))
     proofs = prove(d)

@@ -25,13 +25,13 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derive.answers import compute_answers
 from derive.cli import main
-from derive.derivation import derive
-from derive.latex import compile_with_log, have_latex, overfull_boxes
-from derive.network import build_network
-from derive.notation import get_profile
-from derive.spec import parse_spec
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.notation.names import get_profile
+from derive.numbers.answers import compute_answers
+from derive.sheets.latex import compile_with_log, have_latex, overfull_boxes
 from derive.sheets.typeset import Typesetter, tex_number
 from derive.sheets.worked import worked
 
@@ -251,7 +251,7 @@ def built(tmp_path_factory):
 
 
 def test_the_table_covers_every_loss_with_each_output_it_allows():
-    from derive.spec import ACTIVATIONS, LOSSES
+    from derive.engine.spec import ACTIVATIONS, LOSSES
 
     allowed = {(loss, out) for loss in LOSSES for out in ACTIVATIONS
                if not loss.startswith("bce") or out == "sigmoid"

@@ -22,14 +22,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import check, reference, stable_forms
-from derive.answers import example_arrays, precise, to_float
 from derive.cli import main
-from derive.codegen import load_module, module_source
-from derive.derivation import derive
-from derive.matrix_form import Elementwise
-from derive.network import build_network
-from derive.spec import parse_spec
+from derive.code import stable_forms
+from derive.code.codegen import load_module, module_source
+from derive.engine.derivation import derive
+from derive.engine.matrix_form import Elementwise
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.numbers import check, reference
+from derive.numbers.answers import example_arrays, precise, to_float
 
 Z = (20.0, 30.0, 40.0, 200.0, -200.0)
 SQUARED = ("half_sse", "sse", "half_mse", "mse")
@@ -121,7 +122,7 @@ def test_the_reported_saturated_nets_pass_derive_check(tmp_path, capsys):
 
 
 def test_the_reference_and_its_finite_differences_keep_the_digits_too():
-    """derive.reference on its own: J = ½σ(−30)² and dJ/dw = −σ(30)σ(−30)², relative 1e-13."""
+    """derive.numbers.reference on its own: J = ½σ(−30)² and dJ/dw = −σ(30)σ(−30)², relative 1e-13."""
     spec = parse_spec(spec_text([1, 1], "sigmoid", "half_sse", "[[1.0]]", "[[1.0]]", {"W1": "[[30.0]]"}))
     params, X, Y = {"W1": np.array([[30.0]])}, np.array([[1.0]]), np.array([[1.0]])
     c = 1.0 / (1.0 + np.exp(30.0))  # σ(−30) to the last bit

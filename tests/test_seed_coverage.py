@@ -27,13 +27,12 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, spec_text
 
 import derive
-from conftest import EXAMPLES, spec_text
-from derive.notation import get_profile
+from derive.notation.names import get_profile
 from derive.sheets.render import _context
 from derive.sheets.typeset import Typesetter
-
 
 # -- what a check sees -----------------------------------------------------------------------------
 

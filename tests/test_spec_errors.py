@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from derive.cli import main
+from derive.engine.spec import MAX_FILE_BYTES, MAX_PARAMETERS, MAX_WIDTH, NAME_PATTERN, load_spec, parse_spec
 from derive.errors import SpecError
-from derive.spec import MAX_FILE_BYTES, MAX_PARAMETERS, MAX_WIDTH, NAME_PATTERN, load_spec, parse_spec
 
 GOOD = """\
 name = "t"
@@ -413,7 +413,6 @@ def test_a_list_mixing_numbers_and_rows_is_explained(tmp_path, capsys):
 
 @pytest.mark.parametrize("key", ["W1\u202e", "x\u2066y", "a\x1b[2Jb", "\u200fW1"])
 def test_bidirectional_and_control_characters_in_a_key_are_shown_escaped(tmp_path, capsys, key):
-    import json as _json
 
     quoted = '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 32 else c for c in key) + '"'
     spec = write(tmp_path / "v.toml", VALUES_BASE.format(bias="true") + f"x = [[1.0]]\n{quoted} = 1\n")

@@ -26,17 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from derive.answers import compute_answers
 from derive.cli import main
-from derive.derivation import derive
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, load_spec
 from derive.errors import SpecError
-from derive.network import build_network
-from derive.spec import ACTIVATIONS, LOSSES, MAX_WIDTH, load_spec
-
-from conftest import examples
+from derive.numbers.answers import compute_answers
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))
 EXAMPLE_DATA = [tomllib.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES]

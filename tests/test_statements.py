@@ -6,16 +6,16 @@ import sys
 import numpy as np
 import pytest
 import sympy as sp
-
-from derive import reference, stable_forms
-from derive.codegen import StablePrinter, load_module, module_source
-from derive.derivation import derive
-from derive.network import build_network
-from derive.spec import parse_spec
-from derive.statements import Constants, StatementWriter
-
 from conftest import EXAMPLES, ROOT, spec_text
 from test_derivation import CASES
+
+from derive.code import stable_forms
+from derive.code.codegen import StablePrinter, load_module, module_source
+from derive.code.statements import Constants, StatementWriter
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.numbers import reference
 
 
 def module_of(text):
@@ -118,8 +118,8 @@ def test_complex_numbers_are_refused_in_one_line():
 
 def test_the_module_source_is_the_same_bytes_under_any_hash_seed(tmp_path):
     # Sets and dicts of SymPy objects must not leak their hash order into the generated text.
-    script = ("import sys; from derive.codegen import module_source; from derive.derivation import derive;"
-              "from derive.network import build_network; from derive.spec import load_spec;"
+    script = ("import sys; from derive.code.codegen import module_source; from derive.engine.derivation import derive;"
+              "from derive.engine.network import build_network; from derive.engine.spec import load_spec;"
               "sys.stdout.write(''.join(module_source(derive(build_network(load_spec(p)))) for p in sys.argv[1:]))")
     specs = [str(EXAMPLES / f"{n}.toml") for n in ("iris-423", "classification-231", "regression-231")]
     odd = tmp_path / "odd.toml"

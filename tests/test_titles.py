@@ -6,12 +6,11 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import spec_text
 
 from derive.cli import main
-from derive.latex import compile_with_log, have_latex, overfull_boxes
+from derive.sheets.latex import compile_with_log, have_latex, overfull_boxes
 from derive.sheets.texenv import LONG_WORD, escape_latex
-
-from conftest import spec_text
 
 needs_latex = pytest.mark.skipif(not have_latex(), reason="pdflatex is not installed")
 LONG = "Backpropagation" * 11  # 165 letters without a space

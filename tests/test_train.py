@@ -3,15 +3,13 @@ CSV examples, and one-line refusals that write nothing."""
 import json
 import os
 import re
-import sys
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, spec_text
 
 from derive.cli import main
-from derive.latex import have_latex
-
-from conftest import EXAMPLES, spec_text
+from derive.sheets.latex import have_latex
 
 X7 = [[0.5, -1.0, 0.25], [1.5, 0.5, -0.5], [-0.75, 0.25, 1.0], [0.1, 0.9, -0.3],
       [-1.2, -0.4, 0.6], [0.8, -0.7, -0.9], [0.3, 0.3, 0.3]]
@@ -74,7 +72,7 @@ def _numpy_training(P, X, Y, hidden, output, rate, epochs, batch, shuffle):
 @pytest.mark.parametrize("batch, shuffle", [(None, None), (3, None), (3, 11), (1, None), (1, 5)],
                          ids=["full-batch", "mini-batch", "mini-batch-shuffled", "online", "online-shuffled"])
 def test_every_epoch_loss_matches_a_plain_numpy_loop(tmp_path, capsys, hidden, output, loss, y, batch, shuffle):
-    from derive.spec import load_spec
+    from derive.engine.spec import load_spec
 
     path = _spec(tmp_path, [hidden, output], loss, y)
     args = [path, "--epochs", 25, "--out", tmp_path / "out"]
@@ -185,7 +183,7 @@ def _csv_spec(tmp_path, csv_text=None, data='"iris.csv"', layers=(4, 2, 3), extr
 
 
 def test_bundled_iris_csv_is_fishers_data():
-    from derive.spec import load_spec
+    from derive.engine.spec import load_spec
 
     values = load_spec(EXAMPLES / "training" / "iris-lab.toml").values
     X, Y = np.array(values.x), np.array(values.y)
@@ -197,7 +195,7 @@ def test_bundled_iris_csv_is_fishers_data():
 
 
 def test_class_names_are_one_hot_in_sorted_order_and_numbers_stay(tmp_path):
-    from derive.spec import load_spec
+    from derive.engine.spec import load_spec
 
     rows = "a,b,kind\n1,2,zeta\n3,4,alpha\n5,6,mu\n"
     spec = load_spec(_csv_spec(tmp_path, rows, layers=(2, 3, 3), extra='inputs = ["a", "b"]\ntarget = "kind"\n'))
@@ -314,8 +312,8 @@ def test_divergence_is_one_line(tmp_path, capsys):
 def test_the_progress_bar_draws_on_one_line_and_clears_itself():
     import io
 
-    from derive.train import Epoch
-    from derive.training_output import progress_bar
+    from derive.training.output import progress_bar
+    from derive.training.train import Epoch
 
     out = io.StringIO()
     draw = progress_bar(4, out, width=8)
@@ -340,12 +338,12 @@ def test_a_build_from_a_csv_file_is_redone_when_the_file_changes(tmp_path, capsy
 @pytest.mark.skipif(not have_latex(), reason="needs pdflatex")
 @pytest.mark.parametrize("layers", [(2, 1), (8, 16, 16, 4)], ids=["tiny", "wide"])
 def test_the_report_is_one_clean_page(tmp_path, layers):
-    from derive.derivation import derive
-    from derive.latex import compile_with_log, overfull_boxes
-    from derive.network import build_network
-    from derive.spec import parse_spec
-    from derive.train import settings_for, train
-    from derive.training_report import render_report
+    from derive.engine.derivation import derive
+    from derive.engine.network import build_network
+    from derive.engine.spec import parse_spec
+    from derive.sheets.latex import compile_with_log, overfull_boxes
+    from derive.training.report import render_report
+    from derive.training.train import settings_for, train
 
     rng = np.random.default_rng(0)
     x = np.round(rng.uniform(-1, 1, (6, layers[0])), 2).tolist()

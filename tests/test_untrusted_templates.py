@@ -10,13 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT
 
-from derive import latex
 from derive.cli import main
 from derive.errors import LatexError
-from derive.latex import compile_pdf, have_latex, sandbox_available
-
-from conftest import EXAMPLES, ROOT
+from derive.sheets import latex
+from derive.sheets.latex import compile_pdf, have_latex, sandbox_available
 
 needs_latex = pytest.mark.skipif(not have_latex(), reason="pdflatex is not installed")
 needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="the kernel has no Landlock (Linux 5.13+)")

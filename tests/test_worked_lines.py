@@ -17,17 +17,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 import pytest
 import sympy as sp
-
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import get_profile
-from derive.spec import ACTIVATIONS, LOSSES, load_spec, parse_spec
-from derive.sheets.typeset import Typesetter, tex_number
-from derive.sheets.worked import worked
-from derive.sheets.render import DOCUMENTS, _context, make_env
-
 from conftest import EXAMPLES
+
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import ACTIVATIONS, LOSSES, load_spec, parse_spec
+from derive.notation.names import get_profile
+from derive.numbers.answers import compute_answers
+from derive.sheets.render import DOCUMENTS, _context, make_env
+from derive.sheets.typeset import Typesetter, tex_number
 
 PROFILES = ("ng", "nielsen", "welch")
 

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from derive.answers import compute_answers
-from derive.derivation import derive
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
 from derive.errors import LatexError
-from derive.latex import compile_with_log, have_latex, overfull_boxes
-from derive.network import build_network
-from derive.spec import parse_spec
+from derive.numbers.answers import compute_answers
+from derive.sheets.latex import compile_with_log, have_latex, overfull_boxes
 from derive.sheets.render import render_worksheets
 
 OVERFULL_LIMIT_PT = 1.0

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from derive.answers import compute_answers
-from derive.derivation import derive
-from derive.network import build_network
-from derive.notation import PROFILES, get_profile, symbol_names
-from derive.spec import parse_spec
+from derive.engine.derivation import derive
+from derive.engine.network import build_network
+from derive.engine.spec import parse_spec
+from derive.notation.names import PROFILES, get_profile, symbol_names
+from derive.numbers.answers import compute_answers
 from derive.sheets.render import escape_latex, render_worksheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -116,7 +116,7 @@ def test_nielsen_and_welch_names(net231):
 
 def test_skip_matrix_has_a_display_name():
     d, _ = build(NET_222.replace('loss = "half_sse"', 'loss = "half_sse"\nskip = [[0, 2]]').replace("[2, 2, 2]", "[2, 2, 2]"))
-    from derive.notation import Names
+    from derive.notation.names import Names
     names = Names(d.network.spec, get_profile("ng"))
     assert names.matrix("W2_0") == r"\Theta^{(1\to 3)}"
     docs = render_worksheets(d, None, "ng")
@@ -214,8 +214,9 @@ def test_updated_weights_with_learning_rate():
 
 
 def test_template_dir_override(tmp_path, net222):
-    from derive.sheets.render import default_template_dir
     import shutil
+
+    from derive.sheets.render import default_template_dir
 
     d, numbers = net222
     folder = tmp_path / "mine"
@@ -327,7 +328,7 @@ def test_relu_slope_is_not_printed_as_theta():
 # The proof sentence
 
 def test_proof_sentence_only_when_proofs_are_given(net222):
-    from derive.proof import prove
+    from derive.engine.proof import prove
 
     d, numbers = net222
     plain = render_worksheets(d, numbers, "ng")
@@ -420,7 +421,7 @@ def test_sentences_read_as_english():
 
 def test_a_small_value_keeps_its_significant_figures():
     """iris-423: δ of hidden unit 1 is about −2.6e−5 for example 2; 4 decimals would print a false 0.0000."""
-    from derive.spec import load_spec
+    from derive.engine.spec import load_spec
 
     d = derive(build_network(load_spec(Path(__file__).parent.parent / "examples" / "iris-423.toml")))
     tex = render_worksheets(d, compute_answers(d), "ng")["answers.tex"]

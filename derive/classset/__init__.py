@@ -3,7 +3,12 @@
     roster      who the students are (a CSV, or N numbered students), ids checked before use
     variants    each student's [values], drawn from a generator seeded by (class seed, student id)
     questions   the gradable quantities of one variant: exact value, tolerance, worked feedback
+    variant     one student's numbers and questions, as the exports read them
     moodle, qti, canvas, table    the LMS exports and answers.csv, each a function of the questions
+    archive     the zip files the QTI and Canvas exports are, with fixed dates and order
     documents   every student's exercise and answer sheet in one LaTeX document each
     build       the stages in order, checked, written atomically
+
+May import: `derive.engine`, `derive.code`, `derive.numbers`, `derive.notation`, `derive.sheets`, and
+derive's foundation modules.
 """

@@ -18,21 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, reference
-from ..answers import compute_answers
-from ..builder import CheckFailed, resolve_notation
-from ..check import check_module
-from ..codegen import load_module, module_source
-from ..derivation import derive
-from ..errors import DeriveError, LatexError, SpecError
-from ..latex import compile_with_log, have_latex
-from ..network import build_network
+from ..code.codegen import load_module, module_source
+from ..engine.derivation import derive
+from ..engine.network import build_network
+from ..engine.spec import Spec, load_spec
+from ..errors import CheckFailed, DeriveError, LatexError, SpecError
+from ..notation.profile import Profile, load_profile, resolve_notation
+from ..numbers import reference
+from ..numbers.answers import compute_answers
+from ..numbers.check import check_module
 from ..outputs import write_outputs
-from ..profile import Profile, load_profile
-from ..spec import Spec, load_spec
+from ..sheets.latex import compile_with_log, have_latex
+from ..sheets.render import default_template_dir, render_variants
 from ..sheets.typeset import Typesetter
 from ..sheets.worked import worked
-from ..sheets.render import default_template_dir, render_variants
+from ..version import __version__
 from .canvas import canvas_zip
 from .documents import combined_document
 from .moodle import moodle_xml

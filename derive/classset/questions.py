@@ -14,10 +14,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from .. import activations
+from ..engine import activations
 from ..sheets import regularization
 from ..sheets.typeset import Typesetter, tex_number, tidy_brackets
-
 
 FIGURES = 4  # significant figures of a result on the sheets (`derive build` prints them so), asked of an answer
 

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import reference
+from ..engine.spec import Spec, Values, Variants
 from ..errors import DeriveError
-from ..spec import Spec, Values, Variants
+from ..numbers import reference
 
 MAX_DRAWS = 100  # redraws allowed while avoiding ReLU kinks before the ranges are called unusable
 KINK = 1e-9  # a ReLU pre-activation this close to 0 sits on the kink, where the slope is a convention

@@ -1,10 +1,17 @@
-"""The worksheets stage: the derivation, printed in a notation profile as a handout, an exercise
-sheet and a worked-answer sheet (LaTeX text; compiling is `derive.latex`'s job).
+"""The documents: the derivation printed in a notation profile as a handout, an exercise sheet and a
+worked-answer sheet (LaTeX text), and the LaTeX compilation every document of derive goes through.
 
-`render` gathers one context for the three templates; each kind of printed piece has its own
-module here: `typeset`, `equations`, `path_sums`, `columns`, `slopes`, `diagram`, `stepwise`, `worked`,
-`scope`, `regularization` (what the sheets say about an L2 term), `texenv`.
+    render          one context for the three templates, rendered (`render_worksheets`, `render_variants`)
+    texenv          the Jinja2 environment: TeX delimiters, escaping, the sandbox for template folders
+    latex           pdflatex with shell escape off, a time limit and a Landlock sandbox (`compile_pdf`)
+    typeset         a derivation's symbols and numbers as LaTeX in the profile's notation
+    equations, path_sums, columns, slopes, diagram, stepwise, scope, regularization
+                    the handout's pieces, each a function of the derivation
+    questions       the exercise sheet's questions as data, answered one to one by the answer sheet
+    worked, line_values, decimals, fdcheck
+                    the answer sheet's numbers: worked lines, their exact re-evaluation, how a number
+                    is printed, the finite-difference check
+
+May import: `derive.engine`, `derive.numbers`, `derive.notation`, derive's foundation modules. Nothing
+is imported here, so `derive.sheets.latex` loads without SymPy.
 """
-from .render import DOCUMENTS, render_variants, render_worksheets
-
-__all__ = ["DOCUMENTS", "render_variants", "render_worksheets"]

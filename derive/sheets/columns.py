@@ -9,9 +9,7 @@ sentences are built from the groups found (`shared`), and tests compare them wit
 """
 from __future__ import annotations
 
-import sympy as sp
-
-from ..derivation import Factor
+from ..engine.derivation import Factor
 from .scope import one_example
 from .typeset import Typesetter
 

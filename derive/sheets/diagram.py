@@ -2,8 +2,8 @@
 of one parameter highlighted in colour with the parameter's own edge drawn thick."""
 from __future__ import annotations
 
-from ..derivation import Factor
-from ..notation import Names
+from ..engine.derivation import Factor
+from ..notation.names import Names
 from .typeset import Typesetter
 
 MAX_DIAGRAM_UNITS = 7  # a wider layer is drawn as a few units and a vertical ellipsis

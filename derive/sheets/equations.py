@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .. import activations
+from ..engine import activations
+from ..notation.names import Names
 from . import regularization
 from .scope import examples, one_example, per_example
-from ..notation import Names
 from .typeset import Typesetter, chunked, join_terms, listed
 
 

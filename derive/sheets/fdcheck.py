@@ -18,8 +18,18 @@ from fractions import Fraction
 
 import mpmath
 
-from ..answers import DIGITS, MAX_GAP_DIGITS, Number, add, evaluate, example_loss, forward_pass, l2_numbers, to_mpf
-from ..derivation import Derivation
+from ..engine.derivation import Derivation
+from ..numbers.answers import (
+    DIGITS,
+    MAX_GAP_DIGITS,
+    Number,
+    add,
+    evaluate,
+    example_loss,
+    forward_pass,
+    l2_numbers,
+    to_mpf,
+)
 
 EPSILON = Fraction(1, 10_000)
 EPSILON_TEX = r"10^{-4}"

@@ -16,15 +16,14 @@ digits would not fit, uses `FRACTIONS`.
 from __future__ import annotations
 
 import functools
-from decimal import (ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow,
-                     Underflow)
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from fractions import Fraction
 from typing import Callable, NamedTuple
 
 import mpmath
 import sympy as sp
 
-from ..answers import MAX_GAP_DIGITS, Number, add, evaluate, mul, sub, to_mpf
+from ..numbers.answers import MAX_GAP_DIGITS, Number, add, evaluate, mul, sub, to_mpf
 
 # Operands have a few dozen digits, or, written as 1 − d for a saturated unit, up to MAX_GAP_DIGITS
 # and a few; a line multiplies a handful of them over a few hundred terms. The context is wider

@@ -12,7 +12,7 @@ from itertools import islice
 
 import sympy as sp
 
-from ..derivation import Derivation, Factor
+from ..engine.derivation import Derivation, Factor
 from .diagram import network_diagram
 from .scope import one_example, per_example
 from .typeset import Typesetter, tex_width
@@ -376,7 +376,7 @@ def proof_sentence(proofs) -> str:
     `proofs` is what `derive.proof.prove` returns: one ParameterProof per parameter, each with the
     method, the number of random points and the prime, and a bound on the chance of a missed difference.
     """
-    from ..proof import bits, failure_bound
+    from ..engine.proof import bits, failure_bound
 
     total = len(proofs)
     if total == 0:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..activations import LATEX_NAME
+from ..engine.activations import LATEX_NAME
 from . import equations, path_sums, regularization, scope
 from .path_sums import chain_exercise
 from .typeset import Typesetter, tex_number
@@ -318,7 +318,8 @@ def activation_derivative(ts: Typesetter, pc: dict, w: dict | None) -> list[Ques
 
 def _mean(ts: Typesetter) -> bool:
     """Whether the loss averages over the examples (its constant holds 1/m)."""
-    return sp.sympify(ts.net.loss.scale(ts.net.m)).has(ts.net.m)
+    scale = ts.net.loss.scale(ts.net.m)  # a SymPy expression, or a plain number for the sums
+    return isinstance(scale, sp.Basic) and scale.has(ts.net.m)
 
 
 def _simplifies(ts: Typesetter) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..derivation import Derivation
+from ..engine.derivation import Derivation
+from .decimals import printed_decimal
 from .typeset import Typesetter
 
 
@@ -149,6 +150,5 @@ def _decimal(value: sp.Rational) -> str:
     """λ as the spec wrote it (its decimal; a whole number without a point)."""
     from fractions import Fraction
 
-    from .worked import printed_decimal
 
     return printed_decimal(Fraction(int(value.p), int(value.q)), None)

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import jinja2
 
-from .. import activations
-
-from . import equations, path_sums, questions, regularization, scope
-from ..derivation import Derivation, data_term
-from .diagram import network_diagram
+from ..engine import activations
+from ..engine.derivation import Derivation, data_term
 from ..errors import TemplateError
-from ..notation import Profile, get_profile
+from ..notation.names import Profile, get_profile
+from . import equations, path_sums, questions, regularization, scope
 from .columns import columns
+from .diagram import network_diagram
 from .path_sums import proof_sentence
-from .slopes import WORDS as ACTIVATION_WORDS, activation_derivations
+from .slopes import WORDS as ACTIVATION_WORDS
+from .slopes import activation_derivations
 from .stepwise import stepwise
 from .texenv import default_template_dir, escape_latex, make_env, template_error
 from .typeset import Typesetter

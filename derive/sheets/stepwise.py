@@ -10,13 +10,12 @@ line and compares it with the gradient.
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 
 import sympy as sp
 
-from .. import activations
+from ..engine import activations
 from .scope import one_example
 from .typeset import Typesetter
 

@@ -13,9 +13,9 @@ from decimal import Context, Decimal
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from .. import activations
-from ..derivation import Derivation, Factor
-from ..notation import Names, Profile, symbol_names, vector_names
+from ..engine import activations
+from ..engine.derivation import Derivation, Factor
+from ..notation.names import Names, Profile, symbol_names, vector_names
 
 MAX_SMALL_PATHS = 64  # above this (or MAX_SMALL_MATRIX entries in one matrix) only representatives are written out
 MAX_SMALL_MATRIX = 16

@@ -12,7 +12,7 @@ The helpers: `init_params(seed)` draws weights as the spec's `seed` does (spec.r
 """
 from __future__ import annotations
 
-from .spec import Spec
+from ..engine.spec import Spec
 
 
 def _shape_text(shape: tuple) -> str:

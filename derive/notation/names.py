@@ -1,7 +1,7 @@
 """Names: how one notation profile writes the canonical symbols of one network.
 
 The model names everything canonically (input is layer 0, `W2_1_0` is the weight from unit 0 of
-layer 1 to unit 1 of layer 2). A profile (`derive/profile.py`, read from `derive/profiles/*.toml`
+layer 1 to unit 1 of layer 2). A profile (`derive/profile.py`, read from `derive/notation/profiles/*.toml`
 or a lecturer's own file) only decides how those names are *displayed*; `Names` applies it to a
 network, and `symbol_names` hands the result to `sympy.latex`. docs/notation.md shows the built-in
 profiles side by side.
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .network import Network
+from ..engine.network import Network
+from ..engine.spec import Spec
 from .profile import BUILTIN, Profile, builtin, load_profile
-from .spec import Spec
 
 __all__ = ["BUILTIN", "PROFILES", "Names", "Profile", "get_profile", "load_profile", "symbol_names", "vector_names"]
 
@@ -208,7 +208,7 @@ class Names:
         With the profile's letter (nielsen's g, welch's f), the network's element-wise activation is
         written g(z), g'(z) everywhere when its layers share one function; identity and softmax, and the
         layers of a network that mixes functions, are written by their own names (σ, tanh)."""
-        from .activations import LATEX_NAME
+        from ..engine.activations import LATEX_NAME
 
         if activation == self.lettered():
             return self.p.activation

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, escape_controls
-from .files import Unreadable, read_small_file
+from ..errors import SpecError, escape_controls
+from ..files import Unreadable, read_small_file
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
-NOTATIONS = ("ng", "nielsen", "welch", "qbus")  # the files in derive/profiles/ (a test keeps them equal)
+NOTATIONS = ("ng", "nielsen", "welch", "qbus")  # the files in derive/notation/profiles/ (a test keeps them equal)
 LAYOUTS = ("out_in", "in_out")
 
 # The engine (derivation, proof, check, gradients.py, answers.json) grows linearly with the

@@ -17,18 +17,14 @@ from typing import Callable
 
 import numpy as np
 
-from .answers import example_arrays
-from .check import check_module
-from .codegen import load_module, module_source
-from .derivation import Derivation
-from .errors import DeriveError
+from ..code.codegen import load_module, module_source
+from ..engine.derivation import Derivation
+from ..errors import CheckFailed, DeriveError
+from ..numbers.answers import example_arrays
+from ..numbers.check import check_module
 
 # 100,000 epochs of the iris network take about a minute and make a training.json of ~10 MB.
 MAX_EPOCHS = 100_000
-
-
-class CheckFailed(DeriveError):
-    """The generated gradients disagree with the independent backprop: derive will not train with them."""
 
 
 @dataclass(frozen=True)

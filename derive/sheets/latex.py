@@ -27,7 +27,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .errors import LatexError
+from ..errors import LatexError
 
 try:
     import resource

@@ -17,11 +17,12 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
-from . import __version__, stable_forms
-from .activations import Sigmoid
-from .derivation import Derivation
+from ..engine.activations import Sigmoid
+from ..engine.derivation import Derivation
+from ..engine.matrix_form import Elementwise, MatrixEquation
+from ..version import __version__
+from . import stable_forms
 from .guards import helper_lines, input_check_lines
-from .matrix_form import Elementwise, MatrixEquation
 from .statements import Constants, StatementWriter, matmul_parts
 
 
@@ -319,7 +320,7 @@ _SCALAR_M = "    m = X.dtype.type(X.shape[0])"
 
 
 def _lse(zs):
-    from .activations import LogSumExp
+    from ..engine.activations import LogSumExp
 
     return LogSumExp(*zs)
 

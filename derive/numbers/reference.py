@@ -24,7 +24,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .spec import Spec
+from ..engine.spec import Spec
 
 __all__ = ["forward", "loss", "backprop", "finite_differences", "random_problem"]
 

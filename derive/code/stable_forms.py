@@ -24,8 +24,8 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .matrix_form import Elementwise, MatrixEquation, Reduction, RowSum
-from .network import Network
+from ..engine.matrix_form import Elementwise, MatrixEquation, Reduction, RowSum
+from ..engine.network import Network
 
 
 class CappedExp(sp.Function):
@@ -80,7 +80,7 @@ def substitutions(network: Network, units: int | None = None, lse: sp.Expr | Non
     if out not in ("sigmoid", "softmax"):
         return table
     if out == "softmax":
-        from .activations import LogSumExp
+        from ..engine.activations import LogSumExp
 
         lse = LogSumExp(*network.z[L]) if lse is None else lse
     for a, y, z in zip(pick(network.a[L]), pick(network.y), pick(network.z[L])):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import LogSigmoid, ReLU, Sigmoid
-from .matrix_form import Elementwise, EntrySum, Reduction, RowSum
+from ..engine.activations import LogSigmoid, ReLU, Sigmoid
+from ..engine.matrix_form import Elementwise, EntrySum, Reduction, RowSum
 from .stable_forms import CappedExp
 
 SCALAR = ()  # the shape of a number: broadcasts against anything

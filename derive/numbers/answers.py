@@ -25,10 +25,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import activations
-from .codegen import load_module, module_source
-from .derivation import Derivation
-from .spec import Values
+from ..code.codegen import load_module, module_source
+from ..engine import activations
+from ..engine.derivation import Derivation
+from ..engine.spec import Values
 
 DIGITS = 50  # working precision of the transcendental parts (significant digits)
 # An activation this close to ±1 is held as an exact fraction ±(1 − c) (see the module's docstring).

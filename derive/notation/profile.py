@@ -3,7 +3,7 @@
 A profile says how a course writes the canonical quantities: the letters of units, matrices, the
 cost, the number of examples and the learning rate; how layers are numbered; whether one example
 is a column or examples are the rows of X; the sign in which ∂J/∂ŷ is written; how biases are shown.
-The built-in profiles are the files in `derive/profiles/` (package data, read with importlib.resources);
+The built-in profiles are the files in `derive/notation/profiles/` (package data, read with importlib.resources);
 a lecturer copies one, edits it and passes its path (`--notation my.toml`, or `[notation] style =
 "my.toml"` in a spec, relative to the spec). Code never decides a displayed symbol; it reads a Profile.
 
@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ProfileError
-from .files import Unreadable, read_small_file
+from ..errors import DeriveError, ProfileError
+from ..files import Unreadable, read_small_file
 
 BUILTIN = ("ng", "nielsen", "welch", "qbus")
 MAX_PROFILE_BYTES = 64_000
@@ -146,8 +146,8 @@ def builtin(name: str) -> Profile:
         pass
     if name not in BUILTIN:
         raise ProfileError(name, "name", f"unknown notation {name!r}; expected one of {', '.join(BUILTIN)} or a path to a .toml profile")
-    data = resources.files("derive").joinpath("profiles", f"{name}.toml").read_bytes()
-    profile = parse_profile(data, f"derive/profiles/{name}.toml")
+    data = resources.files("derive.notation").joinpath("profiles", f"{name}.toml").read_bytes()
+    profile = parse_profile(data, f"derive/notation/profiles/{name}.toml")
     _BUILTIN_CACHE[name] = profile
     return profile
 
@@ -249,7 +249,7 @@ class _Checker:
         for key in allowed:
             if key not in table:
                 what = f"a table [{key}]" if not where and key in SCHEMA else "required"
-                self.fail(_join(where, key), f"is missing; {what} (copy a built-in profile from derive/profiles/ and edit it)")
+                self.fail(_join(where, key), f"is missing; {what} (copy a built-in profile from derive/notation/profiles/ and edit it)")
 
     def value(self, raw: Any, where: str, rule: tuple) -> Any:
         kind = rule[0]
@@ -330,3 +330,14 @@ def _kind(value: Any) -> str:
 def _short(value: Any) -> str:
     text = f'"{value}"' if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else _kind(value)
     return _one_line(text if len(text) <= 60 else text[:57] + "...")
+
+
+def resolve_notation(notation: str) -> Profile:
+    """The profile `--notation` names: a built-in by name, or a profile file (relative to the working folder)."""
+    if notation in BUILTIN or notation.endswith(".toml") or Path(notation).is_file():
+        return load_profile(notation)
+    import difflib
+
+    close = difflib.get_close_matches(notation, BUILTIN, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise DeriveError(f"--notation: {notation!r} is not one of {', '.join(BUILTIN)}{hint} nor a .toml profile file")

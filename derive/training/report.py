@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from .spec import Spec
-from .sheets.texenv import escape_latex, make_env
+from ..engine.spec import Spec
+from ..sheets.texenv import escape_latex, make_env
 
 # pgfplots keeps every coordinate in TeX's memory; a few hundred points per curve draw the same line.
 MAX_PLOTTED = 400

@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from .latex import compile_pdf, have_latex
-from .outputs import read_manifest, write_outputs
-from .spec import Spec
+from ..engine.spec import Spec
+from ..outputs import read_manifest, write_outputs
+from ..sheets.latex import compile_pdf, have_latex
+from .report import render_report
 from .train import Epoch, Training, as_json, dumps
-from .training_report import render_report
 
 TABLE_ROWS = 10  # besides epoch 0 and the last: a 5,000-epoch run prints every 500th epoch
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.spec import Spec
 from . import reference
 from .answers import example_arrays
-from .spec import Spec
 
 EXACT_TOLERANCE = 1e-12  # generated code vs the independent backprop: same maths, different route
 FD_TOLERANCE = 1e-7  # vs central differences with Richardson extrapolation

@@ -15,8 +15,8 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from .errors import SpecError
-from .files import Unreadable, read_small_file
+from ..errors import SpecError
+from ..files import Unreadable, read_small_file
 
 # Plain decimal numbers only: Python's float() would also take "nan", "inf", "1_000" and " 5 ".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
