@@ -140,3 +140,38 @@ def test_build_refuses_what_the_cli_refuses(tmp_path):
     assert not list(tmp_path.iterdir())
     (result,) = derive.build(MAZUR, tmp_path, pdf=False, module_name="mazur_grads")  # one spec, not its characters
     assert "mazur_grads.py" in result.written
+
+
+def test_the_generated_functions_show_their_source(mazur):
+    """Jupyter's `??` reads inspect.getsource; the module is loaded from a string, not a file."""
+    import inspect
+    import linecache
+
+    source = inspect.getsource(mazur.module.gradients)
+    assert source.startswith("def gradients(params, X, Y):") and source in mazur.source()
+    assert inspect.getsource(mazur.module.init_params) in mazur.source()
+    linecache.checkcache()  # what a traceback does first: the entry stays, there is no file to compare
+    assert inspect.getsource(mazur.module.loss) in mazur.source()
+    # another module of the same name (a deeper net's gradients) shows its own text, not mazur's
+    other = derive.load(spec_text([2, 3, 3, 1], name="other"))
+    assert other.module.__name__ == mazur.module.__name__ == "gradients"
+    assert inspect.getsource(other.module.gradients) in other.source()
+    assert inspect.getsource(other.module.gradients) != inspect.getsource(mazur.module.gradients)
+
+
+def test_a_generated_modules_public_names_are_its_own(mazur, monkeypatch):
+    """`__all__` names what the module defines for its users; NumPy's functions and the helpers stay out."""
+    import ast
+    import sys
+
+    module = mazur.module
+    tree = ast.parse(mazur.source())
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)} | {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    assert sorted(module.__all__) == sorted(n for n in defined if not n.startswith("_"))
+    monkeypatch.setitem(sys.modules, "mazur_gradients", module)
+    names: dict = {}
+    exec("from mazur_gradients import *", names)  # what `from gradients import *` brings into a notebook
+    assert set(names) - {"__builtins__"} == set(module.__all__)
+    assert {"gradients", "loss", "forward", "backward", "step", "predict", "init_params", "LAYERS"} <= set(names)
+    assert not {"numpy", "add", "exp", "minimum", "multiply"} & set(names)
