@@ -298,6 +298,8 @@ def _qti(folder):
             assert equal.get("toleranceMode") == "absolute"
             low, high = map(float, equal.get("tolerance").split())
             assert low == high
+            # The info model's y ∈ [x − t0, x + t1]: the correct response first, the student's second.
+            assert [c.tag for c in equal] == [QTI + "correct", QTI + "variable"]
             assert equal.find(QTI + "variable").get("identifier") == rid and equal.find(QTI + "correct").get("identifier") == rid
             assert item.find(QTI + "outcomeDeclaration").get("identifier") == "SCORE"
             value = float(decl.find(f"{QTI}correctResponse/{QTI}value").text)
@@ -365,11 +367,11 @@ def test_every_export_round_trips_to_variants_json(built):
         want = answer(by_id[sid]["answers"], path_of(key))
         assert exact == want and low < want < high
         assert high - low == pytest.approx(2 * tolerances[sid, key], rel=1e-9)
-    rows = list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))
-    assert len(rows) == n_questions * 3 and list(rows[0]) == ["id", "name", "group", "question", "value", "tolerance"]
+    assert len(rows := list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))) == n_questions * 3
+    assert list(rows[0]) == ["id", "name", "group", "question", "value", "low", "high"]
     for row in rows:
         assert float(row["value"]) == answer(by_id[row["id"]]["answers"], path_of(row["question"]))
-        assert float(row["tolerance"]) == tolerances[row["id"], row["question"]]
+        assert (float(row["high"]) - float(row["low"])) / 2 == pytest.approx(tolerances[row["id"], row["question"]], rel=1e-9)
     assert {r["name"] for r in rows} == {"Ada & <Lovelace>", "'=HYPERLINK(x)", "Émilie"}  # no formula runs in a spreadsheet
 
 

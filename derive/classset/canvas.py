@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .archive import zip_bytes
 from .qti import item_identifier
+from .questions import decimal_text
 from .variant import Variant, feedback_html, number, question_html, slug
 
 QTI12_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -27,7 +28,7 @@ def _field(label: str, entry: str) -> str:
 def _item(spec_name: str, spec_title: str, variant: Variant, index: int, examples: int) -> str:
     q = variant.questions[index]
     ident = item_identifier(spec_name, q.key, variant.student.id)
-    low, high = number(q.value - q.tolerance), number(q.value + q.tolerance)
+    low, high = decimal_text(q.low), decimal_text(q.high)
     return f"""      <item ident={quoteattr(ident)} title={quoteattr(f"{q.key} {variant.student.id}")}>
         <itemmetadata>
           <qtimetadata>

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from .questions import decimal_text
 from .variant import Variant, feedback_html, number, question_html
 
 
@@ -31,8 +32,8 @@ def moodle_xml(spec_name: str, spec_title: str, variants: list[Variant], example
                 "    <hidden>0</hidden>",
                 f"    <idnumber>{escape(f'{spec_name}/{sid}/{key}')}</idnumber>",
                 f"    <answer fraction=\"100\" format=\"moodle_auto_format\">",
-                f"      <text>{number(q.value)}</text>",
-                f"      <tolerance>{number(q.tolerance)}</tolerance>",
+                f"      <text>{number(q.value) if q.symmetric else decimal_text(q.centre)}</text>",
+                f"      <tolerance>{decimal_text(q.half_width)}</tolerance>",
                 "      <feedback format=\"html\"><text></text></feedback>",
                 "    </answer>",
                 "    <unitgradingtype>0</unitgradingtype>",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from xml.sax.saxutils import quoteattr
 
 from .archive import zip_bytes
+from .questions import decimal_text
 from .variant import Variant, feedback_html, number, question_html, slug
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -26,7 +27,7 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, index: in
     """One item. The question and feedback HTML are <p> elements around escaped text: valid XHTML as they are."""
     q = variant.questions[index]
     ident = "item-" + item_identifier(spec_name, q.key, variant.student.id)
-    tol = number(q.tolerance)
+    below, above = decimal_text(q.exact - q.low), decimal_text(q.high - q.exact)
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <assessmentItem xmlns="{QTI_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
   identifier={quoteattr(ident)} title={quoteattr(f"{spec_name} {q.key} {variant.student.id}")} adaptive="false" timeDependent="false">
@@ -53,9 +54,9 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, index: in
   <responseProcessing>
     <responseCondition>
       <responseIf>
-        <equal toleranceMode="absolute" tolerance="{tol} {tol}" includeLowerBound="true" includeUpperBound="true">
-          <variable identifier="RESPONSE"/>
+        <equal toleranceMode="absolute" tolerance="{below} {above}" includeLowerBound="true" includeUpperBound="true">
           <correct identifier="RESPONSE"/>
+          <variable identifier="RESPONSE"/>
         </equal>
         <setOutcomeValue identifier="SCORE">
           <baseValue baseType="float">1</baseValue>

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
-import numpy as np
 
-from .questions import FIGURES, Question
+from .questions import Question, decimal_text
 from .roster import Student
 
 
@@ -24,11 +23,6 @@ def number(value: float) -> str:
     return repr(float(value))
 
 
-def _plain(value: float) -> str:
-    """A tolerance as a person reads it: 0.00005, not 5e-05."""
-    return np.format_float_positional(float(value), trim="-")
-
-
 def slug(key: str) -> str:
     """A question key as an identifier part: "gradient W1[0,1]" -> "gradient-W1-0-1"."""
     return re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")
@@ -42,11 +36,19 @@ def question_html(spec_title: str, variant: Variant, question: Question, example
         which = " for the first example"
     elif examples > 1 and question.path[0] in ("loss", "gradients"):
         which = f" (a total over all {examples} examples)"
-    tol = _plain(question.tolerance)
     label = r"\(" + question.label + r"\)"
     return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
-            f"<p>Compute {escape(label)}{which}. "
-            f"Give it to at least {FIGURES} significant figures: answers within &#177;{escape(tol)} of the exact value are marked correct.</p>")
+            f"<p>Compute {escape(label)}{which}. {escape(accepted_text(question))}</p>")
+
+
+def accepted_text(question: Question) -> str:
+    """The precision rule and the range marked right, relative to the exact value (never the value itself)."""
+    below, above = question.exact - question.low, question.high - question.exact
+    if below == above:
+        within = f"within ±{decimal_text(below)} of the exact value"
+    else:
+        within = f"from {decimal_text(below)} below to {decimal_text(above)} above the exact value"
+    return f"{question.rule}: answers {within} are marked correct."
 
 
 @lru_cache(maxsize=4)
