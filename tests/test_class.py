@@ -240,25 +240,35 @@ def test_variants_json_answers_match_the_independent_backprop(built):
 
 
 def _moodle(folder):
-    root = ET.parse(folder / "moodle.xml").getroot()
-    assert root.tag == "quiz"
-    out, category = [], None
-    for q in root:
-        assert q.tag == "question"
-        if q.get("type") == "category":
-            category = q.find("category/text").text
-            continue
-        assert q.get("type") == "numerical"
-        for required in ("name/text", "questiontext/text", "generalfeedback/text", "defaultgrade", "answer/text", "answer/tolerance"):
-            assert q.find(required) is not None, required
-        assert q.find("questiontext").get("format") == "html"
-        answers = q.findall("answer")
-        assert len(answers) == 1 and answers[0].get("fraction") == "100"
-        spec, key_and_id = q.find("idnumber").text.split("/", 1)
-        sid, key = key_and_id.split("/", 1)
-        assert category.endswith(" " + key)  # one category per question
-        out.append((sid, key, float(answers[0].find("text").text), float(answers[0].find("tolerance").text),
-                    q.find("generalfeedback/text").text))
+    """Every part of every student's cloze question as Moodle's import reads it (tests/moodle_reader.py):
+    (id, key, value, tolerance, feedback as the general feedback's display of that line). The keys
+    come from answers.csv, which lists each student's questions in the cloze's order."""
+    import html
+
+    from moodle_reader import read_quiz
+
+    keys: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO((folder / "answers.csv").read_text())):
+        keys.setdefault(row["id"], []).append(row["question"])
+    spec = folder.parent.name
+    questions = read_quiz((folder / "moodle.xml").read_bytes())
+    assert {q.category for q in questions} == {f"$course$/top/derive/{spec}"}  # one category: one draw per student
+    assert [q.idnumber for q in questions] == [f"{spec}/{sid}" for sid in keys]  # one question per student
+    out = []
+    for q in questions:
+        sid = q.idnumber.split("/", 1)[1]
+        assert q.name == f"{spec} {sid}"
+        assert len(q.subs) == len(keys[sid]) and q.defaultmark == len(keys[sid])  # every part, weight 1 each
+        assert q.questiontext.count("{#") == len(q.subs)
+        for key, sub in zip(keys[sid], q.subs):
+            assert sub.qtype == "numerical" and sub.defaultmark == "1"
+            assert sub.answer[1:] == ["*"] and sub.fraction == [1.0, 0.0]  # the right answer, then any other
+            assert sub.feedback[0] == sub.feedback[1] and sub.tolerance[1] == "0"
+            math = html.unescape(sub.feedback[0])
+            assert math.startswith("\\(") and math.endswith("\\)")
+            display = "<p>" + html.escape("\\[" + math[2:-2] + "\\]") + "</p>"
+            assert display in q.generalfeedback  # the worked line is also in the solution, as a display
+            out.append((sid, key, float(sub.answer[0]), float(sub.tolerance[0]), display))
     return out
 
 
@@ -571,7 +581,7 @@ def test_questions_are_the_lines_of_each_students_answer_sheet(tmp_path, monkeyp
     values = f"\n[values]\nx = [[{', '.join(['0.3'] * layers[0])}]]\ny = {y}\nseed = 5\nlearning_rate = 0.1\n"
     spec = class_spec(tmp_path, layers, activation, loss, values=values)
     roster = [Student("a"), Student("b"), Student("c")]
-    folder = build_class(spec, roster, 9, tmp_path / "out", ("pdf", "moodle")).folder
+    folder = build_class(spec, roster, 9, tmp_path / "out", ("pdf", "moodle", "csv")).folder
     sheets = (folder / "answers.tex").read_text().split("\\derivestartstudent{")[1:]  # one part per student
     assert len(sheets) == 3
     by_student = {}
@@ -629,7 +639,7 @@ def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatc
     path.write_text(path.read_text().replace("[network]\n", f'[network]\nl2 = 0.3\nl2_scale = "{scale}"\n'))
     spec = load_spec(path)
     roster = [Student("a"), Student("b"), Student("c")]
-    folder = build_class(path, roster, 7, tmp_path / "out", ("pdf", "moodle")).folder
+    folder = build_class(path, roster, 7, tmp_path / "out", ("pdf", "moodle", "csv")).folder
     data = load_variants(folder)
     plain = parse_spec(path.read_text().replace("l2 = 0.3\n", ""))
     for student in data["students"]:
@@ -661,3 +671,20 @@ def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatc
         if key.startswith("gradient b"):
             assert r"\lambda" not in math
     assert seen == {"loss", "weight"}
+
+
+def test_a_cloze_feedback_comes_back_from_moodles_reader_as_written():
+    """TeX braces, ties, # and HTML in a part's feedback survive qtype_multianswer's regexes and decode."""
+    from moodle_reader import extract_question
+
+    from derive.classset.moodle import cloze_feedback
+
+    hostile = r"<p>\(\frac{a}{b} = x~y # 1 &lt; 2 {1:NUMERICAL:=3}\)</p> ends in a brace } and a backslash \\"
+    text = f"<p>x {{2:NUMERICAL:=-1.5e-07:5e-12#{cloze_feedback(hostile)}~%0%*#{cloze_feedback('no')}}} y</p>"
+    rest, subs, mark = extract_question(text)
+    assert rest == "<p>x {#1} y</p>" and mark == 2
+    assert subs[0].answer == ["-1.5e-07", "*"] and subs[0].tolerance[0] == "5e-12"
+    assert subs[0].feedback == [hostile, "no"]
+    with pytest.raises(ValueError):  # Moodle turns \} into } after decoding: no escaping can carry it
+        cloze_feedback(r"\(\{x\}\)")
+

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
-
+from ..notation.plaintext import plain
 from .questions import Question, decimal_text
 from .roster import Student
 
@@ -28,17 +28,29 @@ def slug(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")
 
 
-def question_html(spec_title: str, variant: Variant, question: Question, examples: int) -> str:
-    """The question text as HTML with MathJax \\( \\) delimiters (Moodle's and Canvas's MathJax read them)."""
-    given = _given_text(variant.givens)
+def name(question: Question) -> str:
+    """The quantity as the student's sheet writes it, in plain Unicode text (a⁽³⁾₁, not a3[0]): for titles."""
+    return plain(question.label)
+
+
+def intro_html(spec_title: str, variant: Variant) -> str:
+    return f"<p>{escape(spec_title)}. Given {escape(_given_text(variant.givens))}.</p>"
+
+
+def part_html(question: Question, examples: int) -> str:
+    """What one part asks, as HTML with MathJax \\( \\) delimiters: the quantity, the precision, the range."""
     which = ""
     if examples > 1 and question.path[0] in ("forward", "delta"):
         which = " for the first example"
     elif examples > 1 and question.path[0] in ("loss", "gradients"):
         which = f" (a total over all {examples} examples)"
     label = r"\(" + question.label + r"\)"
-    return (f"<p>{escape(spec_title)}. Given {escape(given)}.</p>"
-            f"<p>Compute {escape(label)}{which}. {escape(accepted_text(question))}</p>")
+    return f"Compute {escape(label)}{which}. {escape(accepted_text(question))}"
+
+
+def question_html(spec_title: str, variant: Variant, question: Question, examples: int) -> str:
+    """One question alone: the variant's givens and the part (Moodle's and Canvas's MathJax read the TeX)."""
+    return intro_html(spec_title, variant) + f"<p>{part_html(question, examples)}</p>"
 
 
 def accepted_text(question: Question) -> str:
