@@ -272,7 +272,20 @@ def _moodle(folder):
     return out
 
 
+def _keys(folder) -> dict[str, list[str]]:
+    """Each student's question keys in order, from answers.csv (the order of the parts in every export)."""
+    keys: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO((folder / "answers.csv").read_text())):
+        keys.setdefault(row["id"], []).append(row["question"])
+    return keys
+
+
 def _qti(folder):
+    """Every part of every student's item: (id, key, exact, t0, t1) as Decimals, after structural checks."""
+    from decimal import Decimal
+
+    keys = _keys(folder)
+    spec = folder.parent.name
     out = []
     with zipfile.ZipFile(folder / "qti.zip") as z:
         names = z.namelist()
@@ -283,62 +296,85 @@ def _qti(folder):
         assert resources[0].get("type") == "imsqti_test_xmlv2p1" and resources[0].get("href") == "test.xml"
         hrefs = [r.get("href") for r in resources[1:]]
         assert all(r.get("type") == "imsqti_item_xmlv2p1" for r in resources[1:])
+        assert hrefs == [f"items/{spec}-{sid}.xml" for sid in keys]  # one item per student
         assert sorted(hrefs + ["test.xml"]) == sorted(names[1:])
         ids = {r.get("identifier") for r in resources}
         assert {d.get("identifierref") for d in resources[0].iter(CP + "dependency")} == ids - {resources[0].get("identifier")}
         test = ET.fromstring(z.read("test.xml"))
         assert test.tag == QTI + "assessmentTest"
-        sections = test.findall(f"{QTI}testPart/{QTI}assessmentSection/{QTI}assessmentSection")
-        assert all(s.find(QTI + "selection").get("select") == "1" for s in sections)
-        assert sorted(r.get("href") for s in sections for r in s.iter(QTI + "assessmentItemRef")) == sorted(hrefs)
-        for href in hrefs:
+        sections = test.findall(f"{QTI}testPart/{QTI}assessmentSection")
+        assert len(sections) == 1 and sections[0].find(QTI + "selection").get("select") == "1"
+        assert [r.get("href") for r in sections[0].iter(QTI + "assessmentItemRef")] == hrefs
+        total = test.find(f"{QTI}outcomeProcessing/{QTI}setOutcomeValue")
+        assert total.get("identifier") == "SCORE" and total.find(f"{QTI}sum/{QTI}testVariables").get("variableIdentifier") == "SCORE"
+        for sid, href in zip(keys, hrefs):
             item = ET.fromstring(z.read(href))
-            assert item.tag == QTI + "assessmentItem"
-            # The children in the order of the XSD's sequence for assessmentItem.
-            order = [c.tag.removeprefix(QTI) for c in item]
-            rank = {t: i for i, t in enumerate(ITEM_SEQUENCE)}
-            assert all(t in rank for t in order) and order == sorted(order, key=rank.__getitem__)
-            assert {"identifier", "title", "adaptive", "timeDependent"} <= set(item.attrib)
-            decl = item.find(QTI + "responseDeclaration")
-            assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
-            rid = decl.get("identifier")
-            entry = item.find(f"{QTI}itemBody//{QTI}textEntryInteraction")
-            assert entry.get("responseIdentifier") == rid
-            equal = item.find(f"{QTI}responseProcessing//{QTI}equal")
-            assert equal.get("toleranceMode") == "absolute"
-            low, high = map(float, equal.get("tolerance").split())
-            assert low == high
-            # The info model's y ∈ [x − t0, x + t1]: the correct response first, the student's second.
-            assert [c.tag for c in equal] == [QTI + "correct", QTI + "variable"]
-            assert equal.find(QTI + "variable").get("identifier") == rid and equal.find(QTI + "correct").get("identifier") == rid
-            assert item.find(QTI + "outcomeDeclaration").get("identifier") == "SCORE"
-            value = float(decl.find(f"{QTI}correctResponse/{QTI}value").text)
-            out.append((item.get("title"), value, low))
+            assert item.tag == QTI + "assessmentItem" and item.get("title") == f"{spec} {sid}"
+            n = len(keys[sid])
+            rids = [d.get("identifier") for d in item.findall(QTI + "responseDeclaration")]
+            assert rids == [f"RESPONSE_{k}" for k in range(1, n + 1)]  # every part of this student's draw
+            entries = [e.get("responseIdentifier") for e in item.iter(QTI + "textEntryInteraction")]
+            assert entries == rids
+            conditions = item.findall(f"{QTI}responseProcessing/{QTI}responseCondition")
+            assert len(conditions) == n
+            score = item.findall(f"{QTI}responseProcessing/{QTI}setOutcomeValue")[0]
+            assert score.get("identifier") == "SCORE"
+            assert [v.get("identifier") for v in score.find(QTI + "sum")] == [f"SCORE_{r}" for r in rids]
+            for key, decl, cond in zip(keys[sid], item.findall(QTI + "responseDeclaration"), conditions):
+                rid = decl.get("identifier")
+                assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
+                equal = cond.find(f"{QTI}responseIf/{QTI}equal")
+                assert equal.get("toleranceMode") == "absolute"
+                # The info model's y ∈ [x − t0, x + t1]: the correct response first, the student's second.
+                assert [c.tag for c in equal] == [QTI + "correct", QTI + "variable"]
+                assert all(c.get("identifier") == rid for c in equal)
+                assert cond.find(f"{QTI}responseIf/{QTI}setOutcomeValue").get("identifier") == f"SCORE_{rid}"
+                below, above = map(Decimal, equal.get("tolerance").split())
+                out.append((sid, key, Decimal(decl.find(f"{QTI}correctResponse/{QTI}value").text), below, above))
     return out
 
 
 def _canvas(folder):
+    """Every part of every student's quiz: (id, key, exact, low, high) as Decimals, after structural checks."""
+    from decimal import Decimal
+
+    keys = _keys(folder)
+    spec = folder.parent.name
     out = []
     with zipfile.ZipFile(folder / "canvas.zip") as z:
         assert z.namelist()[0] == "imsmanifest.xml"
         manifest = ET.fromstring(z.read("imsmanifest.xml"))
         resources = [r for r in manifest.iter() if r.tag.endswith("resource")]
-        assert resources and all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
-        for r in resources:
+        quizzes = [r for r in resources if r.get("type") == "imsqti_xmlv1p2"]
+        metas = {r.get("identifier"): r for r in resources if r.get("type").endswith("learning-application-resource")}
+        assert len(quizzes) == len(metas) == len(keys) and len(resources) == 2 * len(keys)  # one quiz per student
+        for sid, r in zip(keys, quizzes):
+            ident = f"quiz-{spec}-{sid}"
+            assert r.get("identifier") == ident and r.get("href") == f"{ident}/{ident}.xml"
+            meta_res = metas[next(d.get("identifierref") for d in r if d.tag.endswith("dependency"))]
+            assert meta_res.get("href") == f"{ident}/assessment_meta.xml"  # where Canvas's importer looks
+            meta = ET.fromstring(z.read(meta_res.get("href")))
+            fields = {c.tag.split("}")[1]: c.text for c in meta}
+            assert meta.get("identifier") == ident and fields["quiz_type"] == "assignment"
+            assert fields["points_possible"] == f"{len(keys[sid])}.0" and fields["allowed_attempts"] == "1"
+            assert fields["only_visible_to_overrides"] == "true"
             quiz = ET.fromstring(z.read(r.get("href")))
             assert quiz.tag == QTI12 + "questestinterop"
-            groups = quiz.findall(f"{QTI12}assessment/{QTI12}section/{QTI12}section")
-            assert groups and all(g.find(f".//{QTI12}selection_number").text == "1" for g in groups)
-            for item in quiz.iter(QTI12 + "item"):
+            assessment = quiz.find(QTI12 + "assessment")
+            assert assessment.get("ident") == ident
+            items = list(quiz.iter(QTI12 + "item"))
+            assert len(items) == len(keys[sid])  # every part of this student's draw, nothing of another's
+            for key, item in zip(keys[sid], items):
                 fields = {f.find(QTI12 + "fieldlabel").text: f.find(QTI12 + "fieldentry").text
                           for f in item.iter(QTI12 + "qtimetadatafield")}
                 assert fields["question_type"] == "numerical_question"
                 assert item.find(f".//{QTI12}render_fib").get("fibtype") == "Decimal"
-                exact = float(item.find(f".//{QTI12}varequal").text)
-                low = float(item.find(f".//{QTI12}vargte").text)
-                high = float(item.find(f".//{QTI12}varlte").text)
+                assert item.find(f".//{QTI12}vargt") is None  # vargte: Canvas keeps the margin as written
+                exact = Decimal(item.find(f".//{QTI12}varequal").text)
+                low = Decimal(item.find(f".//{QTI12}vargte").text)
+                high = Decimal(item.find(f".//{QTI12}varlte").text)
                 assert item.find(f".//{QTI12}setvar").text == "100"
-                out.append((item.get("title"), exact, low, high))
+                out.append((sid, key, exact, low, high))
     return out
 
 
@@ -365,18 +401,15 @@ def test_every_export_round_trips_to_variants_json(built):
         tolerances[sid, key] = tol
     qti = _qti(folder)
     assert len(qti) == n_questions * 3
-    for title, value, tol in qti:
-        _, rest = title.split(" ", 1)
-        key, sid = rest.rsplit(" ", 1)
-        assert value == answer(by_id[sid]["answers"], path_of(key))
-        assert tol == tolerances[sid, key]
+    for sid, key, exact, below, above in qti:
+        assert float(exact) == answer(by_id[sid]["answers"], path_of(key))
+        assert below == above and float(below) == tolerances[sid, key]
     canvas = _canvas(folder)
     assert len(canvas) == n_questions * 3
-    for title, exact, low, high in canvas:
-        key, sid = title.rsplit(" ", 1)
+    for sid, key, exact, low, high in canvas:
         want = answer(by_id[sid]["answers"], path_of(key))
-        assert exact == want and low < want < high
-        assert high - low == pytest.approx(2 * tolerances[sid, key], rel=1e-9)
+        assert float(exact) == want and low < exact < high
+        assert high - exact == exact - low and float(high - exact) == tolerances[sid, key]
     assert len(rows := list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))) == n_questions * 3
     assert list(rows[0]) == ["id", "name", "group", "question", "value", "low", "high"]
     for row in rows:
@@ -444,7 +477,7 @@ def test_rebuild_is_byte_identical(tmp_path):
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
-@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "canvas-quiz.xml"])
+@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "qti-test.xml", "canvas-quiz.xml", "canvas-meta.xml"])
 def test_golden_exports(tmp_path, name):
     spec = tmp_path / "toy.toml"
     spec.write_text((Path(__file__).parent.parent / "examples" / "toy-111.toml").read_text()
@@ -452,10 +485,16 @@ def test_golden_exports(tmp_path, name):
     folder = build_class(spec, [Student("1001", "Ada"), Student("1002", "Grace")], 5, tmp_path / "out", NO_PDF).folder
     if name == "qti-item.xml":
         with zipfile.ZipFile(folder / "qti.zip") as z:
-            got = z.read(sorted(n for n in z.namelist() if "gradient" in n)[0])
+            got = z.read(sorted(n for n in z.namelist() if n.startswith("items/"))[0])
+    elif name == "qti-test.xml":
+        with zipfile.ZipFile(folder / "qti.zip") as z:
+            got = z.read("test.xml")
+    elif name == "canvas-meta.xml":
+        with zipfile.ZipFile(folder / "canvas.zip") as z:
+            got = z.read(sorted(n for n in z.namelist() if n.endswith("/assessment_meta.xml"))[0])
     elif name == "canvas-quiz.xml":
         with zipfile.ZipFile(folder / "canvas.zip") as z:
-            got = z.read(sorted(n for n in z.namelist() if n.startswith("quiz-"))[0])
+            got = z.read(sorted(n for n in z.namelist() if n.startswith("quiz-") and not n.endswith("meta.xml"))[0])
     else:
         got = (folder / name).read_bytes()
     golden = GOLDEN / name
@@ -688,3 +727,56 @@ def test_a_cloze_feedback_comes_back_from_moodles_reader_as_written():
     with pytest.raises(ValueError):  # Moodle turns \} into } after decoding: no escaping can carry it
         cloze_feedback(r"\(\{x\}\)")
 
+
+def test_bounds_are_exact_decimals_of_each_questions_range(built):
+    """Every bound every export writes, read with Decimal, is the question's low/high (or its centre and
+    half-width for Moodle) exactly: no float noise, and Canvas's margin varlte − varequal is the tolerance."""
+    from decimal import Decimal
+
+    folder, data, _ = built
+    rows = list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))
+    ranges = {(r["id"], r["question"]): (Decimal(r["low"]), Decimal(r["high"])) for r in rows}
+    for (sid, key), (low, high) in ranges.items():
+        # A short width (1·10ⁿ today), where float arithmetic would leave 0.00004999999999998.
+        assert low < high and len((high - low).normalize().as_tuple().digits) <= 3
+    from moodle_reader import read_quiz
+
+    keys = {}
+    for r in rows:
+        keys.setdefault(r["id"], []).append(r["question"])
+    for q in read_quiz((folder / "moodle.xml").read_bytes()):
+        sid = q.idnumber.split("/", 1)[1]
+        for key, sub in zip(keys[sid], q.subs):
+            low, high = ranges[sid, key]
+            centre, half = Decimal(sub.answer[0]), Decimal(sub.tolerance[0])
+            assert (centre - half, centre + half) == (low, high)
+    for sid, key, exact, below, above in _qti(folder):
+        low, high = ranges[sid, key]
+        assert (exact - below, exact + above) == (low, high)
+    for sid, key, exact, low, high in _canvas(folder):
+        assert (low, high) == ranges[sid, key] and high - exact == exact - low
+
+
+def test_an_asymmetric_range_is_written_as_it_is():
+    """A range not centred on the value (what derived tolerances may give): QTI's t0 ≠ t1 with the correct
+    response first, Canvas's range answer (no exact value whose margin would make it symmetric), and
+    Moodle's centre ± half-width, each with exactly the bounds of the question."""
+    from decimal import Decimal
+
+    from moodle_reader import extract_question
+
+    from derive.classset.canvas import quiz_xml
+    from derive.classset.moodle import cloze_part
+    from derive.classset.qti import assessment_item
+    from derive.classset.questions import Question
+    from derive.classset.variant import Variant
+
+    q = Question("loss", ("loss",), "J", 0.3119, "0.3119", Decimal("0.3118"), Decimal("0.31205"), "Keep 5 figures", "J = 0.3119")
+    v = Variant(Student("s1"), ("x = 1",), (q,))
+    equal = ET.fromstring(assessment_item("sp", "T", v, 1)).find(f".//{QTI}equal")
+    assert equal.get("tolerance") == "0.0001 0.00015" and equal[0].tag == QTI + "correct"
+    quiz = ET.fromstring(quiz_xml("sp", "T", v, 1))
+    assert quiz.find(f".//{QTI12}varequal") is None and quiz.find(f".//{QTI12}or") is None
+    assert (quiz.find(f".//{QTI12}vargte").text, quiz.find(f".//{QTI12}varlte").text) == ("0.3118", "0.31205")
+    _, subs, _ = extract_question(cloze_part(q))
+    assert (subs[0].answer[0], subs[0].tolerance[0]) == ("0.311925", "0.000125")
