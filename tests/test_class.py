@@ -780,3 +780,19 @@ def test_an_asymmetric_range_is_written_as_it_is():
     assert (quiz.find(f".//{QTI12}vargte").text, quiz.find(f".//{QTI12}varlte").text) == ("0.3118", "0.31205")
     _, subs, _ = extract_question(cloze_part(q))
     assert (subs[0].answer[0], subs[0].tolerance[0]) == ("0.311925", "0.000125")
+
+
+def test_names_are_the_sheets_notation(built):
+    """Canvas's question titles and the solutions' headings name each quantity as the sheet does (ng's
+    a(3)₁, ∂J/∂θ(1)₁₂: 1-based, the layer in parentheses), never derive's 0-based keys (a2[0], W1[0,1])."""
+    folder, _, _ = built
+    with zipfile.ZipFile(folder / "canvas.zip") as z:
+        quiz = ET.fromstring(z.read("quiz-cls-1001/quiz-cls-1001.xml"))
+    titles = [item.get("title") for item in quiz.iter(QTI12 + "item")]
+    assert titles[:7] == ["J", "a(3)₁", "a(3)₂", "δ(3)₁", "δ(3)₂", "δ(2)₁", "δ(2)₂"]
+    assert "∂J/∂θ(1)₁₂" in titles and "θ(2)₂₁ (updated)" in titles
+    assert not any(c in t for t in titles for c in "[]_\\{}")
+    from moodle_reader import read_quiz
+
+    solution = read_quiz((folder / "moodle.xml").read_bytes())[0].generalfeedback
+    assert "<p>a(3)₁:</p>" in solution and "a2[0]" not in solution
