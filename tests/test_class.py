@@ -34,6 +34,7 @@ GOLDEN = Path(__file__).parent / "golden" / "class"
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
 QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+M = "{http://www.w3.org/1998/Math/MathML}"
 NO_PDF = tuple(f for f in FORMATS if f != "pdf")
 # imsqti_v2p1.xsd, assessmentItem: responseDeclaration*, outcomeDeclaration*, templateDeclaration*,
 # templateProcessing?, stylesheet*, itemBody?, responseProcessing?, modalFeedback*
@@ -796,3 +797,74 @@ def test_names_are_the_sheets_notation(built):
 
     solution = read_quiz((folder / "moodle.xml").read_bytes())[0].generalfeedback
     assert "<p>a(3)₁:</p>" in solution and "a2[0]" not in solution
+
+
+def _qti_documents(folder):
+    with zipfile.ZipFile(folder / "qti.zip") as z:
+        names = z.namelist()
+        return names, {n: ET.fromstring(z.read(n)) for n in names}
+
+
+def test_qti_package_follows_the_standards_structure(built):
+    """Without imsqti_v2p1.xsd (no registry ships it): every item, the test and the manifest against the
+    rules of QTI 2.1 and CP 1.1 that tests/qti_rules.py checks (order, attributes, identifiers,
+    declarations, tolerances, selection, outcomeProcessing, files, MathML 2)."""
+    from qti_rules import item_problems, manifest_problems, test_problems
+
+    folder, _, _ = built
+    names, docs = _qti_documents(folder)
+    items = {n: d for n, d in docs.items() if n.startswith("items/")}
+    problems = manifest_problems(docs["imsmanifest.xml"], names, CP)
+    problems += test_problems(docs["test.xml"], items)
+    for name, item in items.items():
+        problems += item_problems(item, name)
+    assert problems == []
+
+
+def test_the_qti_rules_catch_what_they_check(built):
+    """Each kind of break the structural rules are for is reported (so their empty list means something)."""
+    import copy
+
+    from qti_rules import item_problems, test_problems
+
+    folder, _, _ = built
+    _, docs = _qti_documents(folder)
+    name, item = next((n, d) for n, d in docs.items() if n.startswith("items/"))
+    items = {n: d for n, d in docs.items() if n.startswith("items/")}
+
+    def broken(change):
+        doc = copy.deepcopy(item)
+        change(doc)
+        return item_problems(doc)
+
+    assert broken(lambda d: d.insert(0, copy.deepcopy(d.find(QTI + "itemBody"))))  # out of order, and twice
+    assert broken(lambda d: d.remove(d.find(QTI + "responseDeclaration")))  # an interaction without its declaration
+    assert broken(lambda d: d.find(f".//{QTI}equal").set("tolerance", "0.1 0.2 0.3"))
+    assert broken(lambda d: d.find(f".//{QTI}responseProcessing/{QTI}setOutcomeValue").set("identifier", "RESPONSE_1"))
+    assert broken(lambda d: d.find(f".//{QTI}correct").set("identifier", "SCORE"))
+    assert broken(lambda d: d.find(f".//{M}mfrac").append(ET.Element(M + "mi")))  # a fraction of three
+    assert broken(lambda d: d.find(f".//{M}mrow").append(ET.Element(M + "bogus")))
+    assert broken(lambda d: d.attrib.pop("timeDependent"))
+    test = copy.deepcopy(docs["test.xml"])
+    test.find(f".//{QTI}selection").set("select", str(len(items) + 1))
+    assert test_problems(test, items)
+    test = copy.deepcopy(docs["test.xml"])
+    test.find(f".//{QTI}testVariables").set("variableIdentifier", "NOPE")
+    assert test_problems(test, items)
+
+
+def test_qti_maths_is_mathml(built):
+    """QTI 2.1 items carry their maths as MathML (every given, every part's quantity, every worked line),
+    with no TeX left for a MathJax that a QTI player may not have; Moodle and Canvas keep TeX."""
+    folder, _, _ = built
+    _, docs = _qti_documents(folder)
+    for name, item in docs.items():
+        if not name.startswith("items/"):
+            continue
+        text = ET.tostring(item, encoding="unicode")
+        assert "\\(" not in text and "\\[" not in text, name
+        parts = [p for p in item.find(QTI + "itemBody").iter(QTI + "p") if p.find(QTI + "textEntryInteraction") is not None]
+        assert parts and all(p.find(M + "math") is not None for p in parts)
+        shown = item.find(QTI + "modalFeedback").findall(f"{QTI}p/{M}math")
+        assert len(shown) == len(parts) and all(m.get("display") == "block" for m in shown)
+    assert "\\(" in (folder / "moodle.xml").read_text()

@@ -6,15 +6,19 @@ Each part k declares a float RESPONSE_k, asks through a textEntryInteraction and
 SCORE_RESPONSE_k when `equal` in absolute tolerance mode holds: y ∈ [x − t0, x + t1] with x the
 correct response first and y the student's (the info model's operand order, so an asymmetric range
 [low, high] is t0 = exact − low, t1 = high − exact), bounds included; SCORE is their sum.
+
+Maths is MathML 2 (`m:math`, which imsqti_v2p1.xsd allows in the item's text), from the same TeX the
+other exports write (derive.notation.mathml); a piece the converter does not read stays TeX in \\( \\).
 """
 from __future__ import annotations
 
 from html import escape
 from xml.sax.saxutils import quoteattr
 
+from ..notation.mathml import MATHML_NS
 from .archive import zip_bytes
 from .questions import Question, decimal_text
-from .variant import Variant, feedback_html, intro_html, name, number, part_html
+from .variant import Variant, feedback_html, intro_html, mathml_html, name, number, part_html
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -60,12 +64,12 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, examples:
       <value>{number(q.value)}</value>
     </correctResponse>
   </responseDeclaration>""" for k, q in qs)
-    body = "\n".join(f'    <p>{part_html(q, examples)} <textEntryInteraction responseIdentifier="RESPONSE_{k}" expectedLength="16"/></p>'
+    body = "\n".join(f'    <p>{part_html(q, examples, mathml_html)} <textEntryInteraction responseIdentifier="RESPONSE_{k}" expectedLength="16"/></p>'
                      for k, q in qs)
     total = "\n".join(f'          <variable identifier="SCORE_RESPONSE_{k}"/>' for k, _ in qs)
-    solution = "".join(f"<p>{escape(name(q))}:</p>{feedback_html(q)}" for _, q in qs)
+    solution = "".join(f"<p>{escape(name(q))}:</p>{feedback_html(q, mathml_html)}" for _, q in qs)
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentItem xmlns="{QTI_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
+<assessmentItem xmlns="{QTI_NS}" xmlns:m="{MATHML_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
   identifier={quoteattr(ident)} title={quoteattr(f"{spec_name} {variant.student.id}")} adaptive="false" timeDependent="false">
 {responses}
   <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float" normalMinimum="0" normalMaximum="{n}">
@@ -81,7 +85,7 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, examples:
 {chr(10).join(_float(k, "0") for k, _ in qs)}
   <outcomeDeclaration identifier="FEEDBACK" cardinality="single" baseType="identifier"/>
   <itemBody>
-    {intro_html(spec_title, variant)}
+    {intro_html(spec_title, variant, mathml_html)}
 {body}
   </itemBody>
   <responseProcessing>

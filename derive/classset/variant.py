@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
+from ..notation import mathml
 from ..notation.plaintext import plain
 from .questions import Question, decimal_text
 from .roster import Student
@@ -33,19 +34,31 @@ def name(question: Question) -> str:
     return plain(question.label)
 
 
-def intro_html(spec_title: str, variant: Variant) -> str:
-    return f"<p>{escape(spec_title)}. Given {escape(_given_text(variant.givens))}.</p>"
+def tex_html(tex: str, display: bool = False) -> str:
+    """Maths as TeX in MathJax's delimiters, HTML-escaped: Moodle's MathJax filter and Canvas read it."""
+    return escape((r"\[" + tex + r"\]") if display else (r"\(" + tex + r"\)"))
 
 
-def part_html(question: Question, examples: int) -> str:
-    """What one part asks, as HTML with MathJax \\( \\) delimiters: the quantity, the precision, the range."""
+def mathml_html(tex: str, display: bool = False) -> str:
+    """Maths as MathML 2 (`m:` prefix) for QTI 2.1; TeX where the converter does not read the TeX."""
+    try:
+        return mathml.math(tex, display)
+    except mathml.Unsupported:
+        return tex_html(tex, display)
+
+
+def intro_html(spec_title: str, variant: Variant, math=tex_html) -> str:
+    return f"<p>{escape(spec_title)}. Given {_given_text(variant.givens, math)}.</p>"
+
+
+def part_html(question: Question, examples: int, math=tex_html) -> str:
+    """What one part asks, as HTML (maths through `math`): the quantity, the precision, the range."""
     which = ""
     if examples > 1 and question.path[0] in ("forward", "delta"):
         which = " for the first example"
     elif examples > 1 and question.path[0] in ("loss", "gradients"):
         which = f" (a total over all {examples} examples)"
-    label = r"\(" + question.label + r"\)"
-    return f"Compute {escape(label)}{which}. {escape(accepted_text(question))}"
+    return f"Compute {math(question.label)}{which}. {escape(accepted_text(question))}"
 
 
 def question_html(spec_title: str, variant: Variant, question: Question, examples: int) -> str:
@@ -63,11 +76,12 @@ def accepted_text(question: Question) -> str:
     return f"{question.rule}: answers {within} are marked correct."
 
 
-@lru_cache(maxsize=4)
-def _given_text(givens: tuple[str, ...]) -> str:
+@lru_cache(maxsize=8)
+def _given_text(givens: tuple[str, ...], math) -> str:
     # The same for every question of a variant: joined once, not once per question.
-    return ", ".join(rf"\({g}\)" for g in givens)
+    return ", ".join(math(g) for g in givens)
 
 
-def feedback_html(question: Question) -> str:
-    return "<p>" + escape(r"\[" + question.feedback + r"\]") + "</p>"
+def feedback_html(question: Question, math=tex_html) -> str:
+    """The worked line as one display."""
+    return "<p>" + math(question.feedback, True) + "</p>"
