@@ -293,3 +293,99 @@ def manifest_problems(manifest: ET.Element, names: list[str], ns: str, where: st
     if sorted(listed) != sorted(n for n in names if n != "imsmanifest.xml"):
         problems.append(f"{where}: the files listed are not the package's files")
     return problems
+
+
+# --- QTI ASI 1.2 (Canvas's classic-quiz import) ------------------------------------------------------
+
+ASI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+# ims_qtiasiv1p2p1.xsd's sequences for what derive writes (the DTD's content models, in order).
+ASI_ASSESSMENT = ("qticomment", "duration", "qtimetadata", "objectives", "assessmentcontrol", "rubric",
+                  "presentation_material", "outcomes_processing", "assessproc_extension", "assessfeedback",
+                  "selection_ordering", "reference", "sectionPart")
+ASI_SECTION = ("qticomment", "duration", "qtimetadata", "objectives", "sectioncontrol", "sectionprecondition",
+               "sectionpostcondition", "rubric", "presentation_material", "outcomes_processing", "sectionproc_extension",
+               "sectionfeedback", "selection_ordering", "reference", "sectionPart")
+ASI_ITEM = ("qticomment", "duration", "itemmetadata", "objectives", "itemcontrol", "itemprecondition",
+            "itempostcondition", "rubric", "presentation", "resprocessing", "itemproc_extension", "itemfeedback", "reference")
+ASI_RESPROCESSING = ("qticomment", "outcomes", "respcondition")
+ASI_RESPCONDITION = ("qticomment", "conditionvar", "setvar", "displayfeedback", "respcond_extension")
+CONDITIONS = {"not", "and", "or", "unanswered", "other", "varequal", "varlt", "varlte", "vargt", "vargte",
+              "varsubset", "varinside", "varsubstring", "durequal", "durlt", "durlte", "durgt", "durgte"}
+
+
+def _asi_sequence(element, order, where):
+    rank = {t: i for i, t in enumerate(order)}
+    names, problems = [], []
+    for child in element:
+        name = _local(child.tag)
+        if name in ("item", "section", "itemref", "sectionref") and "sectionPart" in rank:
+            name = "sectionPart"
+        if not child.tag.startswith(ASI) or name not in rank:
+            problems.append(f"{where}: <{_local(child.tag)}> is not allowed in <{_local(element.tag)}>")
+            continue
+        names.append(name)
+    if names != sorted(names, key=rank.__getitem__):
+        problems.append(f"{where}: <{_local(element.tag)}>'s children out of order: {names}")
+    return problems
+
+
+def asi_problems(root: ET.Element, where: str = "quiz") -> list[str]:
+    """A questestinterop document against QTI ASI 1.2's content models and its cross-references."""
+    if root.tag != ASI + "questestinterop":
+        return [f"{where}: the root is {root.tag}"]
+    problems = []
+    idents = [e.get("ident") for e in root.iter() if _local(e.tag) in ("assessment", "section", "item")]
+    if len(set(idents)) != len(idents):
+        problems.append(f"{where}: an ident twice")
+    assessments = root.findall(ASI + "assessment")
+    if len(assessments) != 1:
+        problems.append(f"{where}: {len(assessments)} assessments")
+    for a in assessments:
+        problems += _required(a, ("ident", "title"), where) + _asi_sequence(a, ASI_ASSESSMENT, where)
+        if a.find(ASI + "section") is None:
+            problems.append(f"{where}: an assessment without a section")
+    for s in root.iter(ASI + "section"):
+        problems += _required(s, ("ident",), where) + _asi_sequence(s, ASI_SECTION, where)
+    for item in root.iter(ASI + "item"):
+        w = f"{where} item {item.get('ident')}"
+        problems += _required(item, ("ident",), w) + _asi_sequence(item, ASI_ITEM, w)
+        responses = {r.get("ident"): r for r in item.iter() if _local(r.tag).startswith("response_") and r.get("ident")}
+        responses = {k: v for k, v in responses.items() if _local(v.tag) != "response_label"}
+        feedback = {f.get("ident") for f in item.findall(ASI + "itemfeedback")}
+        for r in responses.values():
+            if r.get("rcardinality") not in (None, "Single", "Multiple", "Ordered"):
+                problems.append(f"{w}: rcardinality {r.get('rcardinality')!r}")
+        for fib in item.iter(ASI + "render_fib"):
+            if fib.get("fibtype") not in (None, "String", "Integer", "Decimal", "Scientific"):
+                problems.append(f"{w}: fibtype {fib.get('fibtype')!r}")
+        for rp in item.findall(ASI + "resprocessing"):
+            problems += _asi_sequence(rp, ASI_RESPROCESSING, w)
+            declared = {d.get("varname", "SCORE") for d in rp.iter(ASI + "decvar")}
+            for d in rp.iter(ASI + "decvar"):
+                if d.get("vartype") not in (None, "Integer", "String", "Decimal", "Scientific", "Boolean", "Enumerated", "Set"):
+                    problems.append(f"{w}: vartype {d.get('vartype')!r}")
+            for rc in rp.findall(ASI + "respcondition"):
+                problems += _asi_sequence(rc, ASI_RESPCONDITION, w)
+                if rc.get("continue") not in (None, "Yes", "No"):
+                    problems.append(f"{w}: continue {rc.get('continue')!r}")
+                for cond in rc.find(ASI + "conditionvar").iter():
+                    name = _local(cond.tag)
+                    if cond is rc.find(ASI + "conditionvar"):
+                        continue
+                    if name not in CONDITIONS:
+                        problems.append(f"{w}: <{name}> in a conditionvar")
+                    if name.startswith("var") and cond.get("respident") not in responses:
+                        problems.append(f"{w}: <{name}> of the unknown response {cond.get('respident')!r}")
+                    if name in ("varequal", "varlt", "varlte", "vargt", "vargte") and len(cond):
+                        problems.append(f"{w}: <{name}> holds elements")
+                    if name in ("varlt", "varlte", "vargt", "vargte") and not _is_float(cond.text):
+                        problems.append(f"{w}: <{name}> {cond.text!r} is not a number")
+                for sv in rc.findall(ASI + "setvar"):
+                    if sv.get("varname", "SCORE") not in declared:
+                        problems.append(f"{w}: sets the undeclared {sv.get('varname')!r}")
+                    if sv.get("action") not in (None, "Set", "Add", "Subtract", "Multiply", "Divide"):
+                        problems.append(f"{w}: action {sv.get('action')!r}")
+                for df in rc.findall(ASI + "displayfeedback"):
+                    if df.get("linkrefid") not in feedback:
+                        problems.append(f"{w}: feedback {df.get('linkrefid')!r} is not an itemfeedback")
+    return problems

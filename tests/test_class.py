@@ -868,3 +868,34 @@ def test_qti_maths_is_mathml(built):
         shown = item.find(QTI + "modalFeedback").findall(f"{QTI}p/{M}math")
         assert len(shown) == len(parts) and all(m.get("display") == "block" for m in shown)
     assert "\\(" in (folder / "moodle.xml").read_text()
+
+
+def test_canvas_quizzes_follow_qti_asi_1_2(built):
+    """Without ims_qtiasiv1p2p1.xsd (no registry ships it): every quiz against ASI 1.2's content models and
+    cross-references (tests/qti_rules.py), and the manifest against CP's rules; each kind of break reported."""
+    import copy
+
+    from qti_rules import ASI, asi_problems, manifest_problems
+
+    folder, _, _ = built
+    with zipfile.ZipFile(folder / "canvas.zip") as z:
+        names = z.namelist()
+        docs = {n: ET.fromstring(z.read(n)) for n in names}
+    problems = manifest_problems(docs["imsmanifest.xml"], names, "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}")
+    quizzes = {n: d for n, d in docs.items() if n.endswith(".xml") and not n.endswith(("meta.xml", "imsmanifest.xml"))}
+    assert len(quizzes) == 3
+    for name, quiz in quizzes.items():
+        problems += asi_problems(quiz, name)
+    assert problems == []
+    quiz = next(iter(quizzes.values()))
+
+    def broken(change):
+        doc = copy.deepcopy(quiz)
+        change(doc)
+        return asi_problems(doc)
+
+    item = f".//{ASI}item"
+    assert broken(lambda d: d.find(item).insert(0, copy.deepcopy(d.find(f"{item}/{ASI}itemfeedback"))))  # out of order
+    assert broken(lambda d: d.find(f".//{ASI}vargte").set("respident", "response9"))
+    assert broken(lambda d: d.find(f".//{ASI}displayfeedback").set("linkrefid", "nope"))
+    assert broken(lambda d: d.find(f".//{ASI}varlte").__setattr__("text", "0.1 0.2"))
