@@ -10,6 +10,7 @@ print it wrong. Elements carry the prefix `m:`; the caller declares xmlns:m.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from .plaintext import ACCENTS, SYMBOLS
@@ -35,12 +36,33 @@ MINUS = "\u2212"
 
 def math(tex: str, display: bool = False) -> str:
     """`tex` as one `<m:math>` element (inline, or display for a worked line)."""
+    body = "<m:mo>=</m:mo>".join(_piece(p) for p in _sides(tex))
+    mode = ' display="block"' if display else ""
+    return f"<m:math{mode}><m:mrow>{body}</m:mrow></m:math>"
+
+
+def _sides(tex: str) -> list[str]:
+    """`tex` split at its outermost " = " (outside every group and environment): a worked line's label and
+    formula are the same for every student, so each side is converted once (`_piece` caches)."""
+    sides, depth, start = [], 0, 0
+    for i, c in enumerate(tex):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "=" and depth == 0 and tex[i - 1:i] == " " and tex[i + 1:i + 2] == " " and "\\begin" not in tex[start:i]:
+            sides.append(tex[start:i])
+            start = i + 1
+    return sides + [tex[start:]]
+
+
+@lru_cache(maxsize=4096)
+def _piece(tex: str) -> str:
     parser = _Parser(tex)
     body = parser.sequence(until=())
     if parser.i < len(tex):
         raise Unsupported(f"unbalanced braces in {tex!r}")
-    mode = ' display="block"' if display else ""
-    return f"<m:math{mode}><m:mrow>{body}</m:mrow></m:math>"
+    return body
 
 
 def _el(tag: str, content: str, attrs: str = "") -> str:
