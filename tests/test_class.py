@@ -555,6 +555,8 @@ def test_the_readme_class_workflow_runs(tmp_path, monkeypatch, capsys):
 def test_reserved_roster_columns_are_refused():
     with pytest.raises(SpecError, match="column 'value' is a column of answers.csv"):
         parse_roster("id,value\n1,2\n", "r.csv")
+    with pytest.raises(SpecError, match="column 'high' is a column of answers.csv"):
+        parse_roster("id,high\n1,2\n", "r.csv")
 
 
 from hypothesis import given, settings  # noqa: E402
