@@ -18,7 +18,7 @@ from ..errors import SpecError
 # student numbers do. No dot, slash or upper case, so an id is a safe file name on every system.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_NAME = 200
-RESERVED_COLUMNS = ("question", "value", "tolerance")  # answers.csv adds these after the roster's columns
+RESERVED_COLUMNS = ("question", "value", "low", "high")  # answers.csv adds these after the roster's columns
 MAX_STUDENTS = 5000
 MAX_ROSTER_BYTES = 2_000_000
 
