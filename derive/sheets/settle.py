@@ -5,7 +5,7 @@ The rule, stated on the sheet (`statement`, `gap_statement`):
 
 * numbers the spec gives are printed as written (1, 0.5, 0.15);
 * a computed number that is an exact short decimal (z = 1.3) is printed exactly;
-* every other computed number is rounded to `precision` significant figures, and a value that is
+* every other computed number is rounded to `precision` significant figures (FIGURES unless asked), and a value that is
   used again in a later line (z, a, δ, one example's loss) carries GUARD figures more
   (`starting_figures`); an updated parameter gets enough that its step shows (`update_figures`);
 * if a line's printed operands would not give its printed result to the printed precision, the
@@ -32,6 +32,7 @@ from ..numbers.answers import DIGITS, Number, evaluate, to_mpf
 from . import line_values as lv
 from .decimals import gap_of, printed_decimal, to_decimal
 
+FIGURES = 4  # significant figures of a computed result on the sheets (`derive build`'s and the class sets')
 MAX_FIGURES = 12  # the most significant figures an operand is given to make its line reproducible
 CHECK_DIGITS = 30  # working digits when a line is re-evaluated from its printed operands (> MAX_FIGURES + margin)
 GUARD = 1  # guard figures of a value that later lines use

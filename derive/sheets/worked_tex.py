@@ -13,7 +13,7 @@ from ..numbers.answers import as_written
 from .decimals import printed_decimal
 from .lines import LAMBDA, MAX_EXAMPLES_WORKED, Plan, units_worked
 from .regularization import square
-from .settle import Sheet, gap_statement, statement
+from .settle import Sheet, gap_statement, starting_figures, statement
 from .typeset import Typesetter, join_terms, listed, matrix_blocks, table_blocks, tex_number, tidy_brackets, wrap_terms
 
 
@@ -62,6 +62,7 @@ def pieces(ts: Typesetter, sh: Sheet, pv: dict, plan: Plan) -> dict:
     return {"forward": _forward(ts, tx, plan), "tables": tables, "deltas_all": deltas_all, "loss": _loss(ts, tx, plan),
             "deltas": _deltas(ts, tx), "gradients": grads, "given": [b for g in grads for b in g["given"]],
             "examples": m, "shown_examples": shown_m, "multi": plan.multi, "figures": ts.precision,
+            "reused_figures": starting_figures(ts.precision, True),
             "rate": tx("eta") if pv["rate"] is not None else None,
             "inputs": _inputs_tex(ts, tx, k), "data": _data_table(ts, m),
             "policy": _policy(ts, kink, m, shown_m, bool(sh.gaps)), "lines": sh.worked_lines(),
