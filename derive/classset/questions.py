@@ -115,7 +115,7 @@ def lookup(answers: dict, path: tuple) -> float:
 class QuestionSet:
     """The questions of every variant of one class: same keys, labels and formulas, other numbers.
 
-    Each question is a line of the student's worked answer sheet (`derive.sheets.worked`'s WorkedLine
+    Each question is a line of the student's worked answer sheet (`derive.sheets.settle`'s WorkedLine
     data): its value is read from the answers object, its printed form and precision from the
     line's printed result, and its feedback is the sheet's formula with the numbers the sheet
     prints in it, so an LMS marks exactly what the printed sheet shows.

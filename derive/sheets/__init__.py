@@ -8,9 +8,13 @@ worked-answer sheet (LaTeX text), and the LaTeX compilation every document of de
     equations, path_sums, columns, slopes, diagram, stepwise, scope, regularization
                     the handout's pieces, each a function of the derivation
     questions       the exercise sheet's questions as data, answered one to one by the answer sheet
-    worked, line_values, decimals, fdcheck
-                    the answer sheet's numbers: worked lines, their exact re-evaluation, how a number
-                    is printed, the finite-difference check
+    worked          the answer sheet's numbers (`worked`), in three steps:
+      lines           every quantity's exact value and the line that computes it, as data
+      settle          the precision policy: the figures each number is printed to, so every line
+                      reproduces from its printed operands (`WorkedLine`, `reproduces`)
+      worked_tex      the settled lines as the templates' LaTeX pieces
+    line_values, decimals, fdcheck
+                    a line's exact re-evaluation, how a number is printed, the finite-difference check
 
 May import: `derive.engine`, `derive.numbers`, `derive.notation`, derive's foundation modules. Nothing
 is imported here, so `derive.sheets.latex` loads without SymPy.
