@@ -324,9 +324,14 @@ def cmd_class(args) -> int:
     if len(shown) < len(r.written):
         shown.append(f"{len(r.written) - len(shown)} files in students/")
     state = f"wrote {', '.join(shown)}" if shown else "unchanged"
-    print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
+    if r.removed:  # an earlier run's files this one does not make: gone, so the folder is one run's
+        gone = [w for w in r.removed if not w.startswith("students/")]
+        gone += [f"{len(r.removed) - len(gone)} files in students/"] if len(gone) < len(r.removed) else []
+        state += f"; removed {', '.join(gone)} of an earlier run"
+    print(escape_controls(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; "
+                          f"{state} in {r.folder}"))
     if r.pdf_note:
-        print(f"{r.spec.name}: {r.pdf_note}")
+        print(escape_controls(f"{r.spec.name}: {r.pdf_note}"))
     return 0
 
 
