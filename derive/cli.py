@@ -368,10 +368,10 @@ def cmd_train(args) -> int:
         from .training.train import as_json, dumps
 
         sys.stdout.write(dumps(as_json(training)))
-        print(note, file=sys.stderr)
+        print(escape_controls(note), file=sys.stderr)
     else:
         print_table(training, sys.stdout)
-        print(note)
+        print(escape_controls(note))
     return 0
 
 

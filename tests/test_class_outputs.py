@@ -158,3 +158,13 @@ def test_check_outputs_refuses_what_write_outputs_would(tmp_path):
     with pytest.raises(OutputError, match="b.txt: was edited by hand"):
         outputs.check_outputs(folder, {"a.txt": b"3"}, prune=True)
     assert outputs.check_outputs(folder, {"a.txt": b"3"}, force=True, prune=True) == ["b.txt"]
+
+
+def test_messages_escape_the_out_folder_the_user_typed(tmp_path, fake_latex, capsys):
+    spec = class_spec(tmp_path)
+    out = tmp_path / "o\x1b[2J\u202e\u2066\x07"
+    assert main(["class", str(spec), "--students", "2", "--out", str(out)]) == 0
+    assert main(["class", str(spec), "--students", "2", "--out", str(out), "--no-pdf"]) == 0
+    captured = capsys.readouterr()
+    assert "\\u001b[2J\\u202e" in captured.out and captured.out.count("\n") == 2
+    assert not any(c in captured.out + captured.err for c in "\x1b\u202e\u2066\x07")
