@@ -19,6 +19,22 @@ def printable_lines(message: str) -> list[str]:
     return [escape_controls(line) for line in str(message).split("\n")]
 
 
+def xml_unsafe(text: str) -> list[str]:
+    """The characters of `text` no XML 1.0 export can carry, or that Unicode reserves as non-characters.
+
+    C0 controls (tab, line feed and carriage return included: the strings derive exports are single
+    lines), DEL and the C1 controls, lone surrogates (which no UTF-8 file can hold), U+FFFE and U+FFFF
+    and the other 64 non-characters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane).
+    """
+    return sorted({c for c in str(text) if ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF
+                   or 0xFDD0 <= ord(c) <= 0xFDEF or (ord(c) & 0xFFFE) == 0xFFFE})
+
+
+def shown_characters(chars: list[str], most: int = 6) -> str:
+    """Characters for a message as code points (U+FFFF), since they cannot be shown as themselves."""
+    shown = ", ".join(f"U+{ord(c):04X}" for c in chars[:most])
+    return shown + (f" and {len(chars) - most} more" if len(chars) > most else "")
+
 
 class DeriveError(Exception):
     """Base class: anything derive refuses, with a message fit for one line."""
