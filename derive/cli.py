@@ -176,7 +176,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
                 raise DeriveError(f"{path}: name: {name!r} is also the name of another spec given; --json keys its output by name")
             code, output = run(derivation)
         except DeriveError as exc:
-            print(f"derive: error: {exc}", file=sys.stderr)
+            print_error(exc)
             status = 2
             continue
         except Exception as exc:  # derive's own bug, in this spec only: the others are still printed
