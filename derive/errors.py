@@ -48,6 +48,32 @@ class SpecError(DeriveError):
         super().__init__(f"{source}: {field}: {problem}")
 
 
+class ArgumentError(SpecError):
+    """A command-line option, or the API argument of the same name, is refused: `option: problem`.
+
+    A SpecError like every other refusal of what the user gave, so that the API raises one error type.
+    """
+
+    def __init__(self, option: str, problem: str):
+        self.source, self.field, self.problem = option, "", problem
+        DeriveError.__init__(self, f"{option}: {problem}")
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An API argument of the wrong type: a SpecError, and the TypeError Python code expects."""
+
+
+class ParameterKeyError(SpecError, KeyError):
+    """A parameter key the network does not have (`Derivation.explain("W9[0,0]")`): a SpecError and a KeyError."""
+
+    def __init__(self, source: str, key: str, problem: str):
+        super().__init__(source, "parameter", problem)
+        self.key = key
+
+    def __str__(self) -> str:  # KeyError's own __str__ would show the message as a quoted repr
+        return Exception.__str__(self)
+
+
 class CheckFailed(DeriveError):
     """The generated gradients disagree with the independent backprop or finite differences (exit status 1).
 
