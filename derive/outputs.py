@@ -163,7 +163,7 @@ def atomic_write(path: Path, data: bytes, tmp_name: str | None = None) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
-    except (Exception, KeyboardInterrupt):
+    except BaseException:  # Ctrl-C, SIGTERM (the command line's Terminated), SystemExit: no temporary left behind
         tmp.unlink(missing_ok=True)
         raise
 
