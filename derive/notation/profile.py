@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArgumentError, ArgumentTypeError, ProfileError
+from ..errors import ArgumentError, ArgumentTypeError, ProfileError, shown_characters, xml_unsafe
 from ..files import Unreadable, read_small_file
 
 BUILTIN = ("ng", "nielsen", "welch", "qbus")
@@ -290,6 +290,9 @@ class _Checker:
             self.fail(where, f"is {len(raw)} characters long; at most {limit}")
         if any(ord(c) < 32 or ord(c) == 127 for c in raw):
             self.fail(where, "contains a control character or line break; use one line of LaTeX")
+        if unsafe := xml_unsafe(raw):  # the symbols reach the LMS exports' XML
+            self.fail(where, f"contains {shown_characters(unsafe)}, which no XML export can carry (a non-character, "
+                             "control or lone surrogate); use LaTeX for the symbol")
         depth = 0
         for c in raw.replace(r"\{", "").replace(r"\}", ""):
             depth += {"{": 1, "}": -1}.get(c, 0)
