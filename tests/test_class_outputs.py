@@ -168,3 +168,31 @@ def test_messages_escape_the_out_folder_the_user_typed(tmp_path, fake_latex, cap
     captured = capsys.readouterr()
     assert "\\u001b[2J\\u202e" in captured.out and captured.out.count("\n") == 2
     assert not any(c in captured.out + captured.err for c in "\x1b\u202e\u2066\x07")
+
+
+@pytest.mark.parametrize("export,broken", [
+    ("moodle_xml", lambda real: real.replace(b"</quiz>", b"")),
+    ("qti_zip", lambda real: _with_member(real, b"<assessmentItem><bad></assessmentItem>")),
+    ("canvas_zip", lambda real: _with_member(real, "<quiz>\uffff</quiz>".encode())),
+])
+def test_an_export_that_does_not_parse_is_never_written(tmp_path, capsys, monkeypatch, export, broken):
+    real = getattr(class_build, export)
+    monkeypatch.setattr(class_build, export, lambda *args: broken(real(*args)))
+    out = tmp_path / "out"
+    assert main(["class", str(class_spec(tmp_path)), "--students", "2", "--out", str(out), "--no-pdf"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" in err and "is not well-formed XML" in err, err
+    assert not out.exists()
+
+
+def _with_member(archive: bytes, text: bytes) -> bytes:
+    """The zip with its first XML member replaced by `text`."""
+    import io
+    import zipfile
+
+    source, result = zipfile.ZipFile(io.BytesIO(archive)), io.BytesIO()
+    first = next(n for n in source.namelist() if n.endswith(".xml"))
+    with zipfile.ZipFile(result, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, text if name == first else source.read(name))
+    return result.getvalue()

@@ -11,7 +11,10 @@ import copy
 import hashlib
 import json
 import os
+import io
 import tempfile
+import xml.parsers.expat
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +25,7 @@ from ..code.codegen import load_module, module_source
 from ..engine.derivation import derive
 from ..engine.network import build_network
 from ..engine.spec import Spec, load_spec
-from ..errors import CheckFailed, DeriveError, LatexError, OutputError, SpecError
+from ..errors import CheckFailed, DeriveError, InternalError, LatexError, OutputError, SpecError
 from ..notation.profile import Profile, load_profile, resolve_notation
 from ..numbers import reference
 from ..numbers.answers import compute_answers
@@ -168,6 +171,7 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
         files["canvas.zip"] = canvas_zip(spec.name, spec.title, variants, examples)
     if "csv" in formats:
         files["answers.csv"] = answers_csv(variants)
+    refuse_unparsable(files, spec.source)
     note = ""
     folder = out_dir / spec.name / "class"
     own_files: dict[str, dict[str, bytes]] = {}  # students/<id>/ -> its files
@@ -239,6 +243,31 @@ def _student_folders(students: Path) -> list[str]:
         return []
     except OSError as exc:
         raise OutputError(f"{students}: cannot be read ({exc.strerror or exc})") from None
+
+
+def refuse_unparsable(files: dict[str, bytes], source: str) -> None:
+    """Parse every XML export, and every XML file inside every zip, before anything is written.
+
+    The exporters escape what they write and the inputs refuse what XML cannot carry; this is the
+    check that an LMS never receives a file it cannot read, whatever an exporter does: an
+    InternalError (one line, exit status 1), the folder left as it was.
+    """
+    for name, data in files.items():
+        if name.endswith(".xml"):
+            _parse_xml(data, name, source)
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for member in archive.namelist():
+                    if member.endswith(".xml"):
+                        _parse_xml(archive.read(member), f"{name}: {member}", source)
+
+
+def _parse_xml(data: bytes, where: str, source: str) -> None:
+    parser = xml.parsers.expat.ParserCreate()  # no handlers: a well-formedness check, no tree in memory
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise InternalError(source, ValueError(f"{where} is not well-formed XML ({exc})")) from None
 
 
 def _typesetter_for(ts: Typesetter, derivation) -> Typesetter:
