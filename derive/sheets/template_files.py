@@ -48,6 +48,7 @@ def template_files(folder: Path) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
     seen_dirs = {root}
     entries = total = 0
+    bad_file = None
     pending = [(root, "")]
     while pending:
         here, prefix = pending.pop()
@@ -81,15 +82,21 @@ def template_files(folder: Path) -> list[tuple[str, Path]]:
                 info = path.stat()
             except OSError:
                 continue  # a broken link
+            # A bad file is reported once the whole folder is seen: a folder far too large to be a
+            # template folder (/usr) is better told so than that one of its files is too large.
             if not stat.S_ISREG(info.st_mode):
-                refuse(path, "is not a regular file (a FIFO, device or socket); a template or an include must be one")
+                bad_file = bad_file or (path, "is not a regular file (a FIFO, device or socket); a template or an include must be one")
+                continue
             if info.st_size > MAX_TEMPLATE_BYTES:
-                refuse(path, f"is {info.st_size} bytes; a template or an include is at most {MAX_TEMPLATE_BYTES}")
+                bad_file = bad_file or (path, f"is {info.st_size} bytes; a template or an include is at most {MAX_TEMPLATE_BYTES}")
+                continue
             total += info.st_size
             found.append((name, path))
             if len(found) > MAX_TEMPLATE_FILES or total > MAX_TOTAL_BYTES:
                 refuse(folder, f"holds more than {MAX_TEMPLATE_FILES} templates or {MAX_TOTAL_BYTES} bytes of them; "
                                "a template folder holds the templates and the files they include")
+    if bad_file:
+        refuse(*bad_file)
     return sorted(found)
 
 
