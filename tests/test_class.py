@@ -172,11 +172,51 @@ def test_roster_reads_ids_names_and_other_columns():
     ("id,name\n1,\"a\x07\"\n", "line 2: name: contains a control character"),
     ("id,name\n", "lists no students"),
     ("id,name\n1,a,extra\n", "has 3 fields but the header has 2"),
+    ("id,name,group\n1,a,\"x\x07\"\n", "line 2: group: contains a control character"),
+    ("id,name,group\n1,a,\"x\ny\"\n", "line 2: group: contains a control character or line break"),
+    ("id,name,group\n1,a,x\u2028y\n", "line 2: group: contains a control character or line break"),
+    ("id,name,group\n1,a," + "g" * 201 + "\n", "line 2: group: is 201 characters long; at most 200"),
+    ("id,name\n1,\\delta\uffff\n", "line 2: name: contains U+FFFF, which no XML export can carry"),
+    ("id,name,group\n1,a,\ufdd0\n", "line 2: group: contains U+FDD0"),
+    ("id,name,gr\x1bup\n1,a,b\n", "line 1: column 3: contains a control character"),
 ])
 def test_bad_roster_is_refused(text, words):
     with pytest.raises(SpecError) as info:
         parse_roster(text, "roster.csv")
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_cell_of_answers_csv_a_spreadsheet_reads_is_guarded_header_included(tmp_path):
+    roster = parse_roster('id,name,"=HYPERLINK(""http://evil.example"",""x"")",+cmd,group\n'
+                          '1001,@SUM(A1),-2+3,=1+1,\uff1dcmd\n', "roster.csv")
+    folder = build_class(class_spec(tmp_path), roster, 1, tmp_path / "out", ("csv",)).folder
+    rows = list(csv.reader(io.StringIO((folder / "answers.csv").read_text())))
+    assert rows[0][:5] == ["id", "name", "'=hyperlink(\"http://evil.example\",\"x\")", "'+cmd", "group"]
+    formula = re.compile(r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+    for row in rows:
+        for column, cell in enumerate(row):
+            # numbers are numbers (a negative value is no formula); every text cell is quoted
+            assert not formula.match(cell) or re.fullmatch(r"-[0-9.e+-]+", cell) and column >= 5, (row, cell)
+    assert rows[1][:5] == ["1001", "'@SUM(A1)", "'-2+3", "'=1+1", "'\uff1dcmd"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "big"])
+def test_a_roster_that_is_no_small_file_is_one_line_without_waiting_or_reading_it_whole(tmp_path, capsys, kind):
+    roster = tmp_path / "roster.csv"
+    if kind == "fifo":
+        os.mkfifo(roster)  # no writer: reading would block forever
+    elif kind == "big":
+        with open(roster, "wb") as handle:
+            handle.truncate(3 << 30)  # sparse; reading it whole was a MemoryError
+    else:
+        roster = Path(kind)
+    out = tmp_path / "out"
+    assert main(["class", str(class_spec(tmp_path)), "--roster", str(roster), "--out", str(out), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and f"{roster}: file: " in err, err
+    assert ("is 3221225472 bytes; a roster is at most 2000000" if kind == "big" else "is not a regular file") in err
+    assert not out.exists()
 
 
 def test_hostile_roster_exits_2_and_writes_nothing(tmp_path, capsys):

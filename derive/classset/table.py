@@ -13,7 +13,7 @@ def answers_csv(variants: list[Variant]) -> bytes:
     extra = [k for k, _ in variants[0].student.extra] if variants else []
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", "name", *extra, "question", "value", "low", "high"])
+    writer.writerow(["id", "name", *map(_safe, extra), "question", "value", "low", "high"])  # a header cell is a cell too
     for v in variants:
         cells = dict(v.student.extra)
         for q in v.questions:
@@ -22,6 +22,10 @@ def answers_csv(variants: list[Variant]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _safe(cell: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula (CSV injection): quote it as text.
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+    # A spreadsheet runs a cell that starts with = + - @ (or a tab, or their full-width forms, which
+    # some spreadsheets read as the same) as a formula (CSV injection): quote it as text.
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

@@ -162,7 +162,7 @@ def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) ->
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text, parse_float=checked_float)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(source, "file", f"is not valid TOML ({one_line(str(exc))})") from None
     except RecursionError:
@@ -170,6 +170,37 @@ def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) ->
     except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
         raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
     return validate(data, source, folder)
+
+
+# The smallest magnitude a written nonzero number may have: below it a float is subnormal (fewer
+# digits) or 0.0, so 1e-400 would silently become 0, as 1e400 would become inf.
+SMALLEST_MAGNITUDE = sys.float_info.min  # 2.2250738585072014e-308
+
+
+class TooSmall(float):
+    """A float that underflowed as written (`1e-400`): `number()` refuses it, naming its field."""
+
+    written: str
+
+
+def written_nonzero(text: str) -> bool:
+    """Whether a decimal number as written (`1e-400`, `0.000`, `-0_0.1E5`) has a nonzero digit before its exponent."""
+    return any(c in "123456789" for c in text.lower().split("e")[0])
+
+
+def checked_float(text: str) -> float:
+    """tomllib's float for `text`; a nonzero number too small for a float is marked (TooSmall)."""
+    value = float(text)
+    if abs(value) < SMALLEST_MAGNITUDE and written_nonzero(text):
+        value = TooSmall(value)
+        value.written = text
+    return value
+
+
+def underflow_problem(written: str) -> str:
+    becomes = "it would become 0" if float(written) == 0 else "a float keeps only some of its digits"
+    return (f"{written[:24]} is too small to compute with ({becomes}); a nonzero magnitude "
+            f"is at least {SMALLEST_MAGNITUDE:.4g}: write 0 for zero")
 
 
 def one_line(text: str) -> str:
@@ -549,6 +580,8 @@ class _Validator:
             self.fail(where, "is too large for a worked example; keep magnitudes at most 1e6")
         if not math.isfinite(raw):
             self.fail(where, f"must be a finite number, got {raw}")
+        if isinstance(raw, TooSmall):
+            self.fail(where, underflow_problem(raw.written))
         if abs(raw) > 1e6:
             self.fail(where, f"{raw} is too large for a worked example; keep magnitudes at most 1e6")
         return float(raw)
