@@ -327,6 +327,11 @@ def cmd_class(args) -> int:
     print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
     if r.pdf_note:
         print(f"{r.spec.name}: {r.pdf_note}")
+    if "pdf" in formats:
+        from .classset.documents import unprintable_names
+
+        for line in unprintable_names(students):
+            print(escape_controls(f"{r.spec.name}: {line}"))
     return 0
 
 
