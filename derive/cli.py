@@ -332,6 +332,11 @@ def cmd_class(args) -> int:
                           f"{state} in {r.folder}"))
     if r.pdf_note:
         print(escape_controls(f"{r.spec.name}: {r.pdf_note}"))
+    if "pdf" in formats:
+        from .classset.documents import unprintable_names
+
+        for line in unprintable_names(students):
+            print(escape_controls(f"{r.spec.name}: {line}"))
     return 0
 
 

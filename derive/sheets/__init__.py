@@ -4,6 +4,7 @@ worked-answer sheet (LaTeX text), and the LaTeX compilation every document of de
     render          one context for the three templates, rendered (`render_worksheets`, `render_variants`)
     texenv          the Jinja2 environment: TeX delimiters, escaping, the sandbox for template folders
     template_files  which files of a template folder a template may read, and their digest (the build key)
+    scripts         a name in any script the TeX installation can set: each word in its font encoding
     latex           pdflatex with shell escape off, a time limit and a Landlock sandbox (`compile_pdf`)
     typeset         a derivation's symbols and numbers as LaTeX in the profile's notation
     equations, path_sums, columns, slopes, diagram, stepwise, scope, regularization
