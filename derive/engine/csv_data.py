@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import SpecError
 from ..files import Unreadable, read_small_file
-from .spec import SMALLEST_MAGNITUDE, underflow_problem, written_nonzero
+from .magnitudes import SMALLEST_MAGNITUDE, underflow_problem, written_nonzero
 
 # Plain decimal numbers only: Python's float() would also take "nan", "inf", "1_000" and " 5 ".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

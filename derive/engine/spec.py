@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import SpecError, escape_controls
 from ..files import Unreadable, read_small_file
+from .magnitudes import SMALLEST_MAGNITUDE, TooSmall, checked_float, underflow_problem, written_nonzero  # noqa: F401 (spec's names)
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
@@ -170,37 +171,6 @@ def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) ->
     except ValueError as exc:  # tomllib lets int()'s refusal of a whole number over 4300 digits through
         raise SpecError(source, "file", f"is not valid TOML for derive ({one_line(str(exc)).split(';')[0]})") from None
     return validate(data, source, folder)
-
-
-# The smallest magnitude a written nonzero number may have: below it a float is subnormal (fewer
-# digits) or 0.0, so 1e-400 would silently become 0, as 1e400 would become inf.
-SMALLEST_MAGNITUDE = sys.float_info.min  # 2.2250738585072014e-308
-
-
-class TooSmall(float):
-    """A float that underflowed as written (`1e-400`): `number()` refuses it, naming its field."""
-
-    written: str
-
-
-def written_nonzero(text: str) -> bool:
-    """Whether a decimal number as written (`1e-400`, `0.000`, `-0_0.1E5`) has a nonzero digit before its exponent."""
-    return any(c in "123456789" for c in text.lower().split("e")[0])
-
-
-def checked_float(text: str) -> float:
-    """tomllib's float for `text`; a nonzero number too small for a float is marked (TooSmall)."""
-    value = float(text)
-    if abs(value) < SMALLEST_MAGNITUDE and written_nonzero(text):
-        value = TooSmall(value)
-        value.written = text
-    return value
-
-
-def underflow_problem(written: str) -> str:
-    becomes = "it would become 0" if float(written) == 0 else "a float keeps only some of its digits"
-    return (f"{written[:24]} is too small to compute with ({becomes}); a nonzero magnitude "
-            f"is at least {SMALLEST_MAGNITUDE:.4g}: write 0 for zero")
 
 
 def one_line(text: str) -> str:
