@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from killing import killed_at
 from test_class import class_spec
 
 import derive.classset.build as class_build
@@ -110,9 +111,6 @@ def test_a_students_folder_derive_did_not_write_is_left_alone(tmp_path, fake_lat
     assert sorted(tree(folder / "students")) == ["extra/photo.png"]
 
 
-class Killed(BaseException):
-    pass
-
 
 def test_killed_at_every_write_point_then_run_again_is_a_fresh_run(tmp_path, fake_latex, monkeypatch):
     spec = class_spec(tmp_path)
@@ -132,17 +130,7 @@ def test_killed_at_every_write_point_then_run_again_is_a_fresh_run(tmp_path, fak
     for kill_at in range(count):
         out = tmp_path / f"run{kill_at}"
         shutil.copytree(pristine, out)
-        seen = []
-
-        def dying(step, path):
-            if len(seen) == kill_at:
-                raise Killed
-            seen.append(step)
-
-        monkeypatch.setattr(outputs, "_checkpoint", dying)
-        with pytest.raises(Killed):
-            build_class(spec, out_dir=out, **final)
-        monkeypatch.setattr(outputs, "_checkpoint", lambda step, path: None)
+        killed_at(monkeypatch, kill_at, build_class, spec, out_dir=out, **final)
         folder = build_class(spec, out_dir=out, **final).folder  # no --force: nothing looks edited by hand
         assert tree(folder) == want, kill_at
         assert set(recorded(folder)) == set(want), kill_at

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from killing import killed_at
 from test_train import ONE_HOT7, _spec
 
 import derive.training.output as train_output
@@ -67,9 +68,6 @@ def test_a_person_edited_pdf_is_not_removed(tmp_path, fake_latex):
     assert (out / "t" / "training.pdf").read_bytes() == b"annotated by hand"
 
 
-class Killed(BaseException):
-    pass
-
 
 def test_killed_at_every_write_point_then_run_again_is_a_fresh_run(tmp_path, fake_latex, monkeypatch):
     spec = _spec(tmp_path, ["tanh", "softmax"], "cross_entropy_mean", ONE_HOT7)
@@ -86,17 +84,7 @@ def test_killed_at_every_write_point_then_run_again_is_a_fresh_run(tmp_path, fak
     for kill_at in range(len(points)):
         out = tmp_path / f"run{kill_at}"
         shutil.copytree(pristine, out)
-        seen = []
-
-        def dying(step, path):
-            if len(seen) == kill_at:
-                raise Killed
-            seen.append(step)
-
-        monkeypatch.setattr(outputs, "_checkpoint", dying)
-        with pytest.raises(Killed):
-            train(spec, out, *final)
-        monkeypatch.setattr(outputs, "_checkpoint", lambda step, path: None)
+        killed_at(monkeypatch, kill_at, train, spec, out, *final)
         assert train(spec, out, *final) == 0
         assert files_of(out / "t") == files_of(want / "t"), kill_at
         assert set(outputs.read_manifest(out / "t")["files"]) == set(files_of(want / "t")), kill_at

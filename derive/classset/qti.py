@@ -18,7 +18,15 @@ from xml.sax.saxutils import quoteattr
 from ..notation.mathml import MATHML_NS
 from .archive import zip_bytes
 from .questions import Question, decimal_text
-from .variant import Variant, feedback_html, intro_html, mathml_html, name, number, part_html
+from .variant import (
+    Variant,
+    feedback_html,
+    intro_html,
+    mathml_html,
+    name,
+    number,
+    part_html,
+)
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -72,16 +80,7 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, examples:
 <assessmentItem xmlns="{QTI_NS}" xmlns:m="{MATHML_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
   identifier={quoteattr(ident)} title={quoteattr(f"{spec_name} {variant.student.id}")} adaptive="false" timeDependent="false">
 {responses}
-  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float" normalMinimum="0" normalMaximum="{n}">
-    <defaultValue>
-      <value>0</value>
-    </defaultValue>
-  </outcomeDeclaration>
-  <outcomeDeclaration identifier="MAXSCORE" cardinality="single" baseType="float">
-    <defaultValue>
-      <value>{n}</value>
-    </defaultValue>
-  </outcomeDeclaration>
+{_score_outcomes(n)}
 {chr(10).join(_float(k, "0") for k, _ in qs)}
   <outcomeDeclaration identifier="FEEDBACK" cardinality="single" baseType="identifier"/>
   <itemBody>
@@ -105,22 +104,27 @@ def assessment_item(spec_name: str, spec_title: str, variant: Variant, examples:
     return text.encode("utf-8")
 
 
-def assessment_test(spec_name: str, spec_title: str, idents: list[str], parts: int) -> bytes:
-    """The test: one section of every student's item, selecting one; SCORE the sum of the items'."""
-    refs = "\n".join(f'      <assessmentItemRef identifier={quoteattr("ref-" + i)} href="items/{i}.xml"/>' for i in idents)
-    text = f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentTest xmlns="{QTI_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
-  identifier={quoteattr("test-" + spec_name)} title={quoteattr(spec_title)}>
-  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float" normalMinimum="0" normalMaximum="{parts}">
+def _score_outcomes(most: int) -> str:
+    """SCORE (from 0, at most `most`) and MAXSCORE: an item's and the test's alike, one mark a part."""
+    return f"""  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float" normalMinimum="0" normalMaximum="{most}">
     <defaultValue>
       <value>0</value>
     </defaultValue>
   </outcomeDeclaration>
   <outcomeDeclaration identifier="MAXSCORE" cardinality="single" baseType="float">
     <defaultValue>
-      <value>{parts}</value>
+      <value>{most}</value>
     </defaultValue>
-  </outcomeDeclaration>
+  </outcomeDeclaration>"""
+
+
+def assessment_test(spec_name: str, spec_title: str, idents: list[str], parts: int) -> bytes:
+    """The test: one section of every student's item, selecting one; SCORE the sum of the items'."""
+    refs = "\n".join(f'      <assessmentItemRef identifier={quoteattr("ref-" + i)} href="items/{i}.xml"/>' for i in idents)
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentTest xmlns="{QTI_NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{QTI_NS} {QTI_XSD}"
+  identifier={quoteattr("test-" + spec_name)} title={quoteattr(spec_title)}>
+{_score_outcomes(parts)}
   <testPart identifier="part-1" navigationMode="nonlinear" submissionMode="individual">
     <itemSessionControl maxAttempts="1" showSolution="true" allowReview="true"/>
     <assessmentSection identifier="students" title={quoteattr(spec_title)} visible="true">
