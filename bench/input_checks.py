@@ -2,6 +2,7 @@
 
     python bench/input_checks.py            # prints a Markdown table (about a minute)
     python bench/input_checks.py --quick    # a short smoke run
+    python bench/input_checks.py --values   # only the value checks (NaN/±inf, bce targets) at 1 and 1,000 examples
 
 For every benchmark network of bench/run.py, `gradients(params, X, Y)` at 1 example is timed three
 ways, interleaved with the hand-written backprop (bench/handwritten.py) as in run.py, and given as
@@ -97,11 +98,37 @@ def measure(net, repeats: int, min_time: float) -> dict[str, float]:
     return out
 
 
+def value_checks(net, examples: int, repeats: int) -> dict[str, float]:
+    """What the value checks (issue 22: no NaN or ±inf in X and Y, bce targets in [0, 1]) cost in one
+    gradient call: those checks alone (fastest of many repeats) against the whole call."""
+    spec = parse_spec(net.toml())
+    module = load_module(module_source(derive(build_network(spec))), "bench_values")
+    params, X, Y = random_problem(spec, seed=1, examples=examples)
+    y_check = module._one_hot if hasattr(module, "_one_hot") else getattr(module, "_unit", module._finite)
+    y_checked = "one-hot (before)" if y_check is getattr(module, "_one_hot", None) else y_check.__name__
+    number = 20_000 if examples == 1 else 500
+    x_us = fastest_us(lambda: module._finite(X), number, repeats)
+    y_us = 0.0 if y_checked == "one-hot (before)" else fastest_us(lambda: y_check(Y), number, repeats)
+    gradient_us = fastest_us(lambda: module.gradients(params, X, Y), max(50, number // 10), repeats)
+    return {"x_us": x_us, "y_us": y_us, "y_check": y_checked, "gradient_us": gradient_us}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter repeats")
+    parser.add_argument("--values", action="store_true", help="only the value checks, at 1 and 1,000 examples")
     args = parser.parse_args(argv)
     repeats, min_time = (5, 0.005) if args.quick else (31, 0.02)
+    if args.values:
+        print("| network | examples | X finite µs | Y check µs (which) | gradients µs | share of the call |")
+        print("|---|---|---|---|---|---|")
+        for net in NETWORKS:
+            for examples in (1, 1000):
+                r = value_checks(net, examples, repeats)
+                share = (r["x_us"] + r["y_us"]) / r["gradient_us"]
+                print(f"| {net.label} | {examples} | {r['x_us']:.2f} | {r['y_us']:.2f} ({r['y_check']}) | "
+                      f"{r['gradient_us']:.1f} | {100 * share:.1f}% |", flush=True)
+        return 0
     recorded = recorded_ratios()
     print("| network | hand-written µs | checked × | before × | unchecked × | `_arrays` alone µs (before) | extra ÷ gradient "
           "| RESULTS.md matrix × → with checks | jax × (RESULTS.md) | faster than jax |")

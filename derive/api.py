@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .engine.spec import Spec, check_module_name, load_spec, parse_spec
-from .errors import DeriveError, SpecError
+from .errors import ArgumentError, ArgumentTypeError, ParameterKeyError, SpecError
 from .notation.profile import Profile
 
 TEXT_SOURCE = "<text>"  # how errors name a spec given as text
@@ -43,7 +43,7 @@ def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
                                                     "`name = ...`, then `[network]` ...)") from None
             raise
     else:
-        raise TypeError(f"derive.load: expected a path or a spec's TOML text, got {type(spec).__name__}")
+        raise ArgumentTypeError("derive.load", f"expected a path or a spec's TOML text, got {type(spec).__name__}")
     from .notation.profile import load_profile, resolve_notation
 
     # The same rules as `derive build`: a name or a profile file; the spec's own file is relative to the spec.
@@ -110,10 +110,12 @@ class Derivation:
                 "parameters": {k: {"paths": c.paths, "factors": c.factors} for k, c in d.path_count.items()}}
 
     def _key(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise ArgumentTypeError("key", f"expected a parameter key such as 'W1[0,0]', got {type(key).__name__}")
         if key not in self.derivation.path_count:
             keys = list(self.derivation.path_count)
             shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
-            raise KeyError(f"{self.spec.name} has no parameter {key!r}; its parameters are {shown}")
+            raise ParameterKeyError(self.spec.source, key, f"{self.spec.name} has no parameter {key!r}; its parameters are {shown}")
         return key
 
     # -- LaTeX ---------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ class Derivation:
 
         numbers = self.answers() if self.spec.values is not None else None
         proofs = prove(self.derivation)
-        folder = Path(templates) if templates is not None else None
+        folder = _folder_argument(templates, "templates") if templates is not None else None
         return render_worksheets(self.derivation, numbers, self.notation, folder, proofs=proofs)
 
     @cached_property
@@ -216,13 +218,47 @@ def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None =
 
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]  # one spec, not the characters of its name
+    try:
+        specs = list(specs)
+    except TypeError:
+        raise ArgumentTypeError("specs", f"expected spec files, got {type(specs).__name__}") from None
+    paths = [_path_argument(s, "specs") for s in specs]
+    out = _path_argument(out, "--out")
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool)):
+        raise ArgumentTypeError("--jobs", f"expected a whole number, got {type(jobs).__name__}")
     if jobs is not None and jobs < 1:
-        raise DeriveError(f"--jobs: must be at least 1, got {jobs}")
-    if templates is not None and not Path(templates).is_dir():
-        raise DeriveError(f"--templates: {templates} is not a folder")
+        raise ArgumentError("--jobs", f"must be at least 1, got {jobs}")
+    if templates is not None:
+        templates = _folder_argument(templates, "--templates")
+    if notation is not None and not isinstance(notation, str):
+        raise ArgumentTypeError("--notation", f"expected a profile's name or a .toml file, got {type(notation).__name__}")
     if module_name is not None:
+        if not isinstance(module_name, str):
+            raise ArgumentTypeError("--module-name", f"expected a name, got {type(module_name).__name__}")
+
         def refuse(problem):
-            raise DeriveError(f"--module-name: {problem}")
+            raise ArgumentError("--module-name", problem)
         check_module_name(module_name, refuse)
-    return build_all([Path(s) for s in specs], Path(out), notation, pdf, force,
-                     Path(templates) if templates is not None else None, jobs, module_name, on_result, progress)
+    return build_all(paths, out, notation, pdf, force, templates, jobs, module_name, on_result, progress)
+
+
+def _path_argument(value, option: str) -> Path:
+    """A file or folder name given to the API, refused as a SpecError if no system could open it."""
+    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
+        raise ArgumentTypeError(option, f"expected a file or folder name, got {type(value).__name__}")
+    path = Path(value)
+    text = str(path)
+    if "\0" in text:
+        raise ArgumentError(option, f"{text!r} contains a NUL character; no file has that name")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise ArgumentError(option, f"{text!r} cannot be encoded as a file name") from None
+    return path
+
+
+def _folder_argument(value, option: str) -> Path:
+    path = _path_argument(value, option)
+    if not path.is_dir():
+        raise ArgumentError(option, f"{path} is not a folder")
+    return path

@@ -34,7 +34,8 @@ from .progress import Progress, Stages
 from .resources import examples_folder, template_folder
 from .sheets.latex import cancel_all, compile_pdf, have_latex, reset_cancel, sandbox_available
 from .sheets.render import render_worksheets
-from .version import __version__
+from .sheets.template_files import folder_digest, template_files
+from .version import __version__, code_digest
 
 PACKAGE = Path(__file__).resolve().parent
 EXAMPLES = examples_folder()  # package data in a wheel, the repository's folder in a checkout
@@ -62,19 +63,15 @@ def build_key(spec_bytes: bytes, notation: str, pdf: bool, template_dir: Path) -
     """Everything a build's output depends on: the spec, derive's own code, the templates, the options.
 
     `notation` is the whole profile as text (its repr), so that editing a profile file rebuilds.
-    Every regular file in the template folder counts, whatever its name (a template may include any
-    of them), and so does whether PDFs are made.
+    Every file of the template folder that a template may read counts (template_files decides which,
+    and refuses a folder too large to be one), and so does whether PDFs are made. Files are hashed in
+    chunks; nothing here imports SymPy or NumPy.
     """
     digest = hashlib.sha256()
     digest.update(f"{__version__}|{notation}|pdf={pdf}|".encode())
     digest.update(hashlib.sha256(spec_bytes).digest())
-    for folder, every_file in ((PACKAGE, False), (Path(template_dir), True)):
-        root = folder.resolve()
-        for path in sorted(root.rglob("*")):
-            if "__pycache__" in path.parts or not path.is_file() or not (every_file or path.suffix == ".py"):
-                continue
-            relative = path.relative_to(root).as_posix().encode()
-            digest.update(hashlib.sha256(relative).digest() + hashlib.sha256(path.read_bytes()).digest())
+    digest.update(code_digest())
+    digest.update(folder_digest(Path(template_dir)))
     return digest.hexdigest()
 
 
@@ -180,6 +177,7 @@ def build(spec_paths: list[Path], out_dir: Path, notation: str | None = None, pd
         result.folder = out_dir / spec.name
         loaded.append((result, raw))
     templates = template_dir or TEMPLATES
+    template_files(templates)  # a folder that cannot be one (/usr, a FIFO for a template) is refused before any work
     trusted = template_dir is None or Path(template_dir).resolve() == TEMPLATES.resolve()
     compile_pdfs = pdf and have_latex()
     unsafe = compile_pdfs and not trusted and not sandbox_available()

@@ -176,7 +176,7 @@ def for_each_spec(paths: list[Path], run, as_json: bool = False) -> int:
                 raise DeriveError(f"{path}: name: {name!r} is also the name of another spec given; --json keys its output by name")
             code, output = run(derivation)
         except DeriveError as exc:
-            print(f"derive: error: {exc}", file=sys.stderr)
+            print_error(exc)
             status = 2
             continue
         except Exception as exc:  # derive's own bug, in this spec only: the others are still printed
@@ -324,9 +324,19 @@ def cmd_class(args) -> int:
     if len(shown) < len(r.written):
         shown.append(f"{len(r.written) - len(shown)} files in students/")
     state = f"wrote {', '.join(shown)}" if shown else "unchanged"
-    print(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; {state} in {r.folder}")
+    if r.removed:  # an earlier run's files this one does not make: gone, so the folder is one run's
+        gone = [w for w in r.removed if not w.startswith("students/")]
+        gone += [f"{len(r.removed) - len(gone)} files in students/"] if len(gone) < len(r.removed) else []
+        state += f"; removed {', '.join(gone)} of an earlier run"
+    print(escape_controls(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; "
+                          f"{state} in {r.folder}"))
     if r.pdf_note:
-        print(f"{r.spec.name}: {r.pdf_note}")
+        print(escape_controls(f"{r.spec.name}: {r.pdf_note}"))
+    if "pdf" in formats:
+        from .classset.documents import unprintable_names
+
+        for line in unprintable_names(students):
+            print(escape_controls(f"{r.spec.name}: {line}"))
     return 0
 
 
@@ -363,10 +373,10 @@ def cmd_train(args) -> int:
         from .training.train import as_json, dumps
 
         sys.stdout.write(dumps(as_json(training)))
-        print(note, file=sys.stderr)
+        print(escape_controls(note), file=sys.stderr)
     else:
         print_table(training, sys.stdout)
-        print(note)
+        print(escape_controls(note))
     return 0
 
 

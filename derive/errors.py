@@ -19,6 +19,22 @@ def printable_lines(message: str) -> list[str]:
     return [escape_controls(line) for line in str(message).split("\n")]
 
 
+def xml_unsafe(text: str) -> list[str]:
+    """The characters of `text` no XML 1.0 export can carry, or that Unicode reserves as non-characters.
+
+    C0 controls (tab, line feed and carriage return included: the strings derive exports are single
+    lines), DEL and the C1 controls, lone surrogates (which no UTF-8 file can hold), U+FFFE and U+FFFF
+    and the other 64 non-characters (U+FDD0-U+FDEF, U+xFFFE and U+xFFFF of every plane).
+    """
+    return sorted({c for c in str(text) if ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF
+                   or 0xFDD0 <= ord(c) <= 0xFDEF or (ord(c) & 0xFFFE) == 0xFFFE})
+
+
+def shown_characters(chars: list[str], most: int = 6) -> str:
+    """Characters for a message as code points (U+FFFF), since they cannot be shown as themselves."""
+    shown = ", ".join(f"U+{ord(c):04X}" for c in chars[:most])
+    return shown + (f" and {len(chars) - most} more" if len(chars) > most else "")
+
 
 class DeriveError(Exception):
     """Base class: anything derive refuses, with a message fit for one line."""
@@ -30,6 +46,32 @@ class SpecError(DeriveError):
     def __init__(self, source: str, field: str, problem: str):
         self.source, self.field, self.problem = source, field, problem
         super().__init__(f"{source}: {field}: {problem}")
+
+
+class ArgumentError(SpecError):
+    """A command-line option, or the API argument of the same name, is refused: `option: problem`.
+
+    A SpecError like every other refusal of what the user gave, so that the API raises one error type.
+    """
+
+    def __init__(self, option: str, problem: str):
+        self.source, self.field, self.problem = option, "", problem
+        DeriveError.__init__(self, f"{option}: {problem}")
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An API argument of the wrong type: a SpecError, and the TypeError Python code expects."""
+
+
+class ParameterKeyError(SpecError, KeyError):
+    """A parameter key the network does not have (`Derivation.explain("W9[0,0]")`): a SpecError and a KeyError."""
+
+    def __init__(self, source: str, key: str, problem: str):
+        super().__init__(source, "parameter", problem)
+        self.key = key
+
+    def __str__(self) -> str:  # KeyError's own __str__ would show the message as a quoted repr
+        return Exception.__str__(self)
 
 
 class CheckFailed(DeriveError):

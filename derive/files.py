@@ -15,7 +15,7 @@ from pathlib import Path
 class Unreadable(Exception):
     """Why a file was not read: `reason` is one of REASONS, `detail` the OS's words or the size."""
 
-    REASONS = ("missing", "folder", "special", "too_big", "grew", "error")
+    REASONS = ("missing", "folder", "special", "too_big", "grew", "error")  # "error" also for a name no system can open
 
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
@@ -26,6 +26,12 @@ def read_small_file(path: str | os.PathLike, limit: int) -> bytes:
     """The bytes of the regular file at `path` (through symlinks), at most `limit` of them."""
     try:
         fd = os.open(Path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except UnicodeEncodeError:  # a lone surrogate in the name (through the API): no file system can hold it
+        raise Unreadable("error", "the name cannot be encoded as a file name") from None
+    except ValueError:  # a NUL in the name (through the API): no file has that name
+        raise Unreadable("error", "the name contains a NUL character") from None
+    except TypeError:  # not a path at all (through the API)
+        raise Unreadable("error", f"expected a file name, got {type(path).__name__}") from None
     except FileNotFoundError:
         raise Unreadable("missing") from None
     except IsADirectoryError:

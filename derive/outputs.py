@@ -11,7 +11,12 @@ temporary file it will pass through. The journal accumulates: a second or third 
 adds to it, never replaces it, so every version any interrupted build may have left is still
 recognised as derive's own, and the next complete build finishes the work and clears the journal.
 derive removes only temporary files its journal recorded before creating them
-(`.derive-tmp.<name>.<random>`), never anything else in the folder.
+(`.derive-tmp.<name>.<random>`), and files the manifest records as its own, never anything else.
+
+A folder whose files must all come from one run (a class set) is written with `prune=True`: every
+file derive wrote there before that this run does not write is removed (refused, without --force,
+when a person edited it). A build folder is shared with `derive train`, so a file another run wrote
+stays while the file it was made from is unchanged (`sources`).
 """
 from __future__ import annotations
 
@@ -158,7 +163,7 @@ def atomic_write(path: Path, data: bytes, tmp_name: str | None = None) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(path)) from None
-    except (Exception, KeyboardInterrupt):
+    except BaseException:  # Ctrl-C, SIGTERM (the command line's Terminated), SystemExit: no temporary left behind
         tmp.unlink(missing_ok=True)
         raise
 
@@ -186,6 +191,69 @@ def refuse_edited(folder: Path, files: dict[str, bytes], force: bool, manifest: 
             raise OutputError(f"{path}: was edited by hand since derive wrote it; use --force to overwrite it")
 
 
+def _pruned(folder: Path, files: dict[str, bytes], force: bool, manifest: dict) -> list[str]:
+    """derive's files in `folder` that a run writing only `files` removes (raises if one was edited).
+
+    A recorded file whose bytes are none of the versions derive wrote was edited by hand: refused
+    without `force`, since removing it would lose the edit. Missing files and other kinds of file
+    (a folder now in its place) are left alone.
+    """
+    removed = []
+    for name in sorted(set(manifest["files"]) | set(manifest["pending"])):
+        if name in files:
+            continue
+        path = folder / name
+        digest = _digest_of(path)
+        if digest is None:
+            continue
+        if digest not in {manifest["files"].get(name), *manifest["pending"].get(name, ())} and not force:
+            raise OutputError(f"{path}: was edited by hand since derive wrote it, and this run does not write it; "
+                              "move it away or use --force to remove it")
+        removed.append(name)
+    return removed
+
+
+def check_outputs(folder: Path, files: dict[str, bytes], force: bool = False, prune: bool = False) -> list[str]:
+    """Raise the OutputError that `write_outputs(folder, files, ..., prune=prune)` would raise, writing nothing;
+    returns the names of derive's earlier files that it would remove (with `prune`).
+
+    A run that writes several folders checks them all first, so a refusal in the last one leaves
+    the first ones as they were.
+    """
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder}: exists and is not a folder; move it away or choose another --out")
+        manifest = read_manifest(folder)
+        refuse_edited(folder, files, force, manifest)
+        return _pruned(folder, files, force, manifest) if prune else []
+    except OSError as exc:
+        raise OutputError(f"{exc.filename or folder}: cannot be read ({exc.strerror or exc})") from None
+
+
+def remove_outputs(folder: Path, force: bool = False) -> list[str]:
+    """Remove what derive wrote in `folder` (its recorded files, temporaries and manifest), and the
+    folder itself once empty; returns the file names removed. A person's files stay (and so the folder)."""
+    if not (folder / MANIFEST).is_file():
+        return []
+    try:
+        with _FolderLock(folder) as lock:
+            before = read_manifest(folder)
+            removed = _pruned(folder, {}, force, before)
+            for name in removed:
+                _checkpoint("remove", folder / name)
+                (folder / name).unlink(missing_ok=True)
+            remove_stale_temporaries(folder, lock.held, before)
+            _checkpoint("remove", folder / MANIFEST)
+            (folder / MANIFEST).unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{exc.filename or folder}: cannot remove ({exc.strerror or exc})") from None
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # a person's file is still in it
+    return removed
+
+
 def remove_stale_temporaries(folder: Path, locked: bool, manifest: dict | None = None) -> list[str]:
     """Delete the temporary files the journal recorded for a build that was killed; returns their names.
 
@@ -211,13 +279,16 @@ def remove_stale_temporaries(folder: Path, locked: bool, manifest: dict | None =
 
 
 def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool = False,
-                  sources: dict[str, str] | None = None) -> list[str]:
+                  sources: dict[str, str] | None = None, prune: bool = False,
+                  source_digests: dict[str, str] | None = None) -> list[str]:
     """Write every file that changed; returns the names written. The manifest is written last.
 
     `sources` maps a file built from another (handout.pdf) to that file (handout.tex): an earlier
     such file that is not rebuilt now is removed once its source changes, never left looking current.
-    Every operating-system failure (the folder is a file, no permission, disk full) becomes one
-    OutputError naming the path.
+    A source need not be written itself: `source_digests` gives the SHA-256 of one that is not
+    (training.pdf's training.tex). With `prune`, every earlier file of derive's that is not in
+    `files` is removed, whatever its source. Every operating-system failure (the folder is a file,
+    no permission, disk full) becomes one OutputError naming the path.
     """
     for name in files:
         if not plain_name(name):
@@ -230,7 +301,7 @@ def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool =
         raise OutputError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
     try:
         with _FolderLock(folder) as lock:
-            return _write_locked(folder, files, key, force, sources or {}, lock.held)
+            return _write_locked(folder, files, key, force, sources or {}, lock.held, prune, source_digests or {})
     except OSError as exc:
         where = exc.filename or folder
         if isinstance(where, str) and TEMP_FILE.fullmatch(Path(where).name):
@@ -238,9 +309,11 @@ def write_outputs(folder: Path, files: dict[str, bytes], key: str, force: bool =
         raise OutputError(f"{where}: cannot write ({exc.strerror or exc})") from None
 
 
-def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool, sources: dict[str, str], locked: bool) -> list[str]:
+def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool, sources: dict[str, str], locked: bool,
+                  prune: bool = False, source_digests: dict[str, str] | None = None) -> list[str]:
     before = read_manifest(folder)
     refuse_edited(folder, files, force, before)
+    pruned = _pruned(folder, files, force, before) if prune else []
     remove_stale_temporaries(folder, locked, before)
     leftovers = {name for name in before["temporaries"] if os.path.lexists(folder / name)}
     changed = {}
@@ -248,18 +321,22 @@ def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool, 
         if read_regular(folder / name) != data:
             changed[name] = data
     new_digests = {name: sha256(data) for name, data in files.items()}
+    source_digests = {**(source_digests or {}), **new_digests}
     # Earlier outputs not rebuilt this time (PDFs under --no-pdf) stay on record while unchanged and
     # while the file they were built from is unchanged; a derive-made one whose source changed is stale.
-    kept, stale = {}, []
+    kept, stale = {}, list(pruned)
     for name in set(before["files"]) | set(before["pending"]):
-        if name in files:
+        if name in files or prune:
             continue
         digest = _digest_of(folder / name)
         if digest is None or digest not in (before["files"].get(name), *before["pending"].get(name, ())):
             continue
         source = sources.get(name) or _default_source(name)
         recorded = before["sources"].get(name)
-        if source in new_digests and (new_digests[source] != recorded if recorded else source in changed):
+        # Without a record, a source written now is stale only if it changed; one that is not written
+        # (a report's .tex) cannot show that, so the file it was made from is not trusted.
+        unrecorded = source in changed or (source in source_digests and source not in new_digests)
+        if source in source_digests and (source_digests[source] != recorded if recorded else unrecorded):
             stale.append(name)
         else:
             kept[name] = digest
@@ -282,7 +359,7 @@ def _write_locked(folder: Path, files: dict[str, bytes], key: str, force: bool, 
         _checkpoint("remove", folder / name)
         (folder / name).unlink(missing_ok=True)
     entries = kept | new_digests
-    recorded_sources = {name: new_digests[src] for name, src in sources.items() if name in files and src in new_digests}
+    recorded_sources = {name: source_digests[src] for name, src in sources.items() if name in files and src in source_digests}
     recorded_sources |= {name: d for name, d in before["sources"].items() if name in kept}
     manifest = {"key": key, "files": dict(sorted(entries.items()))}
     if recorded_sources:

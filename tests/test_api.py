@@ -175,3 +175,43 @@ def test_a_generated_modules_public_names_are_its_own(mazur, monkeypatch):
     assert set(names) - {"__builtins__"} == set(module.__all__)
     assert {"gradients", "loss", "forward", "backward", "step", "predict", "init_params", "LAYERS"} <= set(names)
     assert not {"numpy", "add", "exp", "minimum", "multiply"} & set(names)
+
+
+# Every bad input through the API raises SpecError (issue 22), with the CLI's one line; a wrong type is
+# also the TypeError, an unknown parameter also the KeyError, that Python code expects.
+TOY = str(EXAMPLES / "toy-111.toml")
+BAD_INPUTS = {
+    "a NUL in the spec's name": (lambda t: derive.load("x\x00y"), "the name contains a NUL character", None),
+    "a lone surrogate in the name": (lambda t: derive.load("x\ud800y.toml"), "cannot be encoded as a file name", None),
+    "a number for a spec": (lambda t: derive.load(123), "expected a path or a spec's TOML text, got int", TypeError),
+    "bytes for a spec": (lambda t: derive.load(b"x.toml"), "got bytes", TypeError),
+    "TOML with a NUL": (lambda t: derive.load("name = 'a'\n\x00"), "is not valid TOML", None),
+    "an unknown notation": (lambda t: derive.load(TOY, notation="nope"), "--notation: 'nope' is not one of", None),
+    "a number for a notation": (lambda t: derive.load(TOY, notation=3), "--notation: expected a profile's name", TypeError),
+    "an unknown parameter": (lambda t: derive.load(TOY).explain("W9[0,0]"), "has no parameter 'W9[0,0]'", KeyError),
+    "a list for a key": (lambda t: derive.load(TOY).paths([1]), "key: expected a parameter key", TypeError),
+    "worksheets from no folder": (lambda t: derive.load(TOY).worksheets(t / "nope"), "is not a folder", None),
+    "worksheets from a NUL name": (lambda t: derive.load(TOY).worksheets("x\x00"), "contains a NUL character", None),
+    "no jobs": (lambda t: derive.build([TOY], t / "o", jobs=0), "--jobs: must be at least 1, got 0", None),
+    "jobs as text": (lambda t: derive.build([TOY], t / "o", jobs="2"), "--jobs: expected a whole number", TypeError),
+    "no out folder": (lambda t: derive.build([TOY], None), "--out: expected a file or folder name, got NoneType", TypeError),
+    "a NUL in out": (lambda t: derive.build([TOY], str(t / "o\x00"), pdf=False), "--out: ", None),
+    "a number among the specs": (lambda t: derive.build([3], t / "o", pdf=False), "specs: expected a file", TypeError),
+    "a number for the specs": (lambda t: derive.build(3, t / "o", pdf=False), "specs: expected spec files", TypeError),
+    "templates that are no folder": (lambda t: derive.build([TOY], t / "o", templates=t / "nope"), "--templates: ", None),
+    "a NUL in templates": (lambda t: derive.build([TOY], t / "o", templates="x\x00"), "contains a NUL character", None),
+    "a bad module name": (lambda t: derive.build([TOY], t / "o", module_name="1x"), "--module-name: '1x' is not allowed", None),
+    "a number for a module name": (lambda t: derive.build([TOY], t / "o", module_name=3), "--module-name: expected a name", TypeError),
+    "a number for build's notation": (lambda t: derive.build([TOY], t / "o", notation=3), "--notation: expected", TypeError),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_every_bad_input_through_the_api_is_a_spec_error(tmp_path, case):
+    call, words, also = BAD_INPUTS[case]
+    with pytest.raises(derive.SpecError) as info:
+        call(tmp_path)
+    assert words in str(info.value) and "\n" not in str(info.value)
+    if also is not None:
+        assert isinstance(info.value, also)
+    assert not (tmp_path / "o").exists()

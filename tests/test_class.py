@@ -34,6 +34,7 @@ GOLDEN = Path(__file__).parent / "golden" / "class"
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
 QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+M = "{http://www.w3.org/1998/Math/MathML}"
 NO_PDF = tuple(f for f in FORMATS if f != "pdf")
 # imsqti_v2p1.xsd, assessmentItem: responseDeclaration*, outcomeDeclaration*, templateDeclaration*,
 # templateProcessing?, stylesheet*, itemBody?, responseProcessing?, modalFeedback*
@@ -171,11 +172,51 @@ def test_roster_reads_ids_names_and_other_columns():
     ("id,name\n1,\"a\x07\"\n", "line 2: name: contains a control character"),
     ("id,name\n", "lists no students"),
     ("id,name\n1,a,extra\n", "has 3 fields but the header has 2"),
+    ("id,name,group\n1,a,\"x\x07\"\n", "line 2: group: contains a control character"),
+    ("id,name,group\n1,a,\"x\ny\"\n", "line 2: group: contains a control character or line break"),
+    ("id,name,group\n1,a,x\u2028y\n", "line 2: group: contains a control character or line break"),
+    ("id,name,group\n1,a," + "g" * 201 + "\n", "line 2: group: is 201 characters long; at most 200"),
+    ("id,name\n1,\\delta\uffff\n", "line 2: name: contains U+FFFF, which no XML export can carry"),
+    ("id,name,group\n1,a,\ufdd0\n", "line 2: group: contains U+FDD0"),
+    ("id,name,gr\x1bup\n1,a,b\n", "line 1: column 3: contains a control character"),
 ])
 def test_bad_roster_is_refused(text, words):
     with pytest.raises(SpecError) as info:
         parse_roster(text, "roster.csv")
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_cell_of_answers_csv_a_spreadsheet_reads_is_guarded_header_included(tmp_path):
+    roster = parse_roster('id,name,"=HYPERLINK(""http://evil.example"",""x"")",+cmd,group\n'
+                          '1001,@SUM(A1),-2+3,=1+1,\uff1dcmd\n', "roster.csv")
+    folder = build_class(class_spec(tmp_path), roster, 1, tmp_path / "out", ("csv",)).folder
+    rows = list(csv.reader(io.StringIO((folder / "answers.csv").read_text())))
+    assert rows[0][:5] == ["id", "name", "'=hyperlink(\"http://evil.example\",\"x\")", "'+cmd", "group"]
+    formula = re.compile(r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+    for row in rows:
+        for column, cell in enumerate(row):
+            # numbers are numbers (a negative value is no formula); every text cell is quoted
+            assert not formula.match(cell) or re.fullmatch(r"-[0-9.e+-]+", cell) and column >= 5, (row, cell)
+    assert rows[1][:5] == ["1001", "'@SUM(A1)", "'-2+3", "'=1+1", "'\uff1dcmd"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "big"])
+def test_a_roster_that_is_no_small_file_is_one_line_without_waiting_or_reading_it_whole(tmp_path, capsys, kind):
+    roster = tmp_path / "roster.csv"
+    if kind == "fifo":
+        os.mkfifo(roster)  # no writer: reading would block forever
+    elif kind == "big":
+        with open(roster, "wb") as handle:
+            handle.truncate(3 << 30)  # sparse; reading it whole was a MemoryError
+    else:
+        roster = Path(kind)
+    out = tmp_path / "out"
+    assert main(["class", str(class_spec(tmp_path)), "--roster", str(roster), "--out", str(out), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and f"{roster}: file: " in err, err
+    assert ("is 3221225472 bytes; a roster is at most 2000000" if kind == "big" else "is not a regular file") in err
+    assert not out.exists()
 
 
 def test_hostile_roster_exits_2_and_writes_nothing(tmp_path, capsys):
@@ -240,29 +281,52 @@ def test_variants_json_answers_match_the_independent_backprop(built):
 
 
 def _moodle(folder):
-    root = ET.parse(folder / "moodle.xml").getroot()
-    assert root.tag == "quiz"
-    out, category = [], None
-    for q in root:
-        assert q.tag == "question"
-        if q.get("type") == "category":
-            category = q.find("category/text").text
-            continue
-        assert q.get("type") == "numerical"
-        for required in ("name/text", "questiontext/text", "generalfeedback/text", "defaultgrade", "answer/text", "answer/tolerance"):
-            assert q.find(required) is not None, required
-        assert q.find("questiontext").get("format") == "html"
-        answers = q.findall("answer")
-        assert len(answers) == 1 and answers[0].get("fraction") == "100"
-        spec, key_and_id = q.find("idnumber").text.split("/", 1)
-        sid, key = key_and_id.split("/", 1)
-        assert category.endswith(" " + key)  # one category per question
-        out.append((sid, key, float(answers[0].find("text").text), float(answers[0].find("tolerance").text),
-                    q.find("generalfeedback/text").text))
+    """Every part of every student's cloze question as Moodle's import reads it (tests/moodle_reader.py):
+    (id, key, value, tolerance, feedback as the general feedback's display of that line). The keys
+    come from answers.csv, which lists each student's questions in the cloze's order."""
+    import html
+
+    from moodle_reader import read_quiz
+
+    keys: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO((folder / "answers.csv").read_text())):
+        keys.setdefault(row["id"], []).append(row["question"])
+    spec = folder.parent.name
+    questions = read_quiz((folder / "moodle.xml").read_bytes())
+    assert {q.category for q in questions} == {f"$course$/top/derive/{spec}"}  # one category: one draw per student
+    assert [q.idnumber for q in questions] == [f"{spec}/{sid}" for sid in keys]  # one question per student
+    out = []
+    for q in questions:
+        sid = q.idnumber.split("/", 1)[1]
+        assert q.name == f"{spec} {sid}"
+        assert len(q.subs) == len(keys[sid]) and q.defaultmark == len(keys[sid])  # every part, weight 1 each
+        assert q.questiontext.count("{#") == len(q.subs)
+        for key, sub in zip(keys[sid], q.subs):
+            assert sub.qtype == "numerical" and sub.defaultmark == "1"
+            assert sub.answer[1:] == ["*"] and sub.fraction == [1.0, 0.0]  # the right answer, then any other
+            assert sub.feedback[0] == sub.feedback[1] and sub.tolerance[1] == "0"
+            math = html.unescape(sub.feedback[0])
+            assert math.startswith("\\(") and math.endswith("\\)")
+            display = "<p>" + html.escape("\\[" + math[2:-2] + "\\]") + "</p>"
+            assert display in q.generalfeedback  # the worked line is also in the solution, as a display
+            out.append((sid, key, float(sub.answer[0]), float(sub.tolerance[0]), display))
     return out
 
 
+def _keys(folder) -> dict[str, list[str]]:
+    """Each student's question keys in order, from answers.csv (the order of the parts in every export)."""
+    keys: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO((folder / "answers.csv").read_text())):
+        keys.setdefault(row["id"], []).append(row["question"])
+    return keys
+
+
 def _qti(folder):
+    """Every part of every student's item: (id, key, exact, t0, t1) as Decimals, after structural checks."""
+    from decimal import Decimal
+
+    keys = _keys(folder)
+    spec = folder.parent.name
     out = []
     with zipfile.ZipFile(folder / "qti.zip") as z:
         names = z.namelist()
@@ -273,60 +337,85 @@ def _qti(folder):
         assert resources[0].get("type") == "imsqti_test_xmlv2p1" and resources[0].get("href") == "test.xml"
         hrefs = [r.get("href") for r in resources[1:]]
         assert all(r.get("type") == "imsqti_item_xmlv2p1" for r in resources[1:])
+        assert hrefs == [f"items/{spec}-{sid}.xml" for sid in keys]  # one item per student
         assert sorted(hrefs + ["test.xml"]) == sorted(names[1:])
         ids = {r.get("identifier") for r in resources}
         assert {d.get("identifierref") for d in resources[0].iter(CP + "dependency")} == ids - {resources[0].get("identifier")}
         test = ET.fromstring(z.read("test.xml"))
         assert test.tag == QTI + "assessmentTest"
-        sections = test.findall(f"{QTI}testPart/{QTI}assessmentSection/{QTI}assessmentSection")
-        assert all(s.find(QTI + "selection").get("select") == "1" for s in sections)
-        assert sorted(r.get("href") for s in sections for r in s.iter(QTI + "assessmentItemRef")) == sorted(hrefs)
-        for href in hrefs:
+        sections = test.findall(f"{QTI}testPart/{QTI}assessmentSection")
+        assert len(sections) == 1 and sections[0].find(QTI + "selection").get("select") == "1"
+        assert [r.get("href") for r in sections[0].iter(QTI + "assessmentItemRef")] == hrefs
+        total = test.find(f"{QTI}outcomeProcessing/{QTI}setOutcomeValue")
+        assert total.get("identifier") == "SCORE" and total.find(f"{QTI}sum/{QTI}testVariables").get("variableIdentifier") == "SCORE"
+        for sid, href in zip(keys, hrefs):
             item = ET.fromstring(z.read(href))
-            assert item.tag == QTI + "assessmentItem"
-            # The children in the order of the XSD's sequence for assessmentItem.
-            order = [c.tag.removeprefix(QTI) for c in item]
-            rank = {t: i for i, t in enumerate(ITEM_SEQUENCE)}
-            assert all(t in rank for t in order) and order == sorted(order, key=rank.__getitem__)
-            assert {"identifier", "title", "adaptive", "timeDependent"} <= set(item.attrib)
-            decl = item.find(QTI + "responseDeclaration")
-            assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
-            rid = decl.get("identifier")
-            entry = item.find(f"{QTI}itemBody//{QTI}textEntryInteraction")
-            assert entry.get("responseIdentifier") == rid
-            equal = item.find(f"{QTI}responseProcessing//{QTI}equal")
-            assert equal.get("toleranceMode") == "absolute"
-            low, high = map(float, equal.get("tolerance").split())
-            assert low == high
-            assert equal.find(QTI + "variable").get("identifier") == rid and equal.find(QTI + "correct").get("identifier") == rid
-            assert item.find(QTI + "outcomeDeclaration").get("identifier") == "SCORE"
-            value = float(decl.find(f"{QTI}correctResponse/{QTI}value").text)
-            out.append((item.get("title"), value, low))
+            assert item.tag == QTI + "assessmentItem" and item.get("title") == f"{spec} {sid}"
+            n = len(keys[sid])
+            rids = [d.get("identifier") for d in item.findall(QTI + "responseDeclaration")]
+            assert rids == [f"RESPONSE_{k}" for k in range(1, n + 1)]  # every part of this student's draw
+            entries = [e.get("responseIdentifier") for e in item.iter(QTI + "textEntryInteraction")]
+            assert entries == rids
+            conditions = item.findall(f"{QTI}responseProcessing/{QTI}responseCondition")
+            assert len(conditions) == n
+            score = item.findall(f"{QTI}responseProcessing/{QTI}setOutcomeValue")[0]
+            assert score.get("identifier") == "SCORE"
+            assert [v.get("identifier") for v in score.find(QTI + "sum")] == [f"SCORE_{r}" for r in rids]
+            for key, decl, cond in zip(keys[sid], item.findall(QTI + "responseDeclaration"), conditions):
+                rid = decl.get("identifier")
+                assert decl.get("baseType") == "float" and decl.get("cardinality") == "single"
+                equal = cond.find(f"{QTI}responseIf/{QTI}equal")
+                assert equal.get("toleranceMode") == "absolute"
+                # The info model's y ∈ [x − t0, x + t1]: the correct response first, the student's second.
+                assert [c.tag for c in equal] == [QTI + "correct", QTI + "variable"]
+                assert all(c.get("identifier") == rid for c in equal)
+                assert cond.find(f"{QTI}responseIf/{QTI}setOutcomeValue").get("identifier") == f"SCORE_{rid}"
+                below, above = map(Decimal, equal.get("tolerance").split())
+                out.append((sid, key, Decimal(decl.find(f"{QTI}correctResponse/{QTI}value").text), below, above))
     return out
 
 
 def _canvas(folder):
+    """Every part of every student's quiz: (id, key, exact, low, high) as Decimals, after structural checks."""
+    from decimal import Decimal
+
+    keys = _keys(folder)
+    spec = folder.parent.name
     out = []
     with zipfile.ZipFile(folder / "canvas.zip") as z:
         assert z.namelist()[0] == "imsmanifest.xml"
         manifest = ET.fromstring(z.read("imsmanifest.xml"))
         resources = [r for r in manifest.iter() if r.tag.endswith("resource")]
-        assert resources and all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
-        for r in resources:
+        quizzes = [r for r in resources if r.get("type") == "imsqti_xmlv1p2"]
+        metas = {r.get("identifier"): r for r in resources if r.get("type").endswith("learning-application-resource")}
+        assert len(quizzes) == len(metas) == len(keys) and len(resources) == 2 * len(keys)  # one quiz per student
+        for sid, r in zip(keys, quizzes):
+            ident = f"quiz-{spec}-{sid}"
+            assert r.get("identifier") == ident and r.get("href") == f"{ident}/{ident}.xml"
+            meta_res = metas[next(d.get("identifierref") for d in r if d.tag.endswith("dependency"))]
+            assert meta_res.get("href") == f"{ident}/assessment_meta.xml"  # where Canvas's importer looks
+            meta = ET.fromstring(z.read(meta_res.get("href")))
+            fields = {c.tag.split("}")[1]: c.text for c in meta}
+            assert meta.get("identifier") == ident and fields["quiz_type"] == "assignment"
+            assert fields["points_possible"] == f"{len(keys[sid])}.0" and fields["allowed_attempts"] == "1"
+            assert fields["only_visible_to_overrides"] == "true"
             quiz = ET.fromstring(z.read(r.get("href")))
             assert quiz.tag == QTI12 + "questestinterop"
-            groups = quiz.findall(f"{QTI12}assessment/{QTI12}section/{QTI12}section")
-            assert groups and all(g.find(f".//{QTI12}selection_number").text == "1" for g in groups)
-            for item in quiz.iter(QTI12 + "item"):
+            assessment = quiz.find(QTI12 + "assessment")
+            assert assessment.get("ident") == ident
+            items = list(quiz.iter(QTI12 + "item"))
+            assert len(items) == len(keys[sid])  # every part of this student's draw, nothing of another's
+            for key, item in zip(keys[sid], items):
                 fields = {f.find(QTI12 + "fieldlabel").text: f.find(QTI12 + "fieldentry").text
                           for f in item.iter(QTI12 + "qtimetadatafield")}
                 assert fields["question_type"] == "numerical_question"
                 assert item.find(f".//{QTI12}render_fib").get("fibtype") == "Decimal"
-                exact = float(item.find(f".//{QTI12}varequal").text)
-                low = float(item.find(f".//{QTI12}vargte").text)
-                high = float(item.find(f".//{QTI12}varlte").text)
+                assert item.find(f".//{QTI12}vargt") is None  # vargte: Canvas keeps the margin as written
+                exact = Decimal(item.find(f".//{QTI12}varequal").text)
+                low = Decimal(item.find(f".//{QTI12}vargte").text)
+                high = Decimal(item.find(f".//{QTI12}varlte").text)
                 assert item.find(f".//{QTI12}setvar").text == "100"
-                out.append((item.get("title"), exact, low, high))
+                out.append((sid, key, exact, low, high))
     return out
 
 
@@ -353,23 +442,20 @@ def test_every_export_round_trips_to_variants_json(built):
         tolerances[sid, key] = tol
     qti = _qti(folder)
     assert len(qti) == n_questions * 3
-    for title, value, tol in qti:
-        _, rest = title.split(" ", 1)
-        key, sid = rest.rsplit(" ", 1)
-        assert value == answer(by_id[sid]["answers"], path_of(key))
-        assert tol == tolerances[sid, key]
+    for sid, key, exact, below, above in qti:
+        assert float(exact) == answer(by_id[sid]["answers"], path_of(key))
+        assert below == above and float(below) == tolerances[sid, key]
     canvas = _canvas(folder)
     assert len(canvas) == n_questions * 3
-    for title, exact, low, high in canvas:
-        key, sid = title.rsplit(" ", 1)
+    for sid, key, exact, low, high in canvas:
         want = answer(by_id[sid]["answers"], path_of(key))
-        assert exact == want and low < want < high
-        assert high - low == pytest.approx(2 * tolerances[sid, key], rel=1e-9)
-    rows = list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))
-    assert len(rows) == n_questions * 3 and list(rows[0]) == ["id", "name", "group", "question", "value", "tolerance"]
+        assert float(exact) == want and low < exact < high
+        assert high - exact == exact - low and float(high - exact) == tolerances[sid, key]
+    assert len(rows := list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))) == n_questions * 3
+    assert list(rows[0]) == ["id", "name", "group", "question", "value", "low", "high"]
     for row in rows:
         assert float(row["value"]) == answer(by_id[row["id"]]["answers"], path_of(row["question"]))
-        assert float(row["tolerance"]) == tolerances[row["id"], row["question"]]
+        assert (float(row["high"]) - float(row["low"])) / 2 == pytest.approx(tolerances[row["id"], row["question"]], rel=1e-9)
     assert {r["name"] for r in rows} == {"Ada & <Lovelace>", "'=HYPERLINK(x)", "Émilie"}  # no formula runs in a spreadsheet
 
 
@@ -432,7 +518,7 @@ def test_rebuild_is_byte_identical(tmp_path):
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
-@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "canvas-quiz.xml"])
+@pytest.mark.parametrize("name", ["moodle.xml", "answers.csv", "qti-item.xml", "qti-test.xml", "canvas-quiz.xml", "canvas-meta.xml"])
 def test_golden_exports(tmp_path, name):
     spec = tmp_path / "toy.toml"
     spec.write_text((Path(__file__).parent.parent / "examples" / "toy-111.toml").read_text()
@@ -440,10 +526,16 @@ def test_golden_exports(tmp_path, name):
     folder = build_class(spec, [Student("1001", "Ada"), Student("1002", "Grace")], 5, tmp_path / "out", NO_PDF).folder
     if name == "qti-item.xml":
         with zipfile.ZipFile(folder / "qti.zip") as z:
-            got = z.read(sorted(n for n in z.namelist() if "gradient" in n)[0])
+            got = z.read(sorted(n for n in z.namelist() if n.startswith("items/"))[0])
+    elif name == "qti-test.xml":
+        with zipfile.ZipFile(folder / "qti.zip") as z:
+            got = z.read("test.xml")
+    elif name == "canvas-meta.xml":
+        with zipfile.ZipFile(folder / "canvas.zip") as z:
+            got = z.read(sorted(n for n in z.namelist() if n.endswith("/assessment_meta.xml"))[0])
     elif name == "canvas-quiz.xml":
         with zipfile.ZipFile(folder / "canvas.zip") as z:
-            got = z.read(sorted(n for n in z.namelist() if n.startswith("quiz-"))[0])
+            got = z.read(sorted(n for n in z.namelist() if n.startswith("quiz-") and not n.endswith("meta.xml"))[0])
     else:
         got = (folder / name).read_bytes()
     golden = GOLDEN / name
@@ -503,6 +595,8 @@ def test_the_docs_class_workflow_runs(tmp_path, monkeypatch, capsys):
 def test_reserved_roster_columns_are_refused():
     with pytest.raises(SpecError, match="column 'value' is a column of answers.csv"):
         parse_roster("id,value\n1,2\n", "r.csv")
+    with pytest.raises(SpecError, match="column 'high' is a column of answers.csv"):
+        parse_roster("id,high\n1,2\n", "r.csv")
 
 
 from hypothesis import given, settings  # noqa: E402
@@ -569,7 +663,7 @@ def test_questions_are_the_lines_of_each_students_answer_sheet(tmp_path, monkeyp
     values = f"\n[values]\nx = [[{', '.join(['0.3'] * layers[0])}]]\ny = {y}\nseed = 5\nlearning_rate = 0.1\n"
     spec = class_spec(tmp_path, layers, activation, loss, values=values)
     roster = [Student("a"), Student("b"), Student("c")]
-    folder = build_class(spec, roster, 9, tmp_path / "out", ("pdf", "moodle")).folder
+    folder = build_class(spec, roster, 9, tmp_path / "out", ("pdf", "moodle", "csv")).folder
     sheets = (folder / "answers.tex").read_text().split("\\derivestartstudent{")[1:]  # one part per student
     assert len(sheets) == 3
     by_student = {}
@@ -627,7 +721,7 @@ def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatc
     path.write_text(path.read_text().replace("[network]\n", f'[network]\nl2 = 0.3\nl2_scale = "{scale}"\n'))
     spec = load_spec(path)
     roster = [Student("a"), Student("b"), Student("c")]
-    folder = build_class(path, roster, 7, tmp_path / "out", ("pdf", "moodle")).folder
+    folder = build_class(path, roster, 7, tmp_path / "out", ("pdf", "moodle", "csv")).folder
     data = load_variants(folder)
     plain = parse_spec(path.read_text().replace("l2 = 0.3\n", ""))
     for student in data["students"]:
@@ -659,3 +753,191 @@ def test_an_l2_class_set_regularizes_every_students_numbers(tmp_path, monkeypatc
         if key.startswith("gradient b"):
             assert r"\lambda" not in math
     assert seen == {"loss", "weight"}
+
+
+def test_a_cloze_feedback_comes_back_from_moodles_reader_as_written():
+    """TeX braces, ties, # and HTML in a part's feedback survive qtype_multianswer's regexes and decode."""
+    from moodle_reader import extract_question
+
+    from derive.classset.moodle import cloze_feedback
+
+    hostile = r"<p>\(\frac{a}{b} = x~y # 1 &lt; 2 {1:NUMERICAL:=3}\)</p> ends in a brace } and a backslash \\"
+    text = f"<p>x {{2:NUMERICAL:=-1.5e-07:5e-12#{cloze_feedback(hostile)}~%0%*#{cloze_feedback('no')}}} y</p>"
+    rest, subs, mark = extract_question(text)
+    assert rest == "<p>x {#1} y</p>" and mark == 2
+    assert subs[0].answer == ["-1.5e-07", "*"] and subs[0].tolerance[0] == "5e-12"
+    assert subs[0].feedback == [hostile, "no"]
+    with pytest.raises(ValueError):  # Moodle turns \} into } after decoding: no escaping can carry it
+        cloze_feedback(r"\(\{x\}\)")
+
+
+def test_bounds_are_exact_decimals_of_each_questions_range(built):
+    """Every bound every export writes, read with Decimal, is the question's low/high (or its centre and
+    half-width for Moodle) exactly: no float noise, and Canvas's margin varlte − varequal is the tolerance."""
+    from decimal import Decimal
+
+    folder, data, _ = built
+    rows = list(csv.DictReader(io.StringIO((folder / "answers.csv").read_text())))
+    ranges = {(r["id"], r["question"]): (Decimal(r["low"]), Decimal(r["high"])) for r in rows}
+    for (sid, key), (low, high) in ranges.items():
+        # A short width (1·10ⁿ today), where float arithmetic would leave 0.00004999999999998.
+        assert low < high and len((high - low).normalize().as_tuple().digits) <= 3
+    from moodle_reader import read_quiz
+
+    keys = {}
+    for r in rows:
+        keys.setdefault(r["id"], []).append(r["question"])
+    for q in read_quiz((folder / "moodle.xml").read_bytes()):
+        sid = q.idnumber.split("/", 1)[1]
+        for key, sub in zip(keys[sid], q.subs):
+            low, high = ranges[sid, key]
+            centre, half = Decimal(sub.answer[0]), Decimal(sub.tolerance[0])
+            assert (centre - half, centre + half) == (low, high)
+    for sid, key, exact, below, above in _qti(folder):
+        low, high = ranges[sid, key]
+        assert (exact - below, exact + above) == (low, high)
+    for sid, key, exact, low, high in _canvas(folder):
+        assert (low, high) == ranges[sid, key] and high - exact == exact - low
+
+
+def test_an_asymmetric_range_is_written_as_it_is():
+    """A range not centred on the value (what derived tolerances may give): QTI's t0 ≠ t1 with the correct
+    response first, Canvas's range answer (no exact value whose margin would make it symmetric), and
+    Moodle's centre ± half-width, each with exactly the bounds of the question."""
+    from decimal import Decimal
+
+    from moodle_reader import extract_question
+
+    from derive.classset.canvas import quiz_xml
+    from derive.classset.moodle import cloze_part
+    from derive.classset.qti import assessment_item
+    from derive.classset.questions import Question
+    from derive.classset.variant import Variant
+
+    q = Question("loss", ("loss",), "J", 0.3119, "0.3119", Decimal("0.3118"), Decimal("0.31205"), "Keep 5 figures", "J = 0.3119")
+    v = Variant(Student("s1"), ("x = 1",), (q,))
+    equal = ET.fromstring(assessment_item("sp", "T", v, 1)).find(f".//{QTI}equal")
+    assert equal.get("tolerance") == "0.0001 0.00015" and equal[0].tag == QTI + "correct"
+    quiz = ET.fromstring(quiz_xml("sp", "T", v, 1))
+    assert quiz.find(f".//{QTI12}varequal") is None and quiz.find(f".//{QTI12}or") is None
+    assert (quiz.find(f".//{QTI12}vargte").text, quiz.find(f".//{QTI12}varlte").text) == ("0.3118", "0.31205")
+    _, subs, _ = extract_question(cloze_part(q))
+    assert (subs[0].answer[0], subs[0].tolerance[0]) == ("0.311925", "0.000125")
+
+
+def test_names_are_the_sheets_notation(built):
+    """Canvas's question titles and the solutions' headings name each quantity as the sheet does (ng's
+    a(3)₁, ∂J/∂θ(1)₁₂: 1-based, the layer in parentheses), never derive's 0-based keys (a2[0], W1[0,1])."""
+    folder, _, _ = built
+    with zipfile.ZipFile(folder / "canvas.zip") as z:
+        quiz = ET.fromstring(z.read("quiz-cls-1001/quiz-cls-1001.xml"))
+    titles = [item.get("title") for item in quiz.iter(QTI12 + "item")]
+    assert titles[:7] == ["J", "a(3)₁", "a(3)₂", "δ(3)₁", "δ(3)₂", "δ(2)₁", "δ(2)₂"]
+    assert "∂J/∂θ(1)₁₂" in titles and "θ(2)₂₁ (updated)" in titles
+    assert not any(c in t for t in titles for c in "[]_\\{}")
+    from moodle_reader import read_quiz
+
+    solution = read_quiz((folder / "moodle.xml").read_bytes())[0].generalfeedback
+    assert "<p>a(3)₁:</p>" in solution and "a2[0]" not in solution
+
+
+def _qti_documents(folder):
+    with zipfile.ZipFile(folder / "qti.zip") as z:
+        names = z.namelist()
+        return names, {n: ET.fromstring(z.read(n)) for n in names}
+
+
+def test_qti_package_follows_the_standards_structure(built):
+    """Without imsqti_v2p1.xsd (no registry ships it): every item, the test and the manifest against the
+    rules of QTI 2.1 and CP 1.1 that tests/qti_rules.py checks (order, attributes, identifiers,
+    declarations, tolerances, selection, outcomeProcessing, files, MathML 2)."""
+    from qti_rules import item_problems, manifest_problems, test_problems
+
+    folder, _, _ = built
+    names, docs = _qti_documents(folder)
+    items = {n: d for n, d in docs.items() if n.startswith("items/")}
+    problems = manifest_problems(docs["imsmanifest.xml"], names, CP)
+    problems += test_problems(docs["test.xml"], items)
+    for name, item in items.items():
+        problems += item_problems(item, name)
+    assert problems == []
+
+
+def test_the_qti_rules_catch_what_they_check(built):
+    """Each kind of break the structural rules are for is reported (so their empty list means something)."""
+    import copy
+
+    from qti_rules import item_problems, test_problems
+
+    folder, _, _ = built
+    _, docs = _qti_documents(folder)
+    name, item = next((n, d) for n, d in docs.items() if n.startswith("items/"))
+    items = {n: d for n, d in docs.items() if n.startswith("items/")}
+
+    def broken(change):
+        doc = copy.deepcopy(item)
+        change(doc)
+        return item_problems(doc)
+
+    assert broken(lambda d: d.insert(0, copy.deepcopy(d.find(QTI + "itemBody"))))  # out of order, and twice
+    assert broken(lambda d: d.remove(d.find(QTI + "responseDeclaration")))  # an interaction without its declaration
+    assert broken(lambda d: d.find(f".//{QTI}equal").set("tolerance", "0.1 0.2 0.3"))
+    assert broken(lambda d: d.find(f".//{QTI}responseProcessing/{QTI}setOutcomeValue").set("identifier", "RESPONSE_1"))
+    assert broken(lambda d: d.find(f".//{QTI}correct").set("identifier", "SCORE"))
+    assert broken(lambda d: d.find(f".//{M}mfrac").append(ET.Element(M + "mi")))  # a fraction of three
+    assert broken(lambda d: d.find(f".//{M}mrow").append(ET.Element(M + "bogus")))
+    assert broken(lambda d: d.attrib.pop("timeDependent"))
+    test = copy.deepcopy(docs["test.xml"])
+    test.find(f".//{QTI}selection").set("select", str(len(items) + 1))
+    assert test_problems(test, items)
+    test = copy.deepcopy(docs["test.xml"])
+    test.find(f".//{QTI}testVariables").set("variableIdentifier", "NOPE")
+    assert test_problems(test, items)
+
+
+def test_qti_maths_is_mathml(built):
+    """QTI 2.1 items carry their maths as MathML (every given, every part's quantity, every worked line),
+    with no TeX left for a MathJax that a QTI player may not have; Moodle and Canvas keep TeX."""
+    folder, _, _ = built
+    _, docs = _qti_documents(folder)
+    for name, item in docs.items():
+        if not name.startswith("items/"):
+            continue
+        text = ET.tostring(item, encoding="unicode")
+        assert "\\(" not in text and "\\[" not in text, name
+        parts = [p for p in item.find(QTI + "itemBody").iter(QTI + "p") if p.find(QTI + "textEntryInteraction") is not None]
+        assert parts and all(p.find(M + "math") is not None for p in parts)
+        shown = item.find(QTI + "modalFeedback").findall(f"{QTI}p/{M}math")
+        assert len(shown) == len(parts) and all(m.get("display") == "block" for m in shown)
+    assert "\\(" in (folder / "moodle.xml").read_text()
+
+
+def test_canvas_quizzes_follow_qti_asi_1_2(built):
+    """Without ims_qtiasiv1p2p1.xsd (no registry ships it): every quiz against ASI 1.2's content models and
+    cross-references (tests/qti_rules.py), and the manifest against CP's rules; each kind of break reported."""
+    import copy
+
+    from qti_rules import ASI, asi_problems, manifest_problems
+
+    folder, _, _ = built
+    with zipfile.ZipFile(folder / "canvas.zip") as z:
+        names = z.namelist()
+        docs = {n: ET.fromstring(z.read(n)) for n in names}
+    problems = manifest_problems(docs["imsmanifest.xml"], names, "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}")
+    quizzes = {n: d for n, d in docs.items() if n.endswith(".xml") and not n.endswith(("meta.xml", "imsmanifest.xml"))}
+    assert len(quizzes) == 3
+    for name, quiz in quizzes.items():
+        problems += asi_problems(quiz, name)
+    assert problems == []
+    quiz = next(iter(quizzes.values()))
+
+    def broken(change):
+        doc = copy.deepcopy(quiz)
+        change(doc)
+        return asi_problems(doc)
+
+    item = f".//{ASI}item"
+    assert broken(lambda d: d.find(item).insert(0, copy.deepcopy(d.find(f"{item}/{ASI}itemfeedback"))))  # out of order
+    assert broken(lambda d: d.find(f".//{ASI}vargte").set("respident", "response9"))
+    assert broken(lambda d: d.find(f".//{ASI}displayfeedback").set("linkrefid", "nope"))
+    assert broken(lambda d: d.find(f".//{ASI}varlte").__setattr__("text", "0.1 0.2"))

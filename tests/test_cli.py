@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import EXAMPLES, ROOT
 
 from derive.cli import main
@@ -186,3 +187,14 @@ def test_answers_tables_follow_the_specs_layout_and_profile(capsys):
     assert main(["answers", str(EXAMPLES / "welch-231.toml"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layout"].startswith("canonical (out, in)") and np.shape(data["gradients"]["W1"]) == (3, 2)
+
+
+@pytest.mark.parametrize("command", ["build", "answers", "check", "paths", "train", "class"])
+def test_every_command_escapes_the_path_it_refuses(tmp_path, capsys, command):
+    missing = tmp_path / "no\x1b[2J\u202e.toml"
+    extra = {"train": ["--epochs", "1"], "class": ["--students", "2"]}.get(command, [])
+    if command in ("build", "train", "class"):
+        extra += ["--out", str(tmp_path / "o")]
+    assert main([command, str(missing), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no\\u001b[2J\\u202e.toml" in err and "\x1b" not in err and "\u202e" not in err, err

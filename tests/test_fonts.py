@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
@@ -40,7 +41,7 @@ def pdf_fonts(pdf) -> list[dict[str, str]]:
     return [{name: row[a:b].strip() for name, (a, b) in zip(names, spans)} for row in rows]
 
 
-def font_problems(pdf) -> list[str]:
+def font_problems(pdf, allowed=README_FONTS) -> list[str]:
     problems = []
     for font in pdf_fonts(pdf):
         name = font["name"].split("+")[-1]  # the subset tag (ABCDEF+) says nothing about the font
@@ -48,15 +49,15 @@ def font_problems(pdf) -> list[str]:
             problems.append(f"{pdf.name}: {name} is {font['type']}")
         if font["emb"] != "yes":
             problems.append(f"{pdf.name}: {name} is not embedded")
-        if not name.startswith(README_FONTS):
+        if not name.startswith(allowed):
             problems.append(f"{pdf.name}: {name} is not from the packages the README installs")
     return problems
 
 
 @pytest.fixture
 def fresh_tex(tmp_path, monkeypatch):
-    """An empty HOME, TEXMFHOME, TEXMFVAR, TEXMFCONFIG and TEXMFCACHE, as on a new machine."""
-    for variable in ("HOME", "TEXMFHOME", "TEXMFVAR", "TEXMFCONFIG", "TEXMFCACHE"):
+    """An empty HOME, TEXMFHOME, TEXMFVAR, TEXMFCONFIG, TEXMFCACHE and XDG_CACHE_HOME, as on a new machine."""
+    for variable in ("HOME", "TEXMFHOME", "TEXMFVAR", "TEXMFCONFIG", "TEXMFCACHE", "XDG_CACHE_HOME"):
         folder = tmp_path / "fresh" / variable.lower()
         folder.mkdir(parents=True)
         monkeypatch.setenv(variable, str(folder))
@@ -91,3 +92,53 @@ def test_every_document_derive_writes_has_embedded_vector_fonts(fresh_tex, capsy
     for pdf in pdfs:
         problems += [f"{pdf.relative_to(out).parent}/{p}" for p in font_problems(pdf)]
     assert not problems, "\n".join(problems)
+
+
+# A roster's names add the fonts of the name packages the README installs: CM-Super (Cyrillic, SF*),
+# the Greek cbfonts (gr*) and Arphic's GB song (gbsnu*); Vietnamese is Latin Modern's own T5.
+NAME_FONTS = (*README_FONTS, "SF", "gr", "gbsnu")
+ROSTER = {
+    "s-pl": "Łukasz Wąsik", "s-cz": "Jiří Dvořák", "s-vi": "Nguyễn Thị Minh Khai", "s-ru": "Ольга Иванова",
+    "s-zh": "王芳", "s-el": "Γιώργος Παπαδόπουλος", "s-tr": "Ayşe Yılmaz", "s-is": "Þóra Sigurðardóttir",
+    "s-de": "Jürgen Großmann", "s-fr": "Cœur-Aimée Lefèvre", "s-ro": "Ana-Maria Ștefănescu Țîru",
+    "s-tex": "O’Brien & {Smith}_1 ~50%", "s-emoji": "Smile 😀 Face",
+}
+
+
+def test_a_class_set_prints_every_name_as_written_in_vector_fonts(fresh_tex, capsys):
+    """Names in Latin (Polish, Czech, Vietnamese, Turkish, Icelandic, German, French, Romanian's comma
+    below), Cyrillic, Greek and Chinese: each exactly in the PDFs' text, in embedded Type 1 fonts, on a
+    machine whose TeX has made no font yet (Debian makes Cyrillic metrics on first use); an emoji name is
+    reported in one line and the student's id printed instead."""
+    import unicodedata
+
+    from derive.sheets.scripts import installed
+
+    if not all(e in installed().coverage for e in ("T5", "T2A", "LGR")) or installed().cjk_metrics is None:
+        pytest.skip("the name packages the README installs are not all installed")
+    out = fresh_tex
+    out.mkdir()
+    roster = out / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f'{sid},"{name}"\n' for sid, name in ROSTER.items()), encoding="utf-8")
+    assert main(["class", str(EXAMPLES / "ng-222.toml"), "--roster", str(roster), "--formats", "pdf",
+                 "--out", str(out / "class")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    reports = [line for line in printed if "cannot be typeset" in line]
+    assert reports == ["ng-222: student s-emoji: name 'Smile 😀 Face' cannot be typeset by this TeX installation "
+                       "(no font for U+1F600); the sheets print the id s-emoji in its place"]
+    folder = out / "class" / "ng-222" / "class"
+    for pdf in (folder / "exercises.pdf", folder / "answers.pdf"):
+        assert font_problems(pdf, NAME_FONTS) == []
+        fonts = {f["name"].split("+")[-1] for f in pdf_fonts(pdf)}
+        assert {"SFRM1000", "grmn1000"} <= fonts and any(f.startswith("gbsnu") for f in fonts)
+        text = unicodedata.normalize("NFC", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                                            check=True, timeout=60, stdin=subprocess.DEVNULL).stdout)
+        for sid, name in ROSTER.items():
+            if sid != "s-emoji":
+                assert unicodedata.normalize("NFC", name) in text, (pdf.name, name)
+        assert "Smile" not in text and "s-emoji" in text
+    # The Cyrillic metrics TeX made went to derive's own cache, not into the (empty) TEXMFVAR.
+    import os
+
+    assert list((out.parent / "fresh" / "xdg_cache_home" / "derive" / "texfonts").rglob("larm1000.tfm"))
+    assert not any(Path(os.environ["TEXMFVAR"]).rglob("*.tfm"))

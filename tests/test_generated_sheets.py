@@ -30,7 +30,7 @@ from derive.notation.names import PROFILES, Names, get_profile
 from derive.numbers.answers import compute_answers
 from derive.sheets.latex import compile_with_log, have_latex, overfull_boxes
 from derive.sheets.render import render_worksheets
-from derive.sheets.worked import MAX_EXAMPLES_WORKED
+from derive.sheets.lines import MAX_EXAMPLES_WORKED
 
 SEED = int(os.environ.get("DERIVE_SPECGEN_SEED", CI_SEED))
 COUNT = int(os.environ.get("DERIVE_SPECGEN_COUNT", "36"))

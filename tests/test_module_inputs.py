@@ -142,3 +142,44 @@ def test_step_keeps_float32():
     params, X, Y = reference.random_problem(spec, 7, examples=4)
     new = g.step({k: v.astype(np.float32) for k, v in params.items()}, X.astype(np.float32), Y.astype(np.float32), 0.1)
     assert {v.dtype for v in new.values()} == {np.dtype(np.float32)}
+
+
+# Numbers a spec refuses, the module refuses (issue 22): NaN or ±inf in X or Y, targets outside [0, 1]
+# for bce (and a sigmoid output's cross-entropy), at one example and at many, in every public function.
+BCE = spec_text([2, 3, 1], "sigmoid", "bce")
+PUBLIC = ["loss", "gradients", "gradients_scalar", "backward", "trace_scalar", "step"]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+@pytest.mark.parametrize("m", [1, 1000])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_x_or_y_is_refused(name, m, bad):
+    _, g = setup(ONE_OUT)
+    params, fn = g.init_params(2), getattr(g, name)
+    extra = (0.1,) if name == "step" else ()
+    X, Y = np.full((m, 2), 0.5), np.full((m, 1), 0.25)
+    X[m - 1, 1] = bad
+    refused(fn, params, X, Y, *extra, match=rf"^X: expected finite numbers, got {bad} at row {m - 1}, column 1$")
+    X[m - 1, 1], Y[m // 2, 0] = 0.5, bad
+    refused(fn, params, X, Y, *extra, match=rf"^Y: expected finite numbers, got {bad} at row {m // 2}, column 0$")
+    Y[m // 2, 0] = 0.25
+    fn(params, X, Y, *extra)
+    if name in ("loss", "gradients"):
+        refused(fn, params, X.astype(np.float32) / np.float32(0), Y, *extra, match="^X: expected finite numbers")
+
+
+def test_huge_finite_inputs_are_not_mistaken_for_inf():
+    _, g = setup(ONE_OUT)
+    X = np.array([[1e200, -1e200]])  # the sum of squares overflows; every entry is still finite
+    g.gradients(g.init_params(2), X, np.array([[0.5]]))
+
+
+@pytest.mark.parametrize("m", [1, 1000])
+@pytest.mark.parametrize("target", [1.5, -0.01, np.nan, np.inf])
+def test_bce_targets_outside_zero_to_one_are_refused(m, target):
+    _, g = setup(BCE)
+    X, Y = np.full((m, 2), 0.5), np.full((m, 1), 1.0)
+    g.gradients(g.init_params(2), X, Y)
+    Y[m - 1, 0] = target
+    refused(g.gradients, g.init_params(2), X, Y, match=rf"^Y: expected targets from 0 to 1 for the bce loss, got {target} at row {m - 1}, column 0$")
+    refused(g.step, g.init_params(2), X.tolist(), Y.tolist(), 0.1, match="expected targets from 0 to 1")

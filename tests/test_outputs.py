@@ -378,3 +378,27 @@ def test_a_build_killed_at_any_moment_leaves_old_or_new_files_never_a_mixture(tm
         assert {n: (folder / n).read_bytes() for n in contents[target]} == contents[target]
         assert temporaries(folder) == []
         current = target
+
+
+@pytest.mark.parametrize("command", [["build", "--no-pdf"], ["class", "--students", "2", "--no-pdf"], ["train", "--epochs", "2", "--no-pdf"]])
+def test_sigterm_during_a_write_leaves_no_temporary_as_ctrl_c_does(tmp_path, monkeypatch, capsys, command):
+    import signal
+
+    from conftest import EXAMPLES
+
+    from derive.cli import main
+
+    spec = tmp_path / "toy.toml"
+    spec.write_text((EXAMPLES / "toy-111.toml").read_text() + "\n[variants]\nweights = [-1.0, 1.0]\n")
+    sent = []
+
+    def terminate_at_first_rename(step, path):
+        if step == "rename" and not sent and path.name != MANIFEST:
+            sent.append(path)
+            os.kill(os.getpid(), signal.SIGTERM)  # a real signal: the command line's handler raises Terminated
+
+    monkeypatch.setattr(outputs, "_checkpoint", terminate_at_first_rename)
+    out = tmp_path / "out"
+    assert main([command[0], str(spec), "--out", str(out), *command[1:]]) == 143
+    assert sent and "derive: terminated" in capsys.readouterr().err
+    assert [p.name for p in out.rglob(".derive-tmp.*")] == []

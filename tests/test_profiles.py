@@ -222,6 +222,11 @@ BAD = [
     ("comment", [("cost = 'L'", "cost = 'L%'")], "loss.cost", "contains '%'"),
     ("hex-escape", [("cost = 'L'", "cost = '^^5cinput'")], "loss.cost", "^^"),
     ("output-pair", [("output = 'f(\\mathbf{X}, \\mathbf{W})'", "output = ''")], "matrices.output", "exactly when"),
+    # the profile: moodle.xml was not well-formed and half the QTI items malformed
+    ("non-character", [("delta = '\\delta'", 'delta = "\\\\delta\\uFFFF"')], "symbols.delta",
+     "contains U+FFFF, which no XML export can carry"),
+    ("c1-control", [("cost = 'L'", 'cost = "L\\u0085"')], "loss.cost", "contains U+0085"),
+    ("plane-non-character", [("cost = 'L'", 'cost = "L\\U0001FFFE"')], "loss.cost", "contains U+1FFFE"),
 ]
 
 

@@ -442,7 +442,7 @@ def test_the_sheets_of_a_saturated_spec_compile_cleanly(tmp_path, name):
 def test_a_value_that_only_rounds_to_a_short_decimal_is_rounded_not_called_exact():
     from fractions import Fraction
 
-    from derive.sheets.worked import printed_decimal
+    from derive.sheets.decimals import printed_decimal
 
     update = Fraction(700) - Fraction(493, 10**307)  # θ − η·∂J/∂θ through a saturated unit
     assert printed_decimal(update, 4) == "700.0"

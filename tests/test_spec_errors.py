@@ -143,6 +143,10 @@ CASES = [
     ("nan", edit(GOOD, "x = [[0.05, 0.10]]", "x = [[nan, 0.10]]"), "values.x[0][0]", "must be a finite number, got nan"),
     ("inf", edit(GOOD, "W1 = [[0.15, 0.20]", "W1 = [[0.15, -inf]"), "values.W1[0][1]", "must be a finite number, got -inf"),
     ("float-overflow-literal", edit(GOOD, "x = [[0.05, 0.10]]", "x = [[1e400, 0.10]]"), "values.x[0][0]", "must be a finite number, got inf"),
+    ("float-underflow-literal", edit(GOOD, "x = [[0.05, 0.10]]", "x = [[0.05, 1e-400]]"), "values.x[0][1]",
+     "1e-400 is too small to compute with (it would become 0); a nonzero magnitude is at least 2.225e-308: write 0 for zero"),
+    ("float-subnormal-literal", edit(GOOD, "W1 = [[0.15, 0.20]", "W1 = [[-3e-320, 0.20]"), "values.W1[0][0]",
+     "a float keeps only some of its digits"),
     ("huge-number", edit(GOOD, "b2 = [0.60, 0.60]", "b2 = [0.60, 1e7]"), "values.b2[1]", "keep magnitudes at most 1e6"),
     ("huge-whole-number", edit(GOOD, "b2 = [0.60, 0.60]", "b2 = [0.60, " + "1" * 400 + "]"), "values.b2[1]", "keep magnitudes at most 1e6"),
     ("rate-zero", edit(GOOD, "learning_rate = 0.5", "learning_rate = 0"), "values.learning_rate", "must be positive"),
@@ -420,3 +424,10 @@ def test_bidirectional_and_control_characters_in_a_key_are_shown_escaped(tmp_pat
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"derive: error: {spec}: values.")
     assert not any(c in err[:-1] for c in key if not c.isalnum() and c not in "[") and "\\u" in err, ascii(err)
+
+
+@pytest.mark.parametrize("written", ["0.0", "-0.0", "0e-400", "0.000E-999", "2.2250738585072014e-308", "1e-300"])
+def test_a_written_zero_or_a_normal_float_is_no_underflow(written):
+    from derive.engine.spec import checked_float
+
+    assert float(checked_float(written)) == float(written) and type(checked_float(written)) is float

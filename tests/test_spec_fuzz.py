@@ -153,14 +153,14 @@ def valid_specs(draw):
         data["title"] = draw(st.text(latin | st.sampled_from("\u2013\u2014\u2018\u2019\u201c\u201d"), max_size=40))
     if draw(st.booleans()):
         m = draw(st.integers(1, 3))
-        number = st.floats(-1e3, 1e3, allow_nan=False)
+        number = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)  # a subnormal is refused (underflow)
         x = [[draw(number) for _ in range(layers[0])] for _ in range(m)]
         n_out = layers[-1]
         if out == "softmax":
             hot = [draw(st.integers(0, n_out - 1)) for _ in range(m)]
             y = [[1.0 if k == h else 0.0 for k in range(n_out)] for h in hot]
         elif loss.startswith(("bce", "cross_entropy")):
-            y = [[draw(st.floats(0, 1)) for _ in range(n_out)] for _ in range(m)]
+            y = [[draw(st.floats(0, 1, allow_subnormal=False)) for _ in range(n_out)] for _ in range(m)]
         else:
             y = [[draw(number) for _ in range(n_out)] for _ in range(m)]
         data["values"] = {"x": x, "y": y, "seed": draw(st.integers(0, 2**32 - 1))}

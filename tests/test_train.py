@@ -232,6 +232,9 @@ HOSTILE = {
     "target is an input": (IRIS_HEAD + "5.1,3.5,1.4,0.2,setosa\n", '"iris.csv"', 'inputs = ["species", "a", "b", "c"]\n', "is also the target"),
     "not utf-8": ("a,b\n\udcff", '"iris.csv"', "", "not UTF-8"),
     "too many rows": (IRIS_HEAD + "5.1,3.5,1.4,0.2,setosa\n" * 1001, '"iris.csv"', "", "at most 1000"),
+    "an underflow": (IRIS_HEAD + "5.1,1e-400,1.4,0.2,setosa\n", '"iris.csv"', "",
+                     "1e-400 is too small to compute with (it would become 0); a nonzero magnitude is at least 2.225e-308"),
+    "a subnormal": (IRIS_HEAD + "5.1,-4.9E-320,1.4,0.2,setosa\n", '"iris.csv"', "", "a float keeps only some of its digits"),
 }
 
 

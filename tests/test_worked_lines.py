@@ -1,6 +1,6 @@
 """Every worked line of every sheet re-evaluates, from its printed operands, to its printed result.
 
-The lines are data (`derive.sheets.worked.WorkedLine`); here each one is evaluated independently with SymPy
+The lines are data (`derive.sheets.settle.WorkedLine`); here each one is evaluated independently with SymPy
 (rationals from the printed decimals, `evalf` for σ, tanh, exp and ln), rounded to the printed
 precision of its result and compared. Over the bundled examples in all three profiles and a seeded
 set of generated specs (1–12 examples, depth 1–4, widths up to 32, every activation and loss, skips,

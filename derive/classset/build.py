@@ -11,7 +11,10 @@ import copy
 import hashlib
 import json
 import os
+import io
 import tempfile
+import xml.parsers.expat
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,23 +25,24 @@ from ..code.codegen import load_module, module_source
 from ..engine.derivation import derive
 from ..engine.network import build_network
 from ..engine.spec import Spec, load_spec
-from ..errors import CheckFailed, DeriveError, LatexError, SpecError
+from ..errors import CheckFailed, DeriveError, InternalError, LatexError, OutputError, SpecError
 from ..notation.profile import Profile, load_profile, resolve_notation
 from ..numbers import reference
 from ..numbers.answers import compute_answers
 from ..numbers.check import check_module
-from ..outputs import write_outputs
+from ..outputs import MANIFEST, check_outputs, remove_outputs, write_outputs
 from ..sheets.latex import compile_with_log, have_latex
 from ..sheets.render import default_template_dir, render_variants
+from ..sheets.template_files import folder_digest, template_files
 from ..sheets.typeset import Typesetter
 from ..sheets.worked import worked
-from ..version import __version__
+from ..version import __version__, code_digest
 from .canvas import canvas_zip
 from .documents import combined_document
 from .moodle import moodle_xml
 from .qti import qti_zip
 from .questions import FIGURES, QuestionSet, givens, lookup
-from .roster import Student
+from .roster import ID_PATTERN, Student
 from .table import answers_csv
 from .variant import Variant
 from .variants import canonical_values, draw_values
@@ -64,6 +68,7 @@ class ClassResult:
     folder: Path
     students: int
     written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # files of an earlier run this one does not write
     pdf_note: str = ""
 
 
@@ -94,14 +99,16 @@ def check_against_reference(spec: Spec, student: Student, qs, numbers: dict) -> 
                               f"backprop gives {expected!r}")
 
 
-def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: Profile) -> str:
+def class_key(spec_bytes: bytes, students: list[Student], seed: int, formats, notation: Profile,
+              template_dir: Path | None = None) -> str:
+    """Everything a class set depends on; derive's code and the templates hashed as the build key hashes
+    them (bounded, only what a template may read; no SymPy or NumPy needed)."""
     # The whole profile (its repr), so that editing a profile file rebuilds.
     digest = hashlib.sha256(f"{__version__}|class|{seed}|{','.join(formats)}|{notation!r}|".encode())
-    digest.update(spec_bytes)
-    digest.update(json.dumps([(s.id, s.name, s.extra) for s in students]).encode())
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted(package.rglob("*.py")) + sorted((package.parent / "templates").glob("*.j2")):
-        digest.update(path.name.encode() + path.read_bytes())
+    digest.update(hashlib.sha256(spec_bytes).digest())
+    digest.update(hashlib.sha256(json.dumps([(s.id, s.name, s.extra) for s in students]).encode()).digest())
+    digest.update(code_digest())
+    digest.update(folder_digest(Path(template_dir) if template_dir is not None else default_template_dir()))
     return digest.hexdigest()
 
 
@@ -114,6 +121,8 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
     each, so minutes for a large class), where the two combined PDFs take one run each.
     """
     spec = load_spec(spec_path)
+    if template_dir is not None:
+        template_files(template_dir)  # a folder that cannot be a template folder is refused before any work
     if spec.values is None:
         raise SpecError(spec.source, "values", "is missing; a class set needs [values] as the template of every student's numbers")
     if spec.variants is None:
@@ -162,6 +171,7 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
         files["canvas.zip"] = canvas_zip(spec.name, spec.title, variants, examples)
     if "csv" in formats:
         files["answers.csv"] = answers_csv(variants)
+    refuse_unparsable(files, spec.source)
     note = ""
     folder = out_dir / spec.name / "class"
     own_files: dict[str, dict[str, bytes]] = {}  # students/<id>/ -> its files
@@ -186,13 +196,78 @@ def build_class(spec_path: Path, students: list[Student], seed: int, out_dir: Pa
                 target[where.stem + ".pdf"] = data
         else:
             note = "PDFs skipped: no pdflatex found (install TeX Live); the combined .tex files are written"
-    key = class_key(Path(spec_path).read_bytes(), students, seed, formats, style)
+    key = class_key(Path(spec_path).read_bytes(), students, seed, formats, style, template_dir)
     result = ClassResult(spec, folder, len(students), pdf_note=note)
-    result.written = write_outputs(folder, files, key, force)
-    for sid, own in own_files.items():
-        written = write_outputs(folder / "students" / sid, own, key, force)
-        result.written += [f"students/{sid}/{name}" for name in written]
+    write_class(result, files, own_files, key, force)
     return result
+
+
+def write_class(result: ClassResult, files: dict[str, bytes], own_files: dict[str, dict[str, bytes]], key: str,
+                force: bool) -> None:
+    """Write the class folder and students/<id>/ so that every file in them comes from this run.
+
+    What an earlier run wrote and this one does not (the PDFs under --no-pdf, moodle.xml under
+    --formats csv, the folder of a student who left the roster or of every student without
+    --per-student) is removed; a person's edit of such a file refuses the run (without --force)
+    before anything is written, in any of the folders.
+    """
+    folder = result.folder
+    students = folder / "students"
+    leaving = [students / name for name in _student_folders(students) if name not in own_files]
+    removed = check_outputs(folder, files, force, prune=True)
+    for sid, own in own_files.items():
+        removed += [f"students/{sid}/{name}" for name in check_outputs(students / sid, own, force, prune=True)]
+    for gone in leaving:
+        check_outputs(gone, {}, force, prune=True)
+    result.written = write_outputs(folder, files, key, force, prune=True)
+    result.removed = removed
+    for sid, own in own_files.items():
+        written = write_outputs(students / sid, own, key, force, prune=True)
+        result.written += [f"students/{sid}/{name}" for name in written]
+    for gone in leaving:
+        result.removed += [f"students/{gone.name}/{name}" for name in remove_outputs(gone, force)]
+    if leaving:
+        try:
+            students.rmdir()
+        except OSError:
+            pass  # a student's folder (or a person's file) is still in it
+
+
+def _student_folders(students: Path) -> list[str]:
+    """The names of the folders in students/ that derive wrote (they hold its manifest)."""
+    try:
+        with os.scandir(students) as entries:
+            return sorted(e.name for e in entries if ID_PATTERN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+                          and (students / e.name / MANIFEST).is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise OutputError(f"{students}: cannot be read ({exc.strerror or exc})") from None
+
+
+def refuse_unparsable(files: dict[str, bytes], source: str) -> None:
+    """Parse every XML export, and every XML file inside every zip, before anything is written.
+
+    The exporters escape what they write and the inputs refuse what XML cannot carry; this is the
+    check that an LMS never receives a file it cannot read, whatever an exporter does: an
+    InternalError (one line, exit status 1), the folder left as it was.
+    """
+    for name, data in files.items():
+        if name.endswith(".xml"):
+            _parse_xml(data, name, source)
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for member in archive.namelist():
+                    if member.endswith(".xml"):
+                        _parse_xml(archive.read(member), f"{name}: {member}", source)
+
+
+def _parse_xml(data: bytes, where: str, source: str) -> None:
+    parser = xml.parsers.expat.ParserCreate()  # no handlers: a well-formedness check, no tree in memory
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise InternalError(source, ValueError(f"{where} is not well-formed XML ({exc})")) from None
 
 
 def _typesetter_for(ts: Typesetter, derivation) -> Typesetter:

@@ -3,7 +3,8 @@ per student (a run costs about a second of start-up and font loading; a page cos
 
 The per-student texts come from the ordinary templates; this module keeps the first one's preamble,
 and puts each student's body after a page break, with the page number restarting and the student's
-name and id in the running header. article's \\maketitle disables itself after one use, so its
+name and id in the running header (each name in the font encodings its script needs, derive.sheets.scripts;
+a name the TeX installation cannot set is replaced by the id, and `unprintable_names` says whose). article's \\maketitle disables itself after one use, so its
 definitions are saved in the preamble and restored before each student.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ..errors import DeriveError
+from ..sheets import scripts
 from ..sheets.texenv import escape_latex
 from .roster import Student
 
@@ -64,8 +66,21 @@ def split_document(text: str) -> tuple[str, str]:
 
 
 def student_heading(student: Student) -> str:
-    name = escape_latex(student.name) if student.name else ""
+    """The student's name as written and their id; the id alone when the name cannot be set."""
+    name = scripts.latex_text(student.name) if student.name else None
     return rf"{name}\quad\texttt{{{escape_latex(student.id)}}}" if name else rf"\texttt{{{escape_latex(student.id)}}}"
+
+
+def unprintable_names(students: list[Student]) -> list[str]:
+    """One line for each student whose name this TeX installation cannot set (their sheets show the id)."""
+    lines = []
+    for student in students:
+        missing = scripts.unprintable(student.name) if student.name else []
+        if missing:
+            shown = ", ".join(f"U+{ord(c):04X}" for c in missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            lines.append(f"student {student.id}: name {student.name!r} cannot be typeset by this TeX installation "
+                         f"(no font for {shown}); the sheets print the id {student.id} in its place")
+    return lines
 
 
 _PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.DOTALL)
@@ -90,7 +105,8 @@ def combined_document(students: list[Student], texts: list[str]) -> str:
             # The preamble holds the title; students share it, so a difference means a template put numbers there.
             raise DeriveError("the worksheet preambles differ between students; a class set needs numbers only in the body")
         bodies.append(body.strip("\n"))
-    parts = [preamble.rstrip("\n"), CLASS_PREAMBLE.strip("\n"), BEGIN]
+    names = scripts.encodings_needed(s.name for s in students)
+    parts = [preamble.rstrip("\n"), CLASS_PREAMBLE.strip("\n"), scripts.preamble(names), BEGIN]
     pictures = shared_pictures(bodies)
     for i, picture in enumerate(pictures):
         box = rf"\derivepicture{_letters(i)}"

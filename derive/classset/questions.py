@@ -1,7 +1,8 @@
 """The gradable quantities of one variant: the loss, the outputs and every δ of the first example,
-every gradient and every updated parameter, each with its exact value, the tolerance its printed
-precision on that student's answer sheet allows, and its worked line in the course's notation (the
-LMS's feedback).
+every gradient and every updated parameter, each with its exact value, the range of answers marked
+right (exact decimals [low, high], from the precision its printed number on that student's answer
+sheet has), the precision rule in words, and its worked line in the course's notation (the LMS's
+feedback). The exports read the range from here and never compute a bound themselves.
 
 Values are read from the answers object (`compute_answers`, the generated code), never recomputed;
 `path` says where, so a test can compare every export with variants.json entry by entry.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, Rounded
 
 import numpy as np
 
@@ -28,8 +29,50 @@ class Question:
     label: str  # LaTeX of the quantity in the course's notation
     value: float  # the exact value rounded to binary64, as answers.json holds it
     printed: str  # as this student's answer sheet prints it (Decimal syntax: its exponent is its precision)
-    tolerance: float  # half a unit in the 4th significant figure, or the last printed one if fewer (`tolerance_for`)
+    low: Decimal  # the answers marked right are [low, high], both included: exact decimals, not floats
+    high: Decimal
+    rule: str  # the precision asked, in words, as every LMS question states it
     feedback: str  # the worked line, LaTeX, with the numbers the sheet prints
+
+    @property
+    def exact(self) -> Decimal:
+        """The value as the exports write it (the shortest decimal that reads back to the same double)."""
+        return Decimal(repr(float(self.value)))
+
+    @property
+    def centre(self) -> Decimal:
+        return EXACT.divide(EXACT.add(self.low, self.high), 2)
+
+    @property
+    def half_width(self) -> Decimal:
+        """Half the range: the tolerance of a symmetric range (Moodle's, the only kind it stores)."""
+        return EXACT.divide(EXACT.subtract(self.high, self.low), 2)
+
+    @property
+    def symmetric(self) -> bool:
+        return self.centre == self.exact
+
+
+# Decimal arithmetic that raises rather than round: every bound is the exact sum it says it is.
+EXACT = Context(prec=400, traps=[Inexact, Rounded])
+
+
+def accepted_range(value: float, tolerance: Decimal) -> tuple[Decimal, Decimal]:
+    """[value − tolerance, value + tolerance] in exact decimals, value as its shortest decimal."""
+    exact = Decimal(repr(float(value)))
+    return EXACT.subtract(exact, tolerance), EXACT.add(exact, tolerance)
+
+
+def decimal_text(d: Decimal) -> str:
+    """An exact decimal as positional text (0.00000005, -0.31189), as every LMS parses a number."""
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def rule_text(figures: int) -> str:
+    return f"Give it to at least {figures} significant figures"
 
 
 def tolerance_of(printed: str) -> float:
@@ -45,7 +88,7 @@ def tolerance_of(printed: str) -> float:
 _PRINTED = re.compile(r"-?[0-9]+(?:\.(?P<frac>[0-9]+))?(?:\\times 10\^\{(?P<exp>-?[0-9]+)\})?")
 
 
-def tolerance_for(printed: str, value: float, figures: int) -> float:
+def tolerance_for(printed: str, value: float, figures: int) -> Decimal:
     """The tolerance of an answer the sheet prints as `printed` (Decimal text), exact value `value`.
 
     Half a unit in the `figures`-th significant figure: the sheets' rule gives every result to
@@ -53,13 +96,13 @@ def tolerance_for(printed: str, value: float, figures: int) -> float:
     sheet prints on a value that later lines use are for those lines, not demanded of the answer.
     Where the student's sheet prints fewer figures (a result whose operands cancel keeps only the
     figures they support), half a unit in the last figure printed. An exact 0: half a unit of the
-    `figures`-th decimal."""
+    `figures`-th decimal. An exact decimal (5·10ⁿ), never a float."""
     d = Decimal(printed)
     if d == 0 and value == 0:
-        return 0.5 * 10.0 ** -figures
+        return Decimal(5).scaleb(-figures - 1)
     shown = len(d.as_tuple().digits)
     exact = float(d) == value  # a short decimal printed exactly (z = 1.3): not rounded at all
-    return 0.5 * 10.0 ** (d.adjusted() - (figures if exact else min(shown, figures)) + 1)
+    return Decimal(5).scaleb(d.adjusted() - (figures if exact else min(shown, figures)))
 
 
 def lookup(answers: dict, path: tuple) -> float:
@@ -72,7 +115,7 @@ def lookup(answers: dict, path: tuple) -> float:
 class QuestionSet:
     """The questions of every variant of one class: same keys, labels and formulas, other numbers.
 
-    Each question is a line of the student's worked answer sheet (`derive.sheets.worked`'s WorkedLine
+    Each question is a line of the student's worked answer sheet (`derive.sheets.settle`'s WorkedLine
     data): its value is read from the answers object, its printed form and precision from the
     line's printed result, and its feedback is the sheet's formula with the numbers the sheet
     prints in it, so an LMS marks exactly what the printed sheet shows.
@@ -180,7 +223,8 @@ class QuestionSet:
     def _question(self, numbers: dict, key: str, path: tuple, label: str, parts: list[str], line) -> Question:
         value = lookup(numbers, path)
         feedback = _LINE_BREAK.sub(" ", " = ".join(p for p in [*parts, tex_number(line.result)] if p))
-        return Question(key, path, label, value, line.result, tolerance_for(line.result, value, self.ts.precision), feedback)
+        low, high = accepted_range(value, tolerance_for(line.result, value, self.ts.precision))
+        return Question(key, path, label, value, line.result, low, high, rule_text(FIGURES), feedback)
 
 
 def _number(text: str) -> str:

@@ -12,13 +12,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, shown_characters, xml_unsafe
+from ..files import Unreadable, read_small_file
 
 # Like a spec's name (lowercase letters, digits, hyphens, at most 64), but it may start with a digit:
 # student numbers do. No dot, slash or upper case, so an id is a safe file name on every system.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_NAME = 200
-RESERVED_COLUMNS = ("question", "value", "tolerance")  # answers.csv adds these after the roster's columns
+RESERVED_COLUMNS = ("question", "value", "low", "high")  # answers.csv adds these after the roster's columns
 MAX_STUDENTS = 5000
 MAX_ROSTER_BYTES = 2_000_000
 
@@ -39,17 +40,18 @@ def numbered(count: int) -> list[Student]:
 
 
 def load_roster(path: Path) -> list[Student]:
+    """The roster at `path`, read as a spec is: a regular file of at most MAX_ROSTER_BYTES, never waiting
+    on a FIFO or reading a device without end."""
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SpecError(source, "file", "no such file") from None
-    except IsADirectoryError:
-        raise SpecError(source, "file", "is a folder, expected a CSV roster") from None
-    except OSError as exc:
-        raise SpecError(source, "file", f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_ROSTER_BYTES:
-        raise SpecError(source, "file", f"is {len(raw)} bytes; a roster is at most {MAX_ROSTER_BYTES}")
+        raw = read_small_file(path, MAX_ROSTER_BYTES)
+    except Unreadable as why:
+        problem = {"missing": "no such file", "folder": "is a folder, expected a CSV roster",
+                   "special": "is not a regular file (a FIFO, device or socket); expected a CSV roster",
+                   "too_big": f"is {why.detail} bytes; a roster is at most {MAX_ROSTER_BYTES}",
+                   "grew": f"grew past {MAX_ROSTER_BYTES} bytes while being read; a roster is at most {MAX_ROSTER_BYTES}",
+                   }.get(why.reason, f"cannot be read ({why.detail})")
+        raise SpecError(source, "file", problem) from None
     try:
         text = raw.decode("utf-8-sig")  # spreadsheets often save a byte-order mark
     except UnicodeDecodeError as exc:
@@ -69,6 +71,7 @@ def parse_roster(text: str, source: str = "<roster>") -> list[Student]:
     if "id" not in header:
         raise SpecError(source, "line 1", f"has no id column (columns: {', '.join(map(_shown, header))})")
     for i, column in enumerate(header):
+        _check_text(column, source, f"line 1: column {i + 1}")
         if header.index(column) != i:
             raise SpecError(source, "line 1", f"column {_shown(column)} appears twice")
         if column in RESERVED_COLUMNS:
@@ -88,11 +91,10 @@ def parse_roster(text: str, source: str = "<roster>") -> list[Student]:
         if sid in seen:
             raise SpecError(source, f"line {number}: id", f"{sid!r} is already the id on line {seen[sid]}; each student needs their own")
         seen[sid] = number
+        for column in header:
+            if column != "id":
+                _check_text(cells.get(column, ""), source, f"line {number}: {_shown(column)[1:-1]}")
         name = cells.get("name", "")
-        if len(name) > MAX_NAME:
-            raise SpecError(source, f"line {number}: name", f"is {len(name)} characters long; at most {MAX_NAME}")
-        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
-            raise SpecError(source, f"line {number}: name", "contains a control character or line break")
         extra = tuple((k, cells.get(k, "")) for k in header if k not in ("id", "name"))
         students.append(Student(sid, name, extra))
     if not students:
@@ -100,6 +102,20 @@ def parse_roster(text: str, source: str = "<roster>") -> list[Student]:
     if len(students) > MAX_STUDENTS:
         raise SpecError(source, "file", f"lists {len(students)} students; at most {MAX_STUDENTS}")
     return students
+
+
+def _check_text(text: str, source: str, where: str) -> None:
+    """A name, another column's cell or a column's name: one line that every export can carry.
+
+    It reaches answers.csv, variants.json and (names) the LMS exports, so no control character, line
+    break or character XML 1.0 cannot hold (a non-character such as U+FFFF), and at most MAX_NAME long.
+    """
+    if len(text) > MAX_NAME:
+        raise SpecError(source, where, f"is {len(text)} characters long; at most {MAX_NAME}")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text):
+        raise SpecError(source, where, "contains a control character or line break")
+    if unsafe := xml_unsafe(text):
+        raise SpecError(source, where, f"contains {shown_characters(unsafe)}, which no XML export can carry")
 
 
 def _shown(text: str) -> str:

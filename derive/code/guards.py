@@ -3,7 +3,9 @@
 Every public function of gradients.py starts with `_arrays(params, X, Y)`, which either recognises
 the common call (float arrays of one dtype in the right shapes) with a few identity and tuple tests,
 or hands over to `_check`, which converts what can be converted (lists, integers) and otherwise
-raises one ValueError naming the argument, the expected shape and what it got. A wrong shape that
+raises one ValueError naming the argument, the expected shape and what it got. Numbers a spec
+refuses are refused here too: NaN or ±inf in X or Y (one dot-product pass each), and for a bce loss
+targets outside [0, 1]. A wrong shape that
 NumPy would broadcast (labels as a column, one target row for many examples) must never reach the
 arithmetic: it gives a plausible, wrong loss.
 
@@ -24,6 +26,8 @@ def input_check_lines(spec: Spec) -> list[str]:
     shapes = spec.parameter_shapes()
     n_in, n_out = spec.layers[0], spec.layers[-1]
     one_hot = spec.activations[-1] == "softmax"
+    # Targets are probabilities for bce and cross-entropy (the spec refuses others); softmax's are one-hot.
+    unit_targets = spec.loss.startswith(("bce", "cross_entropy")) and not one_hot
     expected = ", ".join(f"{k}: {_shape_text(s)}" for k, s in shapes.items())
     y_fast = f"(type(Y) is numpy.ndarray and Y.dtype is dtype and Y.shape == (shape[0], {n_out}))"
     lines = [
@@ -45,14 +49,34 @@ def input_check_lines(spec: Spec) -> list[str]:
         "                    break",
         "            else:",
     ]
-    if one_hot:
+    y_ok = "_one_hot(Y)" if one_hot else "_unit(Y)" if unit_targets else "_finite(Y)"
+    lines += [
+        f"                if _finite(X) and (Y is None or {y_ok}):",
+        "                    return params, X, Y",
+        "    return _check(params, X, Y)",
+        "",
+        "",
+        "def _finite(A):",
+        '    """No NaN or ±inf in A, in one pass: a sum (a small array\'s in Python, cheaper than NumPy\'s',
+        '    call; a large one\'s of squares, in one dot product) is finite; if it overflowed, look again."""',
+        "    if A.size <= 64:",
+        "        total = sum(A.ravel().tolist())",
+        "        return total - total == 0 or bool(numpy.isfinite(A).all())",
+        "    flat = A.reshape(-1)",
+        "    return bool(flat.dot(flat) < numpy.inf) or bool(numpy.isfinite(A).all())",
+        "",
+        "",
+    ]
+    if unit_targets:
         lines += [
-            "                if Y is None or _one_hot(Y):",
-            "                    return params, X, Y",
+            "def _unit(Y):",
+            '    """Every target from 0 to 1, as the loss needs (NaN fails the comparison)."""',
+            "    if Y.shape[0] == 1:",
+            "        return all(0.0 <= v <= 1.0 for v in Y.tolist()[0])  # one row: cheaper than two reductions",
+            "    return bool(0.0 <= Y.min()) and bool(Y.max() <= 1.0)",
+            "",
+            "",
         ]
-    else:
-        lines += ["                return params, X, Y"]
-    lines += ["    return _check(params, X, Y)", "", ""]
     if one_hot:
         lines += [
             "def _one_hot(Y):",
@@ -101,6 +125,9 @@ def input_check_lines(spec: Spec) -> list[str]:
         "    m = X.shape[0]",
         "    if m < 1:",
         f"        raise ValueError(f'X: expected at least one example (m >= 1), got shape {{X.shape}}')",
+        "    if not _finite(X):",
+        "        row, column = (int(i) for i in numpy.argwhere(~numpy.isfinite(X))[0])",
+        "        raise ValueError(f'X: expected finite numbers, got {X[row, column]} at row {row}, column {column}')",
         "    checked = {}",
         "    for (name, expected), array in zip(_SHAPES, arrays[1:]):",
         "        if array.shape != expected:",
@@ -125,6 +152,19 @@ def input_check_lines(spec: Spec) -> list[str]:
             "    if not _one_hot(Y):",
             "        row = next(r for r in range(m) if sorted(Y[r].tolist()) != [0.0] * (Y.shape[1] - 1) + [1.0])",
             f"        raise ValueError(f'Y: expected one-hot rows for the softmax output (one 1, the rest 0), got row {{row}} = {{Y[row].tolist()}}{hint}')",
+        ]
+    if unit_targets:
+        lines += [
+            "    if not _unit(Y):",
+            "        row, column = (int(i) for i in numpy.argwhere(~((Y >= 0) & (Y <= 1)))[0])",
+            f"        raise ValueError(f'Y: expected targets from 0 to 1 for the {spec.loss} loss, got {{Y[row, column]}} "
+            "at row {row}, column {column}')",
+        ]
+    elif not one_hot:  # one-hot rows are finite already
+        lines += [
+            "    if not _finite(Y):",
+            "        row, column = (int(i) for i in numpy.argwhere(~numpy.isfinite(Y))[0])",
+            "        raise ValueError(f'Y: expected finite numbers, got {Y[row, column]} at row {row}, column {column}')",
         ]
     lines += ["    return checked, X, Y", "", ""]
     return lines

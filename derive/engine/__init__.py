@@ -2,6 +2,7 @@
 
     spec            what the user wrote (TOML, or a CSV file it names), validated: `Spec`, `load_spec`
     csv_data        a spec's examples read from a CSV file in its folder
+    magnitudes      the smallest nonzero number a spec or CSV may write (underflow refused like overflow)
     activations     σ, tanh, ReLU, identity, softmax as SymPy functions with their own derivatives
     losses          the losses with their ∂J/∂ŷ and stable forms
     regularization  the L2 term's scale conventions (a table, never evaluated)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import SpecError
 from ..files import Unreadable, read_small_file
+from .magnitudes import SMALLEST_MAGNITUDE, underflow_problem, written_nonzero
 
 # Plain decimal numbers only: Python's float() would also take "nan", "inf", "1_000" and " 5 ".
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -76,6 +77,8 @@ def read_examples(source: str, folder: Path | None, data: str, inputs: list[str]
         if not NUMBER.fullmatch(cell):
             fail("values.data", f"{label} line {line}, column {_shown(column)}: {_shown(cell)} is not a number")
         value = float(cell)
+        if abs(value) < SMALLEST_MAGNITUDE and written_nonzero(cell):
+            fail("values.data", f"{label} line {line}, column {_shown(column)}: {underflow_problem(cell)}")
         if not math.isfinite(value) or abs(value) > max_magnitude:
             fail("values.data", f"{label} line {line}, column {_shown(column)}: {_shown(cell)} is too large; "
                                 f"keep magnitudes at most {max_magnitude:g}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import SpecError, escape_controls
 from ..files import Unreadable, read_small_file
+from .magnitudes import SMALLEST_MAGNITUDE, TooSmall, checked_float, underflow_problem, written_nonzero  # noqa: F401 (spec's names)
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
 LOSSES = ("half_sse", "sse", "half_mse", "mse", "bce", "bce_mean", "cross_entropy", "cross_entropy_mean")
@@ -162,7 +163,7 @@ def parse_spec(text: str, source: str = "<spec>", folder: Path | None = None) ->
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as some Windows editors write: not part of the TOML
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text, parse_float=checked_float)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(source, "file", f"is not valid TOML ({one_line(str(exc))})") from None
     except RecursionError:
@@ -549,6 +550,8 @@ class _Validator:
             self.fail(where, "is too large for a worked example; keep magnitudes at most 1e6")
         if not math.isfinite(raw):
             self.fail(where, f"must be a finite number, got {raw}")
+        if isinstance(raw, TooSmall):
+            self.fail(where, underflow_problem(raw.written))
         if abs(raw) > 1e6:
             self.fail(where, f"{raw} is too large for a worked example; keep magnitudes at most 1e6")
         return float(raw)

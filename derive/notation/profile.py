@@ -15,6 +15,7 @@ that a typo fails here, in one line naming the field, rather than deep inside a 
 """
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import DeriveError, ProfileError
+from ..errors import ArgumentError, ArgumentTypeError, ProfileError, shown_characters, xml_unsafe
 from ..files import Unreadable, read_small_file
 
 BUILTIN = ("ng", "nielsen", "welch", "qbus")
@@ -289,6 +290,9 @@ class _Checker:
             self.fail(where, f"is {len(raw)} characters long; at most {limit}")
         if any(ord(c) < 32 or ord(c) == 127 for c in raw):
             self.fail(where, "contains a control character or line break; use one line of LaTeX")
+        if unsafe := xml_unsafe(raw):  # the symbols reach the LMS exports' XML
+            self.fail(where, f"contains {shown_characters(unsafe)}, which no XML export can carry (a non-character, "
+                             "control or lone surrogate); use LaTeX for the symbol")
         depth = 0
         for c in raw.replace(r"\{", "").replace(r"\}", ""):
             depth += {"{": 1, "}": -1}.get(c, 0)
@@ -334,10 +338,13 @@ def _short(value: Any) -> str:
 
 def resolve_notation(notation: str) -> Profile:
     """The profile `--notation` names: a built-in by name, or a profile file (relative to the working folder)."""
+    if not isinstance(notation, (str, os.PathLike)):
+        raise ArgumentTypeError("--notation", f"expected a profile's name or a .toml file, got {type(notation).__name__}")
+    notation = os.fspath(notation)
     if notation in BUILTIN or notation.endswith(".toml") or Path(notation).is_file():
         return load_profile(notation)
     import difflib
 
     close = difflib.get_close_matches(notation, BUILTIN, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise DeriveError(f"--notation: {notation!r} is not one of {', '.join(BUILTIN)}{hint} nor a .toml profile file")
+    raise ArgumentError("--notation", f"{notation!r} is not one of {', '.join(BUILTIN)}{hint} nor a .toml profile file")

@@ -44,9 +44,29 @@ def have_latex() -> bool:
     return shutil.which("pdflatex") is not None
 
 
-def _environment(workdir: Path) -> dict[str, str]:
+def font_cache() -> Path | None:
+    """derive's own folder for the fonts TeX makes on first use (Cyrillic metrics), or None if it cannot be made.
+
+    Debian ships the LH Cyrillic fonts as METAFONT sources only: mktextfm makes each metric once, and
+    the sandbox lets it write only here and in the scratch folder, so they are made once per user,
+    not once per compile (about 0.8 s a shape), and never into the user's own TeX tree.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "derive" / "texfonts"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def _environment(workdir: Path, fonts: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TEXMFHOME", "TEXMFVAR", "TEXMFCONFIG")}
     env.setdefault("PATH", os.defpath)
+    # Fonts made on first use go to VARTEXFONTS (which kpathsea also searches), their scratch files to TMPDIR.
+    env["VARTEXFONTS"] = str(fonts or workdir / "texfonts")
+    env["MT_FEATURES"] = "appendonlydir:varfonts"
+    env["TMPDIR"] = str(workdir)
     # Paranoid mode: TeX may only read and write files below the working folder.
     env["openout_any"] = "p"
     env["openin_any"] = "p"
@@ -119,7 +139,7 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _child_setup(work: Path, sandbox: bool, cpu_seconds: int):
+def _child_setup(work: Path, sandbox: bool, cpu_seconds: int, fonts: Path | None = None):
     """The function run in the child between fork and exec: everything it needs is prepared here."""
     parent = os.getpid()
     rules = []
@@ -128,6 +148,8 @@ def _child_setup(work: Path, sandbox: bool, cpu_seconds: int):
             rules.append((folder, _READ if os.path.isdir(folder) else
                           _READ_FILE | _WRITE_FILE if folder.startswith("/dev/") else _READ_FILE | _EXECUTE))
         rules.append((str(work), _ALL_FS))
+        if fonts is not None:
+            rules.append((str(fonts), _ALL_FS))  # mktextfm's metrics (TeX itself writes only below work: openout_any=p)
     ruleset_attr = ctypes.c_uint64(_ALL_FS)
     syscall, prctl = getattr(_libc, "syscall", None), getattr(_libc, "prctl", None)  # prctl: Linux only
 
@@ -219,11 +241,12 @@ def compile_with_log(tex_path: Path, timeout: float = 120, single_pass: bool = F
     with tempfile.TemporaryDirectory(prefix="derive-latex-") as tmp:
         work = Path(tmp)
         shutil.copyfile(tex_path, work / f"{stem}.tex")
-        env = _environment(work)
+        fonts = font_cache()
+        env = _environment(work, fonts)
         log_file = work / f"{stem}.log"
         argv = commands(stem)[0]
         for run in range(1 if single_pass else MAX_RUNS):
-            proc = _run(argv, work, env, timeout, tex_path, sandbox)
+            proc = _run(argv, work, env, timeout, tex_path, sandbox, fonts)
             log = log_file.read_text(errors="replace") if log_file.exists() else ""
             if proc.returncode != 0:
                 # pdfTeX's own fatal errors ("!pdfTeX error: ... cannot open file") reach the terminal only.
@@ -246,11 +269,12 @@ def compile_with_log(tex_path: Path, timeout: float = 120, single_pass: bool = F
     return target, log
 
 
-def _run(argv: list[str], work: Path, env: dict, timeout: float, tex_path: Path, sandbox: bool) -> subprocess.CompletedProcess:
+def _run(argv: list[str], work: Path, env: dict, timeout: float, tex_path: Path, sandbox: bool,
+         fonts: Path | None = None) -> subprocess.CompletedProcess:
     """Run pdflatex in its own process group, tied to derive's life, so a time-out or Ctrl-C ends it."""
     if _cancelled.is_set():
         raise KeyboardInterrupt
-    setup = _child_setup(work, sandbox, int(timeout) + 5) if os.name == "posix" else None
+    setup = _child_setup(work, sandbox, int(timeout) + 5, fonts) if os.name == "posix" else None
     with subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=setup) as proc:
         with _running_lock:

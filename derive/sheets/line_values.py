@@ -1,6 +1,6 @@
 """A worked line's value from its printed operands, and how it moves when one operand is made exact.
 
-Settling a sheet's figures (`worked._Sheet.settle`) evaluates every line many times. Two kinds of
+Settling a sheet's figures (`settle.Sheet.settle`) evaluates every line many times. Two kinds of
 arithmetic do it:
 
 - `FRACTIONS`: exact fractions where the formula allows, mpmath for σ, tanh, exp and ln (the

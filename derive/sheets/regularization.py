@@ -5,7 +5,7 @@ typesetter holds `derivation.data_term`); this module states the rest, as data f
 the term in the profile's letters and the spec's scale, the one extra path of one factor that
 every weight gains (its counts from the full derivation), why δ does not change and how the
 gradient does, why biases are left out, and the exercise sheet's question. The worked numbers
-are in `worked` (`_l2_lines`, `_l2_render`).
+are in `lines` (`_l2_lines`) and `worked_tex` (`_l2_render`).
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from . import equations, path_sums, questions, regularization, scope
 from .columns import columns
 from .diagram import network_diagram
 from .path_sums import proof_sentence
+from .settle import FIGURES
 from .slopes import WORDS as ACTIVATION_WORDS
 from .slopes import activation_derivations
 from .stepwise import stepwise
@@ -40,7 +41,7 @@ DOCUMENTS = ("handout", "exercises", "answers")
 
 
 def render_worksheets(derivation: Derivation, numbers: dict | None, notation: str | Profile,
-                      template_dir: Path | None = None, precision: int = 4, proofs=None) -> dict[str, str]:
+                      template_dir: Path | None = None, precision: int = FIGURES, proofs=None) -> dict[str, str]:
     """The three documents as LaTeX text: {"handout.tex", "exercises.tex", "answers.tex"}.
 
     `proofs` is what `derive.proof.prove(derivation)` returns; when given, the handout's counting
@@ -53,7 +54,7 @@ def render_worksheets(derivation: Derivation, numbers: dict | None, notation: st
 
 
 def render_variants(derivation: Derivation, worked_list, notation: str | Profile, template_dir: Path | None = None,
-                    precision: int = 4, documents: tuple[str, ...] = ("exercises", "answers")):
+                    precision: int = FIGURES, documents: tuple[str, ...] = ("exercises", "answers")):
     """For each student of a class set, the chosen documents as LaTeX text.
 
     `worked_list` holds one `worked(...)` result per student (their numbers, figures settled on

@@ -6,7 +6,8 @@ escaped unless a template asks for it with the `escape_latex` filter.
 
 Templates are rendered in Jinja2's sandbox: a template folder copied from a colleague is code someone
 else wrote, and the sandbox refuses the attribute walks (`cycler.__init__.__globals__.os`) that would let
-it run Python. A refusal is a TemplateError naming the template file and line.
+it run Python. A refusal is a TemplateError naming the template file and line. What a template may
+read (names, size, kind of file) is template_files' rule, which the build key hashes.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from pathlib import Path
 
 import jinja2
 import jinja2.sandbox
+
+from ..errors import TemplateError
+from ..files import Unreadable, read_small_file
+from .template_files import MAX_DEPTH, MAX_TEMPLATE_BYTES, TEMPLATE_SUFFIXES, may_be_template
 
 
 def default_template_dir() -> Path:
@@ -85,15 +90,42 @@ def make_env(template_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-class _FolderLoader(jinja2.FileSystemLoader):
-    """FileSystemLoader that reads only regular files inside the folder (a symlink out of it is refused)."""
+class _FolderLoader(jinja2.BaseLoader):
+    """Reads only what template_files admits: a template's name, a regular file inside the folder
+    (a symlink out of it is refused), at most MAX_TEMPLATE_BYTES, read without waiting on a FIFO.
+    The build key hashes the same files (template_files.folder_digest)."""
 
     def __init__(self, folder: Path):
-        super().__init__(str(folder))
+        self.shown = Path(folder)
         self.folder = Path(folder).resolve()
 
     def get_source(self, environment, template):
+        if not may_be_template(template):
+            raise TemplateError(f"{self.shown / template}: a template may extend or include only files of its own folder "
+                                f"named *{', *'.join(TEMPLATE_SUFFIXES)} (at most {MAX_DEPTH} folders deep)")
         path = (self.folder / template).resolve()
         if self.folder not in path.parents or not path.is_file():
             raise jinja2.TemplateNotFound(template)
-        return super().get_source(environment, template)
+        try:
+            raw = read_small_file(path, MAX_TEMPLATE_BYTES)
+        except Unreadable as why:
+            if why.reason == "missing":
+                raise jinja2.TemplateNotFound(template) from None
+            problem = {"too_big": f"is {why.detail} bytes; a template or an include is at most {MAX_TEMPLATE_BYTES}",
+                       "grew": f"is larger than {MAX_TEMPLATE_BYTES} bytes, the most a template or an include may be",
+                       "special": "is not a regular file (a FIFO, device or socket); a template or an include must be one",
+                       "folder": "is a folder, expected a template"}.get(why.reason, f"cannot be read ({why.detail})")
+            raise TemplateError(f"{self.shown / template}: {problem}") from None
+        try:
+            source = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"{self.shown / template}: is not UTF-8 text (bad byte at offset {exc.start})") from None
+        mtime = path.stat().st_mtime_ns
+
+        def unchanged() -> bool:
+            try:
+                return path.stat().st_mtime_ns == mtime
+            except OSError:
+                return False
+
+        return source, str(path), unchanged

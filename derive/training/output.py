@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..engine.spec import Spec
-from ..outputs import read_manifest, write_outputs
+from ..outputs import read_manifest, sha256, write_outputs
 from ..sheets.latex import compile_pdf, have_latex
 from .report import render_report
 from .train import Epoch, Training, as_json, dumps
@@ -63,15 +63,21 @@ def write_training(training: Training, spec: Spec, out_dir: Path, pdf: bool = Tr
     folder = Path(out_dir) / spec.name
     files = {"training.json": dumps(as_json(training)).encode()}
     note = ""
+    # The report's text is made every time, PDF or not: an earlier training.pdf made from other text
+    # (another η, other epochs) is then removed under --no-pdf instead of standing beside this run's JSON.
+    report = render_report(training, spec).encode("utf-8")
     if pdf and have_latex():
         with tempfile.TemporaryDirectory(prefix="derive-train-") as tmp:
             tex = Path(tmp) / "training.tex"
-            tex.write_text(render_report(training, spec), encoding="utf-8")
+            tex.write_bytes(report)
             files["training.pdf"] = compile_pdf(tex).read_bytes()
     elif pdf:
         note = "; PDF skipped: no pdflatex found (install TeX Live)"
     # The manifest's key says which inputs the build's files came from; the training files are not
     # among those inputs, so the key stays as it is and a later `derive build` is still up to date.
     key = read_manifest(folder).get("key") or ""
-    written = write_outputs(folder, files, key, force)
+    written = write_outputs(folder, files, key, force, sources={"training.pdf": "training.tex"},
+                            source_digests={"training.tex": sha256(report)})
+    if "training.pdf" not in files and (folder / "training.pdf").exists() and "training.pdf" not in read_manifest(folder)["files"]:
+        note += "; training.pdf there is not derive's and was left alone"
     return f"{spec.name}: {'wrote ' + ', '.join(written) if written else 'unchanged'} in {folder}{note}"
