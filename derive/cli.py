@@ -328,7 +328,7 @@ def cmd_class(args) -> int:
         gone = [w for w in r.removed if not w.startswith("students/")]
         gone += [f"{len(r.removed) - len(gone)} files in students/"] if len(gone) < len(r.removed) else []
         state += f"; removed {', '.join(gone)} of an earlier run"
-    print(escape_controls(f"{r.spec.name}: {r.students} students, every answer checked against the independent backprop; "
+    print(escape_controls(f"{r.spec.name}: {r.students} student{'' if r.students == 1 else 's'}, every answer checked against the independent backprop; "
                           f"{state} in {r.folder}"))
     if r.pdf_note:
         print(escape_controls(f"{r.spec.name}: {r.pdf_note}"))

@@ -941,3 +941,9 @@ def test_canvas_quizzes_follow_qti_asi_1_2(built):
     assert broken(lambda d: d.find(f".//{ASI}vargte").set("respident", "response9"))
     assert broken(lambda d: d.find(f".//{ASI}displayfeedback").set("linkrefid", "nope"))
     assert broken(lambda d: d.find(f".//{ASI}varlte").__setattr__("text", "0.1 0.2"))
+
+
+@pytest.mark.parametrize("count, words", [(1, "1 student,"), (2, "2 students,")])
+def test_the_summary_counts_students_in_english(tmp_path, capsys, count, words):
+    assert main(["class", str(class_spec(tmp_path)), "--students", str(count), "--out", str(tmp_path / "o"), "--formats", "csv"]) == 0
+    assert capsys.readouterr().out.startswith(f"cls: {words} every answer checked")
