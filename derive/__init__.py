@@ -2,7 +2,7 @@
 
     import derive
     d = derive.load("net.toml")      # a path, or the spec's TOML text: a Derivation
-    d.answers(); d.module; d.paths("W1[0,0]"); d.path_count("W1[0,0]"); d.source(); d.worksheets()
+    d.answers(); d.module; d.paths("W1[0,0]", notation=True); d.path_count("W1[0,0]"); d.source(); d.worksheets()
     d.explain("W1[0,0]")             # rendered LaTeX in Jupyter, as is d itself
     derive.build(["net.toml"], "output")   # what `derive build` does
 
@@ -11,9 +11,9 @@ Bad specs raise `derive.SpecError` (a `derive.DeriveError`) with the line the co
 from .errors import DeriveError, SpecError
 from .version import __version__
 
-__all__ = ["Derivation", "DeriveError", "Explanation", "SpecError", "__version__", "build", "load"]
+__all__ = ["Derivation", "DeriveError", "Explanation", "NamedFactor", "SpecError", "__version__", "build", "load"]
 
-_API = ("Derivation", "Explanation", "build", "load")
+_API = ("Derivation", "Explanation", "NamedFactor", "build", "load")
 
 
 def __getattr__(name: str):

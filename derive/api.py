@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from .engine.spec import Spec, check_module_name, load_spec, parse_spec
 from .errors import ArgumentError, ArgumentTypeError, ParameterKeyError, SpecError
 from .notation.profile import Profile
@@ -28,9 +30,47 @@ TEXT_SOURCE = "<text>"  # how errors name a spec given as text
 def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
     """A spec file's path, or a spec's TOML text, derived.
 
-    A string with a line break is TOML text (a spec needs at least two lines: `name` and
-    `[network]`); any other string, or a Path, is a file name. `notation` (ng, nielsen, welch)
-    overrides the spec's profile for worksheets and LaTeX.
+    Parameters
+    ----------
+    spec : str or os.PathLike
+        A string with a line break is the spec's TOML text (a spec needs at least two lines:
+        `name` and `[network]`); any other string, or a Path, is the name of a spec file.
+    notation : str, optional
+        A notation profile (`ng`, `nielsen`, `welch`, `qbus`, or a profile's `.toml` file) that
+        overrides the spec's own for the worksheets and the LaTeX; the numbers do not change.
+
+    Returns
+    -------
+    Derivation
+        The spec's network and its derivation; everything else is computed on first use.
+
+    Raises
+    ------
+    SpecError
+        With the line `derive build` prints for the same spec: a missing or malformed file, a
+        field out of range, an unknown notation. A `spec` of the wrong type raises a SpecError that
+        is also a `TypeError`.
+
+    Examples
+    --------
+    >>> import derive
+    >>> from derive.resources import examples_folder   # the bundled examples, however derive was installed
+    >>> d = derive.load(examples_folder() / "mazur-222.toml")
+    >>> d
+    <derive.Derivation mazur-222: layers [2, 2, 2], half_sse, 12 parameters, 18 paths>
+    >>> tiny = derive.load('''
+    ... name = "tiny"
+    ... [network]
+    ... layers = [2, 2, 1]
+    ... activation = "sigmoid"
+    ... loss = "half_sse"
+    ... ''', notation="ng")
+    >>> tiny.notation.name, tiny.path_count("W1[0,0]")
+    ('ng', 1)
+    >>> derive.load("name = 'one line'")
+    Traceback (most recent call last):
+    ...
+    derive.errors.SpecError: name = 'one line': file: no such file (TOML text for a spec has several lines: `name = ...`, then `[network]` ...)
     """
     if isinstance(spec, str) and ("\n" in spec or "\r" in spec):
         parsed = parse_spec(spec, TEXT_SOURCE)
@@ -53,7 +93,38 @@ def load(spec: str | os.PathLike, notation: str | None = None) -> Derivation:
 
 
 class Derivation:
-    """One spec's derivation with its renderings; everything is computed on first use and kept."""
+    """One spec's derivation with its renderings; everything is computed on first use and kept.
+
+    Made by `load`; in Jupyter it shows its forward equations, loss, δ recursion and gradients in
+    matrix form, in its notation profile.
+
+    Parameters
+    ----------
+    spec : derive.engine.spec.Spec
+        The validated spec (`derive.engine.spec.load_spec` or `parse_spec`).
+    notation : derive.notation.profile.Profile
+        The notation profile the worksheets and the LaTeX are written in.
+
+    Attributes
+    ----------
+    spec : derive.engine.spec.Spec
+        What the spec file says, validated: `spec.name`, `spec.layers`, `spec.loss`, `spec.values` ...
+    notation : derive.notation.profile.Profile
+        The notation profile in use (`notation.name` is e.g. `'ng'`).
+    derivation : derive.engine.derivation.Derivation
+        The engine's plain data: the network's SymPy symbols, every local factor, the δ terms, the
+        gradients, the path counts.
+
+    Examples
+    --------
+    >>> import derive
+    >>> from derive.resources import examples_folder
+    >>> d = derive.load(examples_folder() / "mazur-222.toml")
+    >>> d.spec.name, d.spec.layers, d.notation.name
+    ('mazur-222', (2, 2, 2), 'nielsen')
+    >>> len(d.derivation.parameters)
+    12
+    """
 
     def __init__(self, spec: Spec, notation: Profile):
         from .engine.derivation import derive
@@ -69,7 +140,21 @@ class Derivation:
 
     # -- the generated module ------------------------------------------------------------------
     def source(self) -> str:
-        """The generated module's text, as `derive build` writes it."""
+        """The generated module's text, as `derive build` writes it to `gradients.py`.
+
+        Returns
+        -------
+        str
+            Python source that imports only NumPy.
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> d = derive.load(examples_folder() / "mazur-222.toml")
+        >>> "def gradients(params, X, Y):" in d.source()
+        True
+        """
         return self._source
 
     @cached_property
@@ -80,31 +165,193 @@ class Derivation:
 
     @cached_property
     def module(self):
-        """The generated module, loaded in memory (named after the spec's `module` key)."""
+        """The generated module, loaded in memory (named after the spec's `module` key).
+
+        The same code as `source()`, run without writing a file; `inspect.getsource` (Jupyter's
+        `??`) shows its functions' lines. Its `__all__` lists its own names: `forward`, `loss`,
+        `backward`, `gradients`, `gradients_scalar`, `trace_scalar`, `init_params`, `predict`,
+        `step`, `LAYERS`, `PARAMETERS`.
+
+        Returns
+        -------
+        types.ModuleType
+
+        Examples
+        --------
+        >>> import numpy as np, derive
+        >>> from derive.resources import examples_folder
+        >>> g = derive.load(examples_folder() / "mazur-222.toml").module
+        >>> params = {"W1": np.array([[.15, .2], [.25, .3]]), "b1": np.array([.35, .35]),
+        ...           "W2": np.array([[.4, .45], [.5, .55]]), "b2": np.array([.6, .6])}
+        >>> X, Y = np.array([[.05, .1]]), np.array([[.01, .99]])
+        >>> round(float(g.loss(params, X, Y)), 9)          # Mazur's published total error
+        0.298371109
+        >>> g.gradients(params, X, Y)["W1"].shape
+        (2, 2)
+        """
         from .code.codegen import load_module
 
         return load_module(self._source, self.spec.module)
 
     # -- numbers and counts --------------------------------------------------------------------
-    def answers(self) -> dict:
-        """The worked numbers: the same dict as `derive answers --json` (needs [values])."""
+    def answers(self, arrays: bool = True) -> dict:
+        """The worked numbers of the spec's `[values]`: the object of `derive answers --json`.
+
+        Its numbers are NumPy arrays by default, shaped as the generated module takes and returns
+        them (`W1` is (units of layer 1, inputs), `b1` (units,), `x`, `y`, `z1`, `a1`, `delta1`
+        one row per example), so they can be compared or computed with directly. `arrays=False`
+        gives the same object as plain JSON values (nested lists), exactly what `derive answers
+        --json` prints and `answers.json` holds; converting either way loses nothing.
+
+        Parameters
+        ----------
+        arrays : bool, default True
+            False for lists instead of arrays.
+
+        Returns
+        -------
+        dict
+            `network`, `layout`, `examples`, `inputs` (`x`, `y`), `parameters`, `arithmetic`,
+            `loss`, `forward` (`z1`, `a1`, ...), `delta` (`delta2`, ...), `gradients`, and with a
+            learning rate `learning_rate` and `updated`; with L2, `l2`. Text, counts and the loss
+            stay Python values.
+
+        Raises
+        ------
+        SpecError
+            When the spec has no `[values]`.
+
+        Examples
+        --------
+        >>> import numpy as np, derive
+        >>> from derive.resources import examples_folder
+        >>> d = derive.load(examples_folder() / "mazur-222.toml")
+        >>> numbers = d.answers()
+        >>> numbers["loss"]
+        0.29837110876000267
+        >>> numbers["gradients"]["W2"].shape, numbers["gradients"]["b2"].shape
+        ((2, 2), (2,))
+        >>> params = numbers["parameters"]
+        >>> X, Y = numbers["inputs"]["x"], numbers["inputs"]["y"]
+        >>> bool(np.allclose(d.module.gradients(params, X, Y)["W1"], numbers["gradients"]["W1"], rtol=1e-12))
+        True
+        >>> d.answers(arrays=False)["parameters"]["b1"]
+        [0.35, 0.35]
+        """
         from .numbers.answers import compute_answers
 
         if self.spec.values is None:
             raise SpecError(self.spec.source, "values", "is missing; answers need [values] with x, y and the parameters")
-        return compute_answers(self.derivation, self.module)
+        if not isinstance(arrays, bool):
+            raise ArgumentTypeError("arrays", f"expected True or False, got {type(arrays).__name__}")
+        numbers = compute_answers(self.derivation, self.module)
+        return _as_arrays(numbers) if arrays else numbers
 
     def path_count(self, key: str) -> int:
-        """How many chain-rule paths lead from parameter `key` (e.g. "W1[0,0]") to the loss."""
+        """How many chain-rule paths lead from parameter `key` to the loss.
+
+        Counted by dynamic programming, without listing the paths (a deep net has millions).
+
+        Parameters
+        ----------
+        key : str
+            A parameter's key in derive's 0-based canonical layout: `"W1[0,0]"` is the weight into
+            unit 0 of layer 1 from unit 0 of the inputs, `"b2[1]"` a bias.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        SpecError
+            For a key the network does not have (also a `KeyError`), or one that is not a string
+            (also a `TypeError`).
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> d = derive.load(examples_folder() / "mazur-222.toml")
+        >>> d.path_count("W1[0,0]"), d.path_count("W2[0,0]")
+        (2, 1)
+        """
         return self.derivation.path_count[self._key(key)].paths
 
-    def paths(self, key: str) -> list[tuple]:
-        """Every chain-rule path from `key` to J: tuples of `Factor`s (numerator, denominator, value),
-        from J down to the parameter. Their number is `path_count(key)`: check it before listing millions."""
-        return list(self.derivation.paths(self._key(key)))
+    def paths(self, key: str, notation: bool = False) -> list[tuple]:
+        r"""Every chain-rule path from parameter `key` to the loss J, each a tuple of local factors.
+
+        The factors run from J down to the parameter. By default each is the engine's `Factor`:
+        SymPy `numerator`, `denominator` and `value` in derive's internal 0-based names (`a2_0`,
+        `W2_0_0`). With `notation=True` each is a `NamedFactor` that also carries the factor as
+        the worksheets write it in this derivation's notation profile: `latex`, `text` (plain
+        Unicode, as `derive answers` and the LMS exports write names) and `value_latex`.
+
+        Parameters
+        ----------
+        key : str
+            A parameter's key, e.g. `"W1[0,0]"` (see `path_count`).
+        notation : bool, default False
+            True for `NamedFactor`s in the profile's notation.
+
+        Returns
+        -------
+        list of tuple
+            `path_count(key)` paths: check that number before listing millions.
+
+        Raises
+        ------
+        SpecError
+            For a key the network does not have (also a `KeyError`).
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> d = derive.load(examples_folder() / "ng-222.toml", notation="ng")
+        >>> first = d.paths("W1[0,0]")[0]
+        >>> [f"d{f.numerator}/d{f.denominator}" for f in first]
+        ['dJ/da2_0', 'da2_0/dz2_0', 'dz2_0/da1_0', 'da1_0/dz1_0', 'dz1_0/dW1_0_0']
+        >>> named = d.paths("W1[0,0]", notation=True)[0]
+        >>> " ".join(f.text for f in named)
+        '∂J/∂a(3)₁ ∂a(3)₁/∂z(3)₁ ∂z(3)₁/∂a(2)₁ ∂a(2)₁/∂z(2)₁ ∂z(2)₁/∂θ(1)₁₁'
+        >>> named[-1].latex
+        '\\frac{\\partial z^{(2)}_{1}}{\\partial \\theta^{(1)}_{11}}'
+        >>> named[2].value_latex, named[2].factor == first[2]
+        ('\\theta^{(2)}_{11}', True)
+        """
+        paths = self.derivation.paths(self._key(key))
+        if not isinstance(notation, bool):
+            raise ArgumentTypeError("notation", f"expected True or False, got {type(notation).__name__}")
+        if not notation:
+            return list(paths)
+        named: dict = {}  # one NamedFactor per local factor, shared by the paths through it
+        return [tuple(named.get(f) or named.setdefault(f, self._named(f)) for f in path) for path in paths]
+
+    def _named(self, factor) -> NamedFactor:
+        from .notation.plaintext import plain
+
+        ts = self._typesetter
+        num, den = ts.s(factor.numerator), ts.s(factor.denominator)
+        return NamedFactor(factor, ts.partial(factor.numerator, factor.denominator), f"∂{plain(num)}/∂{plain(den)}",
+                           ts.factor_value_parts((factor,))[0])
 
     def paths_summary(self) -> dict:
-        """The object of `derive paths --json`: total paths and factors, and both per parameter."""
+        """The object of `derive paths --json`: total paths and factors, and both per parameter.
+
+        Returns
+        -------
+        dict
+            `{"total_paths": int, "total_factors": int, "parameters": {key: {"paths": int, "factors": int}}}`.
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> summary = derive.load(examples_folder() / "mazur-222.toml").paths_summary()
+        >>> summary["total_paths"], summary["parameters"]["W1[0,0]"]
+        (18, {'paths': 2, 'factors': 10})
+        """
         d = self.derivation
         return {"total_paths": d.total_paths, "total_factors": d.total_factors,
                 "parameters": {k: {"paths": c.paths, "factors": c.factors} for k, c in d.path_count.items()}}
@@ -120,11 +367,40 @@ class Derivation:
 
     # -- LaTeX ---------------------------------------------------------------------------------
     def worksheets(self, templates: str | os.PathLike | None = None) -> dict[str, str]:
-        """The .tex texts {"handout.tex", "exercises.tex", "answers.tex"}, as `derive build` writes them."""
+        r"""The worksheets' LaTeX texts, as `derive build` writes them (no PDF is compiled).
+
+        Parameters
+        ----------
+        templates : str or os.PathLike, optional
+            A template folder to use instead of derive's own (`derive build --templates`).
+
+        Returns
+        -------
+        dict of str to str
+            `{"handout.tex": ..., "exercises.tex": ..., "answers.tex": ...}`; without `[values]`
+            the exercise and answer sheets have no numbers to work.
+
+        Raises
+        ------
+        SpecError
+            When `templates` is not a folder.
+        derive.errors.TemplateError
+            When a template is missing or has a mistake (a `DeriveError`).
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> sheets = derive.load(examples_folder() / "toy-111.toml").worksheets()
+        >>> sorted(sheets)
+        ['answers.tex', 'exercises.tex', 'handout.tex']
+        >>> "\\documentclass" in sheets["handout.tex"], "\\begin{document}" in sheets["answers.tex"]
+        (True, True)
+        """
         from .engine.proof import prove
         from .sheets.render import render_worksheets
 
-        numbers = self.answers() if self.spec.values is not None else None
+        numbers = self.answers(arrays=False) if self.spec.values is not None else None
         proofs = prove(self.derivation)
         folder = _folder_argument(templates, "templates") if templates is not None else None
         return render_worksheets(self.derivation, numbers, self.notation, folder, proofs=proofs)
@@ -137,7 +413,33 @@ class Derivation:
         return Typesetter(self.derivation, get_profile(self.notation), 4)
 
     def explain(self, key: str) -> Explanation:
-        """One parameter's derivation: its chain-rule paths, how they factor into δ, and the δ form."""
+        r"""One parameter's derivation: its chain-rule paths, how they factor into δ, and the δ form.
+
+        Parameters
+        ----------
+        key : str
+            A parameter's key, e.g. `"W1[0,0]"` (see `path_count`).
+
+        Returns
+        -------
+        Explanation
+            LaTeX in this derivation's notation profile; Jupyter renders it.
+
+        Raises
+        ------
+        SpecError
+            For a key the network does not have (also a `KeyError`).
+
+        Examples
+        --------
+        >>> import derive
+        >>> from derive.resources import examples_folder
+        >>> e = derive.load(examples_folder() / "toy-111.toml").explain("W1[0,0]")
+        >>> e.path_count, e.factor_count
+        (1, 5)
+        >>> e.lhs
+        '\\frac{\\partial J}{\\partial \\theta^{(1)}_{11}}'
+        """
         from .sheets.path_sums import parameter_section
 
         ts = self._typesetter
@@ -162,8 +464,64 @@ class Derivation:
 
 
 @dataclass(frozen=True)
+class NamedFactor:
+    r"""One local derivative of a chain-rule path, as the worksheets write it (`Derivation.paths(key, notation=True)`).
+
+    Attributes
+    ----------
+    factor : derive.engine.derivation.Factor
+        The engine's factor: SymPy `numerator`, `denominator` and `value` in derive's internal
+        0-based names (`a2_0`, `W2_0_0`).
+    latex : str
+        The derivative in the profile's notation, e.g. `\frac{\partial J}{\partial a^{(3)}_{1}}` in ng.
+    text : str
+        The same as plain Unicode text, e.g. `∂J/∂a(3)₁`.
+    value_latex : str
+        Its value in the profile's notation, e.g. `a^{(3)}_{1} \left(1 - a^{(3)}_{1}\right)`.
+    """
+
+    factor: object  # derive.engine.derivation.Factor (imported with SymPy on first use, not here)
+    latex: str
+    text: str
+    value_latex: str
+
+
+@dataclass(frozen=True)
 class Explanation:
-    """What `Derivation.explain(key)` shows; LaTeX strings in the spec's notation profile."""
+    r"""What `Derivation.explain(key)` shows: LaTeX strings in the spec's notation profile.
+
+    In Jupyter it renders as the parameter's paths summed, their grouping into δ, the result and
+    the δ recursion.
+
+    Attributes
+    ----------
+    key : str
+        The parameter, e.g. `"W1[0,0]"`.
+    path_count : int
+        How many chain-rule paths lead from it to J.
+    factor_count : int
+        How many local factors those paths hold together.
+    lhs : str
+        ∂J/∂θ in the profile's notation.
+    paths : tuple of str
+        Each path as a product of local derivatives (empty when too many to list).
+    factoring : tuple of str
+        `&= ...` lines grouping the paths until δ appears.
+    delta : str
+        δ = (Σ w δ) σ'(z): the recursion (empty for an output-layer parameter).
+    result : str
+        ∂J/∂θ = δ · input.
+
+    Examples
+    --------
+    >>> import derive
+    >>> from derive.resources import examples_folder
+    >>> e = derive.load(examples_folder() / "mazur-222.toml").explain("W1[0,0]")
+    >>> e.key, e.path_count, len(e.paths)
+    ('W1[0,0]', 2, 2)
+    >>> e.delta.startswith("\\delta^{2}_{1} =")
+    True
+    """
 
     key: str
     path_count: int
@@ -186,6 +544,15 @@ class Explanation:
         if self.delta:
             parts.append(_display(self.delta))
         return "".join(parts)
+
+
+def _as_arrays(value):
+    """The answers object with its numbers as float64 arrays: every list of numbers, nested or not."""
+    if isinstance(value, dict):
+        return {k: _as_arrays(v) for k, v in value.items()}
+    if isinstance(value, list) and not any(isinstance(v, str) for v in value):  # l2's weights are names
+        return np.array(value, dtype=np.float64)
+    return value
 
 
 def _colours_for_mathjax(tex: str) -> str:
@@ -211,9 +578,56 @@ def _text(title: str) -> str:
 def build(specs=(), out: str | os.PathLike = "output", *, notation: str | None = None, pdf: bool = True,
           force: bool = False, templates: str | os.PathLike | None = None, jobs: int | None = None,
           module_name: str | None = None, on_result=None, progress=None):
-    """`derive build`: the same checks, the same files; returns one `builder.BuildResult` per spec.
+    """`derive build`: the same checks, the same files, one result per spec.
 
-    `on_result(result)` is called as each spec is done; `progress` is a `derive.progress.Progress`."""
+    Parameters
+    ----------
+    specs : path or iterable of paths
+        Spec files; one path alone is one spec. Empty: every bundled example.
+    out : str or os.PathLike, default "output"
+        The folder each spec's folder `<out>/<name>/` is written into.
+    notation : str, optional
+        A profile overriding each spec's (`--notation`).
+    pdf : bool, default True
+        False writes the `.tex` files without compiling them (`--no-pdf`).
+    force : bool, default False
+        Overwrite files edited since derive wrote them (`--force`).
+    templates : str or os.PathLike, optional
+        A template folder instead of derive's own (`--templates`).
+    jobs : int, optional
+        How many specs to build at once (`--jobs`); at least 1.
+    module_name : str, optional
+        The generated module's file name instead of `gradients` (`--module-name`).
+    on_result : callable, optional
+        Called with each spec's result as it is done.
+    progress : derive.progress.Progress, optional
+        Reports the work as it goes.
+
+    Returns
+    -------
+    list of derive.builder.BuildResult
+        One per spec, in order: its `folder`, the files `written`, and `error` (a `DeriveError`)
+        when that spec was refused or failed; the other specs are still built.
+
+    Raises
+    ------
+    SpecError
+        For a bad argument, before any work (with the command line's line for the option; a
+        wrong type is also a `TypeError`).
+
+    Examples
+    --------
+    >>> import tempfile, derive
+    >>> from derive.resources import examples_folder
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     [result] = derive.build(examples_folder() / "toy-111.toml", out, pdf=False)
+    ...     sorted(result.written), result.error
+    (['answers.json', 'answers.tex', 'exercises.tex', 'gradients.py', 'handout.tex'], None)
+    >>> derive.build(["x.toml"], "output", jobs=0)
+    Traceback (most recent call last):
+    ...
+    derive.errors.ArgumentError: --jobs: must be at least 1, got 0
+    """
     from .builder import build as build_all
 
     if isinstance(specs, (str, os.PathLike)):

@@ -243,7 +243,7 @@ def cmd_build(args) -> int:
 
 def cmd_answers(args) -> int:
     def one(d):
-        numbers = d.answers()
+        numbers = d.answers(arrays=False)
         if args.json:
             return 0, numbers
         return 0, "\n".join(_readable(d.spec, numbers, d.notation))

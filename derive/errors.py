@@ -37,11 +37,61 @@ def shown_characters(chars: list[str], most: int = 6) -> str:
 
 
 class DeriveError(Exception):
-    """Base class: anything derive refuses, with a message fit for one line."""
+    """Base class: anything derive refuses, with a message fit for one line.
+
+    The command line prints it as `derive: error: <message>`. Besides `SpecError` (what the user
+    gave is refused), derive raises `CheckFailed` (the generated gradients disagree with the
+    independent backprop), `OutputError` (a file cannot be written safely, e.g. one a person
+    edited), `LatexError`, `TemplateError` and `InternalError` (a bug in derive).
+
+    Examples
+    --------
+    >>> import derive
+    >>> try:
+    ...     derive.load("missing.toml")
+    ... except derive.DeriveError as error:
+    ...     print(f"derive: error: {error}")
+    derive: error: missing.toml: file: no such file
+    """
 
 
 class SpecError(DeriveError):
-    """A spec file is malformed: names the file, the field and what is expected."""
+    """What the user gave is refused: a spec, roster, profile, template folder or argument.
+
+    Its message is the one line the command line prints: the file, the field, what is expected.
+
+    Parameters
+    ----------
+    source : str
+        The file (or `<text>` for a spec given as text, or the option) that holds the mistake.
+    field : str
+        Where in it, e.g. `network.layers[1]`, `values.W1`, `line 4: group`.
+    problem : str
+        What is wrong and what is expected.
+
+    Attributes
+    ----------
+    source, field, problem : str
+        As given.
+
+    Examples
+    --------
+    >>> import derive
+    >>> try:
+    ...     derive.load('''
+    ... name = "bad"
+    ... [network]
+    ... layers = [2, 0, 1]
+    ... activation = "sigmoid"
+    ... loss = "half_sse"
+    ... ''')
+    ... except derive.SpecError as error:
+    ...     caught = error
+    >>> caught.field, caught.problem
+    ('network.layers[1]', 'width must be at least 1, got 0')
+    >>> str(caught)
+    '<text>: network.layers[1]: width must be at least 1, got 0'
+    """
 
     def __init__(self, source: str, field: str, problem: str):
         self.source, self.field, self.problem = source, field, problem

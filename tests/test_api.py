@@ -27,15 +27,53 @@ def test_the_package_offers_the_api():
 
 def test_answers_are_the_cli_json(mazur, capsys):
     assert main(["answers", str(MAZUR), "--json"]) == 0
-    assert mazur.answers() == json.loads(capsys.readouterr().out)
+    assert mazur.answers(arrays=False) == json.loads(capsys.readouterr().out)
     assert mazur.answers()["loss"] == pytest.approx(0.298371108760, rel=1e-11)  # Mazur's published J
+
+
+def _lists(value):
+    return {k: _lists(v) for k, v in value.items()} if isinstance(value, dict) else (
+        value.tolist() if isinstance(value, np.ndarray) else value)
+
+
+# biases and one example; a batch; bce; no biases and three examples; L2 and seeded weights
+ARRAY_SPECS = ["mazur-222", "welch-231-batch", "classification-231", "iris-423"]
+
+
+@pytest.mark.parametrize("name", ARRAY_SPECS + ["l2"])
+def test_answers_are_arrays_shaped_as_the_module_and_lose_nothing(name, tmp_path, capsys):
+    """d.answers() holds NumPy arrays; as lists they are exactly `derive answers --json` and answers.json."""
+    if name == "l2":
+        (tmp_path / "l2.toml").write_text(spec_text([2, 3, 1], name="l2", extra="l2 = 0.1\n[values]\n"
+                                                    "x = [[0.5, -1.0], [0.2, 0.3]]\ny = [[1.0], [0.0]]\nseed = 3\nlearning_rate = 0.5\n"))
+        spec = tmp_path / "l2.toml"
+    else:
+        spec = EXAMPLES / f"{name}.toml"
+    d = derive.load(spec)
+    numbers = d.answers()
+    assert main(["answers", str(spec), "--json"]) == 0
+    assert _lists(numbers) == json.loads(capsys.readouterr().out) == d.answers(arrays=False)
+    [result] = derive.build(spec, tmp_path / "out", pdf=False)
+    assert _lists(numbers) == json.loads((result.folder / "answers.json").read_text())
+    params, X, Y = numbers["parameters"], numbers["inputs"]["x"], numbers["inputs"]["y"]
+    grads = d.module.gradients(params, X, Y)
+    for section in ("parameters", "gradients", "updated"):
+        for k, v in numbers.get(section, {}).items():
+            assert isinstance(v, np.ndarray) and v.dtype == np.float64 and v.shape == grads[k].shape, (section, k)
+    for section in ("forward", "delta"):
+        assert all(isinstance(v, np.ndarray) and v.shape[0] == numbers["examples"] for v in numbers[section].values())
+    assert X.shape == (numbers["examples"], d.spec.layers[0]) and isinstance(numbers["loss"], float)
+    for k in params:
+        np.testing.assert_allclose(grads[k], numbers["gradients"][k], rtol=1e-9, atol=1e-15)
+    if name == "l2":
+        assert numbers["l2"]["weights"] == ["W1", "W2"]  # names stay a list of names
 
 
 def test_a_path_and_the_same_text_give_the_same_derivation(mazur, tmp_path):
     text = MAZUR.read_text()
     for spec in (text, str(MAZUR), MAZUR, text.replace("\n", "\r\n")):
         d = derive.load(spec)
-        assert d.answers() == mazur.answers() and d.source() == mazur.source()
+        assert d.answers(arrays=False) == mazur.answers(arrays=False) and d.source() == mazur.source()
     # a one-line string is a file name, even when such a file holds TOML
     (tmp_path / "x = 1").write_text(text)
     assert derive.load(str(tmp_path / "x = 1")).spec.name == "mazur-222"
@@ -71,7 +109,7 @@ def test_module_source_and_worksheets_are_what_build_writes(mazur, tmp_path):
     for name, text in mazur.worksheets().items():
         assert (folder / name).read_text() == text
     assert mazur.module.__name__ == "gradients"
-    params = {k: np.array(v) for k, v in mazur.answers()["parameters"].items()}
+    params = mazur.answers()["parameters"]
     X, Y = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
     assert mazur.module.loss(params, X, Y) == pytest.approx(mazur.answers()["loss"], rel=1e-14)
 
@@ -89,6 +127,31 @@ def test_paths_are_the_derivations_and_count_as_the_cli(mazur, capsys):
     assert mazur.path_count("W1[0,0]") == 2 and mazur.path_count("W2[0,0]") == 1
     with pytest.raises(KeyError, match=r"has no parameter 'W3\[0,0\]'; its parameters are W1\[0,0\]"):
         mazur.paths("W3[0,0]")
+
+
+def test_paths_in_the_sheets_notation():
+    """paths(key, notation=True): each factor also as the worksheets write it, in the derivation's profile."""
+    ng = derive.load(EXAMPLES / "ng-222.toml", notation="ng")
+    plain, named = ng.paths("W1[0,1]"), ng.paths("W1[0,1]", notation=True)
+    assert len(named) == len(plain) == ng.path_count("W1[0,1]") == 2
+    assert all(tuple(n.factor for n in np_) == p for np_, p in zip(named, plain))  # the same factors, in order
+    first = named[0]
+    assert [n.text for n in first] == ["∂J/∂a(3)₁", "∂a(3)₁/∂z(3)₁", "∂z(3)₁/∂a(2)₁", "∂a(2)₁/∂z(2)₁", "∂z(2)₁/∂θ(1)₁₂"]
+    assert first[2].latex == r"\frac{\partial z^{(3)}_{1}}{\partial a^{(2)}_{1}}" and first[2].value_latex == r"\theta^{(2)}_{11}"
+    assert first[-1].latex == r"\frac{\partial z^{(2)}_{1}}{\partial \theta^{(1)}_{12}}" and first[-1].value_latex == "x_{2}"
+    assert first[3].value_latex == r"a^{(2)}_{1} \left(1 - a^{(2)}_{1}\right)"
+    # the internal names never show: a2_0, z1_0, W1_0_1 are 0-based keys, the sheet's are 1-based in θ
+    assert not any(re.search(r"[azW]\d_\d", n.latex + n.text + n.value_latex) for path in named for n in path)
+    # the factor is the sheet's: the same key in welch (W(1) is inputs × units) and nielsen (w^l_jk, ŷ, e)
+    welch = derive.load(EXAMPLES / "ng-222.toml", notation="welch").paths("W1[0,1]", notation=True)[0]
+    assert welch[-1].text == "∂z(2)₁/∂W(1)₂₁" and welch[0].text == "∂J/∂ŷ₁"
+    nielsen = derive.load(EXAMPLES / "ng-222.toml", notation="nielsen").paths("W1[0,1]", notation=True)[0]
+    assert [n.text for n in nielsen][::4] == ["∂e/∂ŷ₁", "∂z²₁/∂w²₁₂"]
+    # every factor's LaTeX is what the handout prints for that path
+    handout = ng.worksheets()["handout.tex"]
+    assert " ".join(n.latex for n in first) in handout
+    with pytest.raises(TypeError, match="notation: expected True or False"):
+        ng.paths("W1[0,1]", notation="ng")
 
 
 def test_explain_shows_the_paths_the_factoring_and_the_delta_form(mazur):
@@ -140,6 +203,41 @@ def test_build_refuses_what_the_cli_refuses(tmp_path):
     assert not list(tmp_path.iterdir())
     (result,) = derive.build(MAZUR, tmp_path, pdf=False, module_name="mazur_grads")  # one spec, not its characters
     assert "mazur_grads.py" in result.written
+
+
+def test_the_generated_functions_show_their_source(mazur):
+    """Jupyter's `??` reads inspect.getsource; the module is loaded from a string, not a file."""
+    import inspect
+    import linecache
+
+    source = inspect.getsource(mazur.module.gradients)
+    assert source.startswith("def gradients(params, X, Y):") and source in mazur.source()
+    assert inspect.getsource(mazur.module.init_params) in mazur.source()
+    linecache.checkcache()  # what a traceback does first: the entry stays, there is no file to compare
+    assert inspect.getsource(mazur.module.loss) in mazur.source()
+    # another module of the same name (a deeper net's gradients) shows its own text, not mazur's
+    other = derive.load(spec_text([2, 3, 3, 1], name="other"))
+    assert other.module.__name__ == mazur.module.__name__ == "gradients"
+    assert inspect.getsource(other.module.gradients) in other.source()
+    assert inspect.getsource(other.module.gradients) != inspect.getsource(mazur.module.gradients)
+
+
+def test_a_generated_modules_public_names_are_its_own(mazur, monkeypatch):
+    """`__all__` names what the module defines for its users; NumPy's functions and the helpers stay out."""
+    import ast
+    import sys
+
+    module = mazur.module
+    tree = ast.parse(mazur.source())
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)} | {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    assert sorted(module.__all__) == sorted(n for n in defined if not n.startswith("_"))
+    monkeypatch.setitem(sys.modules, "mazur_gradients", module)
+    names: dict = {}
+    exec("from mazur_gradients import *", names)  # what `from gradients import *` brings into a notebook
+    assert set(names) - {"__builtins__"} == set(module.__all__)
+    assert {"gradients", "loss", "forward", "backward", "step", "predict", "init_params", "LAYERS"} <= set(names)
+    assert not {"numpy", "add", "exp", "minimum", "multiply"} & set(names)
 
 
 # Every bad input through the API raises SpecError (issue 22), with the CLI's one line; a wrong type is

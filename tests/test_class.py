@@ -463,7 +463,7 @@ _PRINTED_END = re.compile(r"= (-?[0-9.]+(?:\\times 10\^\{-?[0-9]+\})?)\\\]</p>$"
 
 
 def _four_figures_tolerance(printed: str, exact: float) -> float:
-    """Written from the README's rule, independently of derive: a printed TeX number's tolerance."""
+    """Written from docs/class.md's rule, independently of derive: a printed TeX number's tolerance."""
     from decimal import Decimal
 
     mantissa, _, exponent = printed.partition(r"\times 10^{")
@@ -574,11 +574,11 @@ def test_combined_pdfs(tmp_path):
     assert "1 " + " ".join(row) in grace_page  # her own example in the data table, as drawn
 
 
-def test_the_readme_class_workflow_runs(tmp_path, monkeypatch, capsys):
+def test_the_docs_class_workflow_runs(tmp_path, monkeypatch, capsys):
     from conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"\$ cat examples/class-roster.csv\n(.*?)\$ derive (class .*?)\n(.*?)\n```", readme, re.S)
+    page = (ROOT / "docs" / "class.md").read_text()
+    block = re.search(r"\$ cat examples/class-roster.csv\n(.*?)\$ derive (class .*?)\n(.*?)\n```", page, re.S)
     assert block[1] == (ROOT / "examples" / "class-roster.csv").read_text()
     monkeypatch.chdir(tmp_path)
     for name in ("examples",):

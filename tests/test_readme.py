@@ -1,4 +1,6 @@
-"""The README shows what derive really does: its spec example runs and its sample outputs are current."""
+"""The README and the manual show what derive really does: the set-up is the README's, and the spec
+example (docs/spec.md), the sample outputs (docs/commands.md) and the notebook sample (docs/api.md)
+run and are current, read from the page they are on."""
 import re
 import subprocess
 
@@ -8,10 +10,15 @@ from conftest import ROOT
 from derive.cli import main
 
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+SPEC_PAGE = (DOCS / "spec.md").read_text()
+COMMANDS_PAGE = (DOCS / "commands.md").read_text()
+API_PAGE = (DOCS / "api.md").read_text()
+SPEC_EXAMPLE = re.compile(r"\A# The spec file\n\n```toml\n(.*?)```", re.S)  # the page's first block
 
 
-def test_the_readme_spec_example_is_a_valid_spec_with_a_skip(tmp_path, capsys):
-    block = re.search(r"## The spec file\n\n```toml\n(.*?)```", README, re.S).group(1)
+def test_the_docs_spec_example_is_a_valid_spec_with_a_skip(tmp_path, capsys):
+    block = SPEC_EXAMPLE.search(SPEC_PAGE).group(1)
     spec = tmp_path / "mazur.toml"
     spec.write_text(block)
     assert main(["check", str(spec)]) == 0
@@ -19,8 +26,8 @@ def test_the_readme_spec_example_is_a_valid_spec_with_a_skip(tmp_path, capsys):
 
 
 def sample(command: str) -> list[str]:
-    """The lines the README prints under `$ derive <command>`."""
-    block = re.search(rf"\$ derive {re.escape(command)}\n(.*?)```", README, re.S).group(1)
+    """The lines docs/commands.md prints under `$ derive <command>`."""
+    block = re.search(rf"\$ derive {re.escape(command)}\n(.*?)```", COMMANDS_PAGE, re.S).group(1)
     return [line for line in block.splitlines() if line.strip() and line.strip() != "..."]
 
 
@@ -40,7 +47,7 @@ def same_up_to_the_last_figure(shown: str, printed: str) -> bool:
     return True
 
 
-def test_the_readme_samples_are_what_derive_prints(capsys):
+def test_the_docs_samples_are_what_derive_prints(capsys):
     for command in ("paths examples/ng-222.toml", "answers examples/toy-111.toml", "check examples/mazur-222.toml"):
         words = command.split()
         assert main([words[0], str(ROOT / words[1])]) == 0
@@ -72,20 +79,20 @@ def test_check_prints_rounding_as_its_bound_not_as_a_machines_noise():
     assert "1.82e-10 at W1[1,0]" in report(0.0).lines()[2]
 
 
-def test_the_readme_spec_example_gives_the_loss_the_readme_states():
+def test_the_docs_spec_example_gives_the_loss_the_page_states():
     import derive
 
-    block = re.search(r"## The spec file\n\n```toml\n(.*?)```", README, re.S).group(1)
+    block = SPEC_EXAMPLE.search(SPEC_PAGE).group(1)
     with_skip = derive.load(block).answers()["loss"]
     without = derive.load(block.replace("skip = [[0, 2]]", "").replace("W2_0 = [[0.1, 0.2], [0.3, 0.4]]", "")).answers()["loss"]
-    assert f"J = {with_skip:.6f}" in README and f"his J = {without:.6f}" in README
+    assert f"J = {with_skip:.6f}" in SPEC_PAGE and f"his J = {without:.6f}" in SPEC_PAGE
     assert without == derive.load(ROOT / "examples" / "mazur-222.toml").answers()["loss"]
 
 
-def test_the_readme_notebook_sample_runs():
-    block = re.search(r"In a notebook.*?```python\n(.*?)```", README, re.S).group(1)
+def test_the_docs_notebook_sample_runs():
+    block = re.search(r"In a notebook.*?```python\n(.*?)```", API_PAGE, re.S).group(1)
     names: dict = {}
-    exec(compile(block, "README notebook sample", "exec"), names)  # the README's own code, as a reader runs it
+    exec(compile(block, "docs/api.md notebook sample", "exec"), names)  # the page's own code, as a reader runs it
     g, X, Y = names["g"], names["X"], names["Y"]
     assert g.loss(names["params"], X, Y) < g.loss(g.init_params(0), X, Y)
     assert "\\underbrace" in names["d"].explain("W1[0,1]")._repr_latex_()
@@ -141,8 +148,26 @@ def test_hypothesis_draws_the_same_examples_in_ci_and_new_ones_on_demand():
     ci, explore = settings.get_profile("ci"), settings.get_profile("explore")
     assert ci.derandomize and ci.database is None and ci.print_blob
     assert not explore.derandomize and explore.max_examples > ci.max_examples
-    assert "--hypothesis-profile=explore" in README
+    assert "--hypothesis-profile=explore" in README and "--hypothesis-profile=explore" in (DOCS / "contributing.md").read_text()
     # no test file sets its own seed behaviour or database: every @settings inherits the profile's
     for path in sorted((ROOT / "tests").glob("*.py")):
         if path.name != "conftest.py":
             assert not re.search(r"\b(derandomize|database)\s*=", path.read_text()), path.name
+
+
+def test_getting_started_gives_the_readmes_two_commands():
+    page = (DOCS / "getting-started.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", page, re.S).group(1)
+    assert block == re.search(r"\A# derive\n\n```sh\n(.*?)```", README, re.S).group(1)
+
+
+def test_the_readmes_three_lines_run(tmp_path, capsys):
+    block = re.search(r"## In three lines\n\n```sh\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("   #")[0].split() for line in block.strip().splitlines()]
+    assert len(commands) == 3 and all(c[0] == "derive" for c in commands)
+    for command in commands:
+        argv = [ROOT / a if a.startswith("examples/") else a for a in command[1:]]
+        extra = ["--out", str(tmp_path), "--no-pdf"] if argv[0] == "build" else []  # the PDFs are test_fonts' part
+        assert main([str(a) for a in argv] + extra) == 0, command
+    assert (tmp_path / "mazur-222" / "gradients.py").is_file() and (tmp_path / "mazur-222" / "handout.tex").is_file()
+    assert "path sum = δ form" in capsys.readouterr().out

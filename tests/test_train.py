@@ -121,7 +121,7 @@ def test_the_iris_lab_is_reproduced(capsys):
     np.testing.assert_allclose([e["loss"] for e in out["epochs"]], losses, rtol=1e-9)
     np.testing.assert_allclose(out["final"]["W1"], W1.T, rtol=1e-8)
     assert sorted(out["test_rows"]) == sorted(perm[:20].tolist())
-    assert out["epochs"][-1]["test_accuracy"] == lab_accuracy == 0.95  # the README's figure
+    assert out["epochs"][-1]["test_accuracy"] == lab_accuracy == 0.95  # docs/training.md's figure
     assert out["settings"]["train_examples"] == 130 and out["settings"]["test_examples"] == 20
 
 

@@ -1,4 +1,4 @@
-"""A template folder from someone else cannot run code or read files (the README's trust model).
+"""A template folder from someone else cannot run code or read files (docs/guarantees.md's trust model).
 
 Jinja2 renders every template in its sandbox; TeX compiles in a Landlock sandbox that can read only
 the TeX installation and its scratch folder, so pdfTeX's file-reading primitives that ignore

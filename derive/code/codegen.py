@@ -326,9 +326,19 @@ def _lse(zs):
 
 
 def load_module(source: str, name: str = "derive_generated"):
-    """Import generated source (derive's own printer output, never user text) as a module."""
+    """Import generated source (derive's own printer output, never user text) as a module.
+
+    Its text is registered with `linecache` under a name made of the module's name and a digest of
+    the text, so `inspect.getsource` (Jupyter's `??`) and tracebacks show the generated lines, and
+    two different modules of the same name never show each other's.
+    """
+    import hashlib
+    import linecache
     import types
 
+    filename = f"<derive {name}.py {hashlib.sha256(source.encode()).hexdigest()[:12]}>"
+    # mtime None: linecache.checkcache keeps the entry (there is no file to compare it with)
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     module = types.ModuleType(name)
-    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    exec(compile(source, filename, "exec"), module.__dict__)
     return module
