@@ -104,8 +104,15 @@ def _looping_build(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     specs = [str(EXAMPLES / name) for name in ("toy-111.toml", "mazur-222.toml", "ng-222.toml")]
     process = subprocess.Popen([sys.executable, "-m", "derive", "build", *specs, "--out", str(tmp_path / "out"),
                                 "--templates", str(templates), "--jobs", "1"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=_as_from_a_terminal)
     return process, scratch
+
+
+def _as_from_a_terminal() -> None:
+    # A shell without job control starts `cmd &` with SIGINT ignored, and the child inherits that (Python
+    # then installs no KeyboardInterrupt handler); a user's Ctrl-C comes from a terminal, where it is not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @needs_latex
