@@ -102,6 +102,23 @@ def test_every_profile_prints_the_term_in_its_letters_and_scale():
             assert r"\textbf{L2 term.}" in docs["exercises.tex"]
 
 
+def test_the_l2_section_speaks_the_courses_notation_not_the_specs_syntax():
+    # Issue 23, item 14 and 4: "scale `1/(2m)`" in typewriter was the spec's syntax, and a generic W the
+    # letter of no profile in ng (Θ) or qbus (bold W): the scale is its coefficient, the matrix the course's.
+    letters = {"ng": r"\Theta", "nielsen": "w", "welch": "W", "qbus": r"\mathbf{W}"}
+    for scale in L2_SCALES:
+        d = derive(build_network(l2_spec(scale)))
+        for profile, W in letters.items():
+            _, w, docs = sheets_of(d, profile)
+            for name, text in docs.items():
+                assert "texttt{1" not in text and f"`{scale}`" not in text, (scale, profile, name)
+            handout = docs["handout.tex"]
+            c = w["regularization"]["coefficient"]
+            assert rf"weighted by ${c}$" in handout, (scale, profile)
+            assert rf"+ {w['regularization']['slope']}\, {W} \]" in handout and rf"for every weight matrix ${W}$" in handout, \
+                (scale, profile)
+
+
 def test_the_handout_counts_come_from_the_derivation():
     from derive.notation.names import get_profile
     from derive.sheets.render import _context

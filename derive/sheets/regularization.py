@@ -86,13 +86,15 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
     definition = rf"{cost} = \sum_{{n}} {one} + {term(ts)}"
     short = rf"{cost} = \sum_{{n}} {one} + {short_term(ts)}"  # inline, after the display has said what Σ w² runs over
     scale = ts.spec.l2_scale
+    W = ts.p.matrix_letter  # the course's letter for a weight matrix (Θ in ng), not a generic W
     why_biases = ("The biases are left out, as is usual: the term is there to keep "
                   "the weights, which multiply the inputs, small, so that no input or unit dominates and the fitted function "
                   "stays smooth; a bias multiplies no input, there is one per unit against many weights, and shrinking it "
                   "would only shift the units' outputs without making the function any smoother.")
     if not biases:
         why_biases = "This network has no biases; had it any, the term would leave them out: " + why_biases[len("The biases are left out, as is usual: "):]
-    intro = (rf"The spec adds an L2 term (weight decay) with $\lambda = {lam}$ on the scale \texttt{{{scale}}}: "
+    # The scale as the coefficient the sheet's formulas use, in maths: the spec's `1/(2m)` is its syntax, not the course's.
+    intro = (rf"The spec adds an L2 term (weight decay) with $\lambda = {lam}$, weighted by ${c}$: "
              rf"\[ {definition}, \]"
              rf"the sum running over every entry of every weight matrix ({listing}"
              + (r", the skip connections' included" if skips else "") + "). " + why_biases)
@@ -103,8 +105,8 @@ def context(ts: Typesetter, full: Derivation) -> dict | None:
              rf"paths, one per weight. The paths of Sections 2 and 3 are those through the network, of one example's term ${one}$.")
     delta = (rf"The L2 term contains no ${ts.p.preactivation}$, so $\delta = \frac{{\partial {cost}}}{{\partial {ts.p.preactivation}}}$ does not "
              rf"change and is computed exactly as below. Only each weight's gradient gains the term's factor: "
-             rf"\[ \frac{{\partial {cost}}}{{\partial W}} = (\text{{the }}\delta\text{{ term of Section 3}}) + {k}\, W \]"
-             rf"for every weight matrix $W$ ({listing})"
+             rf"\[ \frac{{\partial {cost}}}{{\partial {W}}} = (\text{{the }}\delta\text{{ term of Section 3}}) + {k}\, {W} \]"
+             rf"for every weight matrix ${W}$ ({listing})"
              + ("; the biases' gradients are those of the loss alone." if biases else ", as Sections 3 and 4 write."))
     scope = (rf"${cost}$ adds the examples' terms and the L2 term, ${short}$ (Section 1); only example $n$'s term depends "
              rf"on that example's ${ts.p.preactivation}$ and ${ts.p.activation_letter}$, and the L2 term on none of them. So the paths below give ${one}$'s derivative, and "
